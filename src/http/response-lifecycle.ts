@@ -1,0 +1,201 @@
+/**
+ * Telling a completed response from a client that went away, for `node:http` and the
+ * `node:http2` compatibility API.
+ *
+ * @module
+ */
+import { ServerResponse } from 'node:http'
+import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
+
+/** How a response ended: fully written and flushed, or cut short. */
+export type ResponseOutcome = 'complete' | 'disconnect'
+
+/** A response from `node:http` / `node:https`, or from the `node:http2` compatibility API. */
+export type NodeServerResponse = ServerResponse | Http2ServerResponse
+
+/** Called once when a watched response ends, with the `context` given to {@link watchResponse}. */
+export type ResponseEndListener<C> = (outcome: ResponseOutcome, context: C) => void
+
+/** The handle {@link watchResponse} returns. */
+export interface ResponseWatch {
+	/** Stop watching: the listener will not be called. Does nothing once it was called. */
+	detach(): void
+}
+
+// RFC 9113 §7 fixes NO_ERROR at 0x0; spelled out here so that HTTP/1-only servers never load
+// node:http2 just to read a constant.
+const NGHTTP2_NO_ERROR = 0
+
+const kWatches = Symbol('taskscope.responseWatches')
+
+type Watched = NodeServerResponse & { [kWatches]?: Watch<any> | undefined }
+
+/**
+ * One listener registration. All watches on a response form a list hung on the response, so a
+ * response carries a single `'close'` listener however many parties watch it.
+ */
+class Watch<C> implements ResponseWatch {
+	res: Watched | undefined
+	onEnd: ResponseEndListener<C> | undefined
+	context: C
+	next: Watch<any> | undefined = undefined
+
+	constructor(res: Watched, onEnd: ResponseEndListener<C>, context: C) {
+		this.res = res
+		this.onEnd = onEnd
+		this.context = context
+	}
+
+	detach(): void {
+		const res = this.res
+		if (res === undefined) return
+		this.res = undefined
+		this.onEnd = undefined
+		unlink(res, this)
+	}
+
+	/** Calls the listener unless it was detached or already called. */
+	fire(outcome: ResponseOutcome): void {
+		const onEnd = this.onEnd
+		if (onEnd === undefined) return
+		this.res = undefined
+		this.onEnd = undefined
+		onEnd(outcome, this.context)
+	}
+}
+
+function unlink(res: Watched, watch: Watch<any>): void {
+	let previous: Watch<any> | undefined
+	let current = res[kWatches]
+	while (current !== undefined && current !== watch) {
+		previous = current
+		current = current.next
+	}
+	if (current === undefined) return
+	if (previous !== undefined) previous.next = watch.next
+	else res[kWatches] = watch.next
+	// Keep the listener count honest for tools that report it; nobody else is waiting.
+	if (res[kWatches] === undefined) res.removeListener('close', onResponseClose)
+}
+
+/**
+ * Calls `onEnd(outcome, context)` exactly once, when the response ends.
+ *
+ * The outcome is `'complete'` when the response was fully written and flushed, and
+ * `'disconnect'` when the client went away first or the response was destroyed before it
+ * finished. The decision is taken on the response's own `'close'` event, which fires once per
+ * response (not per socket, so keep-alive connections do not pile up listeners) and does fire for
+ * a POST whose body was fully read before the client left, where `req`'s `'aborted'` does not.
+ * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too.
+ *
+ * If the response has already closed when this is called, the outcome is decided at once and
+ * `onEnd` runs in a microtask (never synchronously, so callers see the same ordering either way).
+ *
+ * Each response carries one `'close'` listener however many watches are attached, and the hot
+ * path allocates only the returned handle: pass per-request state as `context` rather than
+ * capturing it in a closure.
+ *
+ * `onEnd` runs inside an event listener: an exception it throws is not caught here.
+ *
+ * @param res - The `ServerResponse` or `Http2ServerResponse` to watch.
+ * @param onEnd - Called once with the outcome and `context`.
+ * @param context - Passed to `onEnd` as its second argument.
+ * @returns A handle whose `detach()` cancels the watch.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { watchResponse } from 'taskscope/http'
+ *
+ * function onEnd(outcome: 'complete' | 'disconnect', controller: AbortController) {
+ * 	if (outcome === 'disconnect') controller.abort()
+ * }
+ *
+ * createServer((req, res) => {
+ * 	const controller = new AbortController()
+ * 	watchResponse(res, onEnd, controller)
+ * 	// ... answer later; the work stops if the client leaves first
+ * })
+ * ```
+ */
+export function watchResponse<C = undefined>(
+	res: NodeServerResponse,
+	onEnd: ResponseEndListener<C>,
+	context?: C,
+): ResponseWatch {
+	const watched = res as Watched
+	const watch = new Watch(watched, onEnd, context as C)
+	if (hasClosed(res)) {
+		queueMicrotask(() => watch.fire(responseOutcome(res)))
+		return watch
+	}
+	const head = watched[kWatches]
+	if (head === undefined) {
+		watched[kWatches] = watch
+		res.on('close', onResponseClose)
+	} else {
+		let tail = head
+		while (tail.next !== undefined) tail = tail.next
+		tail.next = watch
+	}
+	return watch
+}
+
+// Shared by every response: EventEmitter calls listeners with `this` bound to the emitter.
+function onResponseClose(this: Watched): void {
+	let watch = this[kWatches]
+	this[kWatches] = undefined
+	if (watch === undefined) return
+	const outcome = responseOutcome(this)
+	let failure: { error: unknown } | undefined
+	while (watch !== undefined) {
+		const next: Watch<any> | undefined = watch.next
+		watch.next = undefined
+		// One throwing listener must not rob the others of their call.
+		try {
+			watch.fire(outcome)
+		} catch (error) {
+			failure ??= { error }
+		}
+		watch = next
+	}
+	if (failure !== undefined) throw failure.error
+}
+
+/**
+ * Whether the response has closed (or was destroyed, its `'close'` pending), so that no further
+ * `'close'` event may be relied on.
+ */
+function hasClosed(res: NodeServerResponse): boolean {
+	const stream = http2StreamOf(res)
+	if (stream !== undefined) return stream.closed || stream.destroyed
+	const h1 = res as ServerResponse
+	return h1.closed || h1.destroyed
+}
+
+/**
+ * The outcome of a response that has closed. Exported for bindings that learn about the close
+ * some other way (for example a `'close'` listener they already own).
+ *
+ * HTTP/1: complete when `writableEnded && writableFinished`. HTTP/2: additionally the stream must
+ * not have been aborted and must have closed with `NGHTTP2_NO_ERROR`, because a client's
+ * RST_STREAM still makes the compatibility response emit `'finish'`.
+ */
+export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
+	if (!res.writableEnded || !res.writableFinished) return 'disconnect'
+	const stream = http2StreamOf(res)
+	if (stream === undefined) return 'complete'
+	if (stream.aborted) return 'disconnect'
+	const code = stream.rstCode
+	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
+}
+
+/**
+ * The HTTP/2 stream behind a compatibility-API response, or `undefined` for HTTP/1. Anything that
+ * is a `ServerResponse` (including Express's and light-my-request's subclasses) is HTTP/1; an
+ * `Http2ServerResponse` is recognised by its `stream`.
+ */
+export function http2StreamOf(res: NodeServerResponse): ServerHttp2Stream | undefined {
+	if (res instanceof ServerResponse) return undefined
+	return (res as Http2ServerResponse).stream
+}

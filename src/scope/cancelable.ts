@@ -1,0 +1,177 @@
+import { type CancelInput, resolveCancelInput, throwIfCancelled } from './cancel-input.js'
+import { CancelNode, type CancelWaiter } from './cancel-node.js'
+import { type CancelledError, InvalidArgumentError } from './errors.js'
+
+/**
+ * Makes a promise, an async iterable or a stream into a cancellation point.
+ *
+ * - A promise: the result settles like the promise, or rejects with the `CancelledError` (or the
+ *   signal's reason) as soon as cancellation arrives. The underlying operation is not stopped —
+ *   JavaScript cannot stop a promise — only the wait is; give the operation `task.signal` too if
+ *   it accepts one. A late rejection of the abandoned promise is swallowed, never unhandled.
+ * - An async iterable (async generator, Node `Readable`, web `ReadableStream`, …): iterate the
+ *   result instead; each step is a cancellation point, and on cancellation the source's
+ *   `return()` is called so it can release what it holds (a `Readable` is destroyed).
+ *
+ * @example
+ * ```ts
+ * scope.spawn(async (task) => {
+ *   const rows = await cancelable(db.query(sql), task)
+ *   for await (const line of cancelable(createReadStream(path), task)) handle(line)
+ * })
+ * ```
+ */
+export function cancelable<T>(promise: PromiseLike<T>, signal?: CancelInput): Promise<T>
+export function cancelable<T>(
+	iterable: AsyncIterable<T>,
+	signal?: CancelInput,
+): AsyncIterableIterator<T>
+export function cancelable<T>(
+	source: PromiseLike<T> | AsyncIterable<T>,
+	signal?: CancelInput,
+): Promise<T> | AsyncIterableIterator<T> {
+	if (isThenable(source)) return raceCancellation(source, resolveCancelInput(signal))
+	if (isAsyncIterable(source)) return new CancelableIterator(source, resolveCancelInput(signal))
+	throw new InvalidArgumentError('source', 'a promise or an async iterable', source)
+}
+
+/** @internal Settles like `promise`, or rejects when the source is cancelled first. */
+export function raceCancellation<T>(
+	promise: PromiseLike<T>,
+	source: CancelNode | AbortSignal | undefined,
+): Promise<T> {
+	if (source === undefined) return Promise.resolve(promise)
+	try {
+		throwIfCancelled(source)
+	} catch (error) {
+		swallow(promise)
+		return Promise.reject(error)
+	}
+	return new Promise<T>((resolve, reject) => {
+		const race = new Race<T>(source, resolve, reject)
+		promise.then(
+			(value) => race.fulfil(value),
+			(error) => race.fail(error),
+		)
+	})
+}
+
+/** One promise racing one cancellation source; whichever comes first wins. */
+class Race<T> implements CancelWaiter {
+	#source: CancelNode | AbortSignal | undefined
+	#resolve: (value: T) => void
+	#reject: (error: unknown) => void
+	#onAbort: (() => void) | undefined = undefined
+
+	constructor(
+		source: CancelNode | AbortSignal,
+		resolve: (value: T) => void,
+		reject: (error: unknown) => void,
+	) {
+		this.#source = source
+		this.#resolve = resolve
+		this.#reject = reject
+		if (source instanceof CancelNode) source.addWaiter(this)
+		else {
+			this.#onAbort = () => this.wake(source.reason)
+			source.addEventListener('abort', this.#onAbort, { once: true })
+		}
+	}
+
+	wake(error: CancelledError | unknown): void {
+		if (this.#source === undefined) return
+		this.#source = undefined
+		this.#reject(error)
+	}
+
+	fulfil(value: T): void {
+		if (this.#detach()) this.#resolve(value)
+	}
+
+	fail(error: unknown): void {
+		if (this.#detach()) this.#reject(error)
+	}
+
+	#detach(): boolean {
+		const source = this.#source
+		if (source === undefined) return false
+		this.#source = undefined
+		if (source instanceof CancelNode) source.removeWaiter(this)
+		else source.removeEventListener('abort', this.#onAbort as () => void)
+		return true
+	}
+}
+
+/** Iterates a source; every step races cancellation, which closes the source. */
+class CancelableIterator<T> implements AsyncIterableIterator<T> {
+	#iterable: AsyncIterable<T>
+	#iterator: AsyncIterator<T> | undefined = undefined
+	#source: CancelNode | AbortSignal | undefined
+	#finished = false
+
+	constructor(iterable: AsyncIterable<T>, source: CancelNode | AbortSignal | undefined) {
+		this.#iterable = iterable
+		this.#source = source
+	}
+
+	[Symbol.asyncIterator](): AsyncIterableIterator<T> {
+		return this
+	}
+
+	async next(): Promise<IteratorResult<T>> {
+		if (this.#finished) return { done: true, value: undefined }
+		try {
+			throwIfCancelled(this.#source)
+			this.#iterator ??= this.#iterable[Symbol.asyncIterator]()
+			const step = await raceCancellation(this.#iterator.next(), this.#source)
+			if (step.done) this.#finished = true
+			return step
+		} catch (error) {
+			this.#close()
+			throw error
+		}
+	}
+
+	async return(value?: unknown): Promise<IteratorResult<T>> {
+		this.#close()
+		return { done: true, value: value as T }
+	}
+
+	async throw(error?: unknown): Promise<IteratorResult<T>> {
+		this.#close()
+		throw error
+	}
+
+	/** Lets the source release what it holds; does not wait for it (it may be stuck). */
+	#close(): void {
+		if (this.#finished) return
+		this.#finished = true
+		const iterator = this.#iterator
+		if (iterator?.return === undefined) return
+		try {
+			swallow(iterator.return())
+		} catch {
+			// A source whose return() throws has nothing more to release.
+		}
+	}
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+	return (
+		typeof value === 'object' &&
+		value !== null &&
+		typeof (value as PromiseLike<unknown>).then === 'function'
+	)
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+	return (
+		typeof value === 'object' &&
+		value !== null &&
+		typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+	)
+}
+
+function swallow(promise: PromiseLike<unknown>): void {
+	promise.then(undefined, () => {})
+}

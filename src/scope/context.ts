@@ -1,0 +1,130 @@
+import { InvalidArgumentError, TaskscopeError } from './errors.js'
+
+/** The two methods of `AsyncLocalStorage` that taskscope uses. */
+export interface AsyncLocalStorageLike<T> {
+	run<R, A extends unknown[]>(store: T, callback: (...args: A) => R, ...args: A): R
+	getStore(): T | undefined
+}
+
+/** A constructor of {@link AsyncLocalStorageLike}, such as `AsyncLocalStorage` from `node:async_hooks`. */
+export type AsyncLocalStorageConstructor = new <T>() => AsyncLocalStorageLike<T>
+
+/** Options of {@link enableAsyncContext}. */
+export interface AsyncContextOptions {
+	/**
+	 * The `AsyncLocalStorage` class to use. By default it is loaded from `node:async_hooks` through
+	 * `process.getBuiltinModule` (Node ≥ 20.16, Deno, Bun); pass it where that does not exist.
+	 */
+	AsyncLocalStorage?: AsyncLocalStorageConstructor
+}
+
+// The store holds the running task or scope (a CancelNode); typed loosely here so this module
+// depends on nothing else in the engine.
+let storage: AsyncLocalStorageLike<object> | undefined
+
+/**
+ * Switches on the implicit "current scope": tasks and `scope()` blocks run inside an
+ * `AsyncLocalStorage`, so `currentScope()`, `spawn()` and the cancellation points called without
+ * a signal find the running task by themselves.
+ *
+ * It is off by default on Node 20 and 22, where any active `AsyncLocalStorage` makes every
+ * `await` in the process slower (~155 ns each on Node 20), and on by default on Node ≥ 24, whose
+ * AsyncContextFrame removes that cost. Tasks spawned before the call have no context.
+ *
+ * @example
+ * ```ts
+ * import { enableAsyncContext, scope, spawn, sleep } from 'taskscope'
+ * enableAsyncContext()
+ * await scope(async () => {
+ *   spawn(async () => { await sleep(100) }) // finds the block's scope by itself
+ * })
+ * ```
+ */
+export function enableAsyncContext(options: AsyncContextOptions = {}): void {
+	if (storage !== undefined) return
+	const Storage = options.AsyncLocalStorage ?? loadAsyncLocalStorage()
+	if (typeof Storage !== 'function') {
+		throw new InvalidArgumentError(
+			'options.AsyncLocalStorage',
+			'the AsyncLocalStorage class',
+			Storage,
+		)
+	}
+	storage = new Storage<object>()
+}
+
+/**
+ * Switches the implicit current scope off again (tasks already running keep their context).
+ *
+ * @example
+ * ```ts
+ * disableAsyncContext()
+ * isAsyncContextEnabled() // false
+ * ```
+ */
+export function disableAsyncContext(): void {
+	storage = undefined
+}
+
+/**
+ * Whether the implicit current scope is on.
+ *
+ * @example
+ * ```ts
+ * if (!isAsyncContextEnabled()) enableAsyncContext()
+ * ```
+ */
+export function isAsyncContextEnabled(): boolean {
+	return storage !== undefined
+}
+
+/** @internal The storage, or undefined when the implicit context is off. */
+export function contextStorage(): AsyncLocalStorageLike<object> | undefined {
+	return storage
+}
+
+/** @internal The running task or scope, if the implicit context is on and there is one. */
+export function currentStore(): object | undefined {
+	return storage === undefined ? undefined : storage.getStore()
+}
+
+function loadAsyncLocalStorage(): AsyncLocalStorageConstructor {
+	const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+		.process?.getBuiltinModule
+	const asyncHooks =
+		typeof getBuiltin === 'function'
+			? (getBuiltin('node:async_hooks') as { AsyncLocalStorage?: AsyncLocalStorageConstructor })
+			: undefined
+	if (asyncHooks?.AsyncLocalStorage === undefined) {
+		throw new TaskscopeError(
+			'AsyncLocalStorage is not available here: pass it as enableAsyncContext({ AsyncLocalStorage })',
+			'ERR_TASKSCOPE_NO_ASYNC_CONTEXT',
+		)
+	}
+	return asyncHooks.AsyncLocalStorage
+}
+
+/**
+ * Node ≥ 24 backs AsyncLocalStorage with AsyncContextFrame, which makes it free for code that
+ * does not use it; there the implicit context is on unless Node runs with
+ * `--no-async-context-frame`.
+ */
+function contextIsFree(): boolean {
+	const process = (
+		globalThis as {
+			process?: { versions?: { node?: string }; execArgv?: string[]; env?: Record<string, string> }
+		}
+	).process
+	const version = process?.versions?.node
+	if (version === undefined || Number.parseInt(version, 10) < 24) return false
+	const flags = `${(process?.execArgv ?? []).join(' ')} ${process?.env?.NODE_OPTIONS ?? ''}`
+	return !flags.includes('--no-async-context-frame')
+}
+
+if (contextIsFree()) {
+	try {
+		enableAsyncContext()
+	} catch {
+		// No AsyncLocalStorage on this runtime after all: stay off.
+	}
+}

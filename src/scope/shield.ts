@@ -1,0 +1,50 @@
+import { runBlock, type ScopeBody } from './block.js'
+import { currentScopeOrUndefined } from './current.js'
+import { InvalidArgumentError, TimeoutError } from './errors.js'
+import { createBlockScope } from './scope.js'
+import { checkMilliseconds } from './validate.js'
+import { ownTimeout } from './with-timeout.js'
+
+/** Options of {@link shield}. */
+export interface ShieldOptions {
+	/** The shield's own bound, in ms (required: shielded work must not run unbounded). */
+	timeout: number
+	/** A name for the shield's scope (default `'shield'`). */
+	name?: string
+}
+
+/**
+ * Runs cleanup that outer cancellation cannot interrupt: `fn(scope)` runs in a scope that the
+ * enclosing scope's cancellation does not reach, so it can `await` (and use cancellation points
+ * with the given `scope`, or with no signal under the async context) even while the task around
+ * it is cancelled. It is bounded by its own `timeout`: past it the shield's scope is cancelled
+ * and the call rejects with `TimeoutError`. Use it inside `catch`/`finally` of cancelled work.
+ *
+ * Keep shields shorter than the mercy period of the scope around them: a task still inside a
+ * shield when that period ends is reported as a straggler.
+ *
+ * @example
+ * ```ts
+ * scope.spawn(async (task) => {
+ *   const tx = await db.begin()
+ *   try { await work(tx, task) }
+ *   finally { await shield((s) => tx.rollback({ signal: s.signal }), { timeout: 2_000 }) }
+ * })
+ * ```
+ */
+export async function shield<T>(fn: ScopeBody<T>, options: ShieldOptions): Promise<T> {
+	if (typeof options !== 'object' || options === null) {
+		throw new InvalidArgumentError('options', 'an object with a `timeout`', options)
+	}
+	const timeout = checkMilliseconds('options.timeout', options.timeout)
+	if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn)
+	const block = createBlockScope(
+		{ name: options.name ?? 'shield', parent: currentScopeOrUndefined(), timeout },
+		true,
+	)
+	try {
+		return await runBlock(block, fn)
+	} catch (error) {
+		throw ownTimeout(block, error) ? new TimeoutError(timeout, 'shield') : error
+	}
+}

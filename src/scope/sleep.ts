@@ -1,0 +1,75 @@
+import { type CancelInput, resolveCancelInput } from './cancel-input.js'
+import { CancelNode, type CancelWaiter } from './cancel-node.js'
+import type { CancelledError } from './errors.js'
+import { checkMilliseconds } from './validate.js'
+
+/**
+ * Waits `ms` milliseconds, or until cancelled: then it rejects with the `CancelledError` (or the
+ * signal's reason). A cancellation point; `Infinity` waits until cancelled.
+ *
+ * @example
+ * ```ts
+ * scope.spawn(async (task) => {
+ *   for (let step = 1; step <= 5; step++) {
+ *     console.log('step', step)
+ *     await sleep(500, task) // throws CancelledError once the scope is cancelled
+ *   }
+ * })
+ * ```
+ */
+export function sleep(ms: number, signal?: CancelInput): Promise<void> {
+	checkMilliseconds('ms', ms, true)
+	const source = resolveCancelInput(signal)
+	if (source === undefined) return plainSleep(ms)
+	if (source instanceof CancelNode) {
+		if (source.level !== 0) return Promise.reject(source.cancelError())
+		return new Promise<void>((resolve, reject) => {
+			const waiter = new SleepWaiter(source, resolve, reject)
+			if (ms !== Number.POSITIVE_INFINITY) waiter.timer = setTimeout(wakeSleeper, ms, waiter)
+			source.addWaiter(waiter)
+		})
+	}
+	if (source.aborted) return Promise.reject(source.reason)
+	return new Promise<void>((resolve, reject) => {
+		const onAbort = () => {
+			clearTimeout(timer)
+			reject(source.reason)
+		}
+		const timer =
+			ms === Number.POSITIVE_INFINITY
+				? undefined
+				: setTimeout(() => {
+						source.removeEventListener('abort', onAbort)
+						resolve()
+					}, ms)
+		source.addEventListener('abort', onAbort, { once: true })
+	})
+}
+
+function plainSleep(ms: number): Promise<void> {
+	if (ms === Number.POSITIVE_INFINITY) return new Promise<void>(() => {})
+	return new Promise<void>((resolve) => setTimeout(resolve, ms))
+}
+
+class SleepWaiter implements CancelWaiter {
+	timer: ReturnType<typeof setTimeout> | undefined = undefined
+	readonly node: CancelNode
+	readonly resolve: () => void
+	readonly reject: (error: unknown) => void
+
+	constructor(node: CancelNode, resolve: () => void, reject: (error: unknown) => void) {
+		this.node = node
+		this.resolve = resolve
+		this.reject = reject
+	}
+
+	wake(error: CancelledError): void {
+		if (this.timer !== undefined) clearTimeout(this.timer)
+		this.reject(error)
+	}
+}
+
+function wakeSleeper(waiter: SleepWaiter): void {
+	waiter.node.removeWaiter(waiter)
+	waiter.resolve()
+}

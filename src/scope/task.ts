@@ -1,0 +1,389 @@
+import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
+import { contextStorage } from './context.js'
+import { CancelledError, HookError } from './errors.js'
+import { type CancelReason, SiblingFailureReason, toCancelReason } from './reasons.js'
+import { createOwnedScope, type Scope } from './scope.js'
+import { TaskContext } from './task-context.js'
+
+/** The function a task runs. It receives the task's context and may return a promise. */
+export type TaskFunction<T> = (task: TaskContext) => T | PromiseLike<T>
+
+/** Where a task is in its life. */
+export type TaskStatus = 'running' | 'completed' | 'cancelled' | 'failed'
+
+/** How a task ended; `task.result` resolves with it and never rejects. */
+export type TaskResult<T> =
+	| { readonly status: 'completed'; readonly value: T }
+	| { readonly status: 'failed'; readonly error: unknown }
+	| { readonly status: 'cancelled'; readonly reason: CancelReason }
+
+/**
+ * Options of `scope.spawn()`. Exactly one of the three hooks runs per task, after the task's own
+ * children have ended; a hook may return a promise, which the task (and its scope) wait for. A
+ * hook that throws is reported as a {@link HookError}, never rethrown.
+ */
+export interface SpawnOptions<T> {
+	/** A name for logs, snapshots and straggler reports (default: the function's name). */
+	name?: string
+	/** Runs with the value when the task completed. */
+	onComplete?: (value: T) => unknown
+	/** Runs with the reason when the task was cancelled (including a task that never ran). */
+	onCancel?: (reason: CancelReason) => unknown
+	/**
+	 * Runs with the error when the task failed. It is a notification: the failure still counts in
+	 * the scope (fail-fast cancels the siblings).
+	 */
+	onError?: (error: unknown) => unknown
+}
+
+const RUNNING = 0
+const COMPLETED = 1
+const CANCELLED = 2
+const FAILED = 3
+type State = typeof RUNNING | typeof COMPLETED | typeof CANCELLED | typeof FAILED
+const STATUS: readonly TaskStatus[] = ['running', 'completed', 'cancelled', 'failed']
+
+let nextTaskId = 1
+
+/**
+ * A unit of work running in a scope. Await it for its value (it throws the task's error, or a
+ * `CancelledError` if it was cancelled), or read `result` for an outcome that never rejects.
+ * Either settles only once the task has fully ended: its function settled, its children ended and
+ * its hook ran.
+ *
+ * @example
+ * ```ts
+ * import { Scope } from 'taskscope'
+ * await using scope = new Scope()
+ * const task = scope.spawn(async () => 42, { name: 'answer' })
+ * console.log(await task)               // 42
+ * console.log((await task.result).status) // 'completed'
+ * ```
+ */
+export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
+	/** A process-wide unique number. */
+	readonly id: number
+	/** @internal The scope the task runs in. */
+	readonly owner: Scope
+	/** @internal */ options: SpawnOptions<T> | undefined
+	/** @internal */ context: TaskContext
+	/** @internal Sibling links: a scope keeps its tasks in an intrusive list. */
+	prev: Task<any> | undefined = undefined
+	/** @internal */ next: Task<any> | undefined = undefined
+	/** @internal The task's own child scope, made when `task.scope` is first read. */
+	childScope: Scope | undefined = undefined
+	/** @internal The mercy period ran out before the function settled. */
+	abandoned = false
+	/** @internal */ fnSettled = false
+	#nameHint: string
+	#state: State = RUNNING
+	// How the function settled; the final state can still become FAILED through a child.
+	#outcome: State = RUNNING
+	#payload: unknown = undefined
+	#failed = false
+	#failure: unknown = undefined
+	#ended = false
+	#waiting: Array<() => void> | undefined = undefined
+
+	/** @internal Use `scope.spawn()` or `scope.track()`. */
+	constructor(owner: Scope, nameHint: string, options: SpawnOptions<T> | undefined) {
+		super()
+		this.id = nextTaskId++
+		this.owner = owner
+		this.options = options
+		this.#nameHint = options?.name ?? nameHint
+		this.context = new TaskContext(this)
+	}
+
+	/** The task's name (its `name` option, else the function's name, else `task-<id>`). */
+	get name(): string {
+		return this.#nameHint || `task-${this.id}`
+	}
+
+	/** `'running'` until the task has ended, then how it ended. */
+	get status(): TaskStatus {
+		return STATUS[this.#state] as TaskStatus
+	}
+
+	/** Why the task was cancelled, once it has been. */
+	get cancelReason(): CancelReason | undefined {
+		return this.event?.reason
+	}
+
+	/** @internal */
+	get isEnded(): boolean {
+		return this.#state !== RUNNING
+	}
+
+	/**
+	 * Cancels this task (forced) and its children; its siblings go on. The task stops at its next
+	 * cancellation point.
+	 *
+	 * @example
+	 * ```ts
+	 * const task = scope.spawn((t) => sleep(60_000, t))
+	 * task.cancel('no longer needed')
+	 * (await task.result).status // 'cancelled'
+	 * ```
+	 */
+	cancel(reason?: unknown): void {
+		if (this.level === FORCED || this.#state !== RUNNING) return
+		this.cancelTo(FORCED, new CancelEvent(toCancelReason(reason)))
+	}
+
+	/**
+	 * Settles once the task has fully ended: function settled, children ended, hook ran.
+	 *
+	 * @example
+	 * ```ts
+	 * await task.done
+	 * task.status // no longer 'running'
+	 * ```
+	 */
+	get done(): Promise<void> {
+		return this.#whenEnded()
+	}
+
+	/**
+	 * How the task ended; never rejects.
+	 *
+	 * @example
+	 * ```ts
+	 * const outcome = await task.result
+	 * if (outcome.status === 'failed') console.error(outcome.error)
+	 * ```
+	 */
+	get result(): Promise<TaskResult<T>> {
+		return this.#whenEnded().then(() => this.#toResult())
+	}
+
+	// biome-ignore lint/suspicious/noThenProperty: a Task is deliberately awaitable.
+	then<R1 = T, R2 = never>(
+		onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+		onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+	): Promise<R1 | R2> {
+		return this.#whenEnded()
+			.then(() => this.#valueOrThrow())
+			.then(onFulfilled, onRejected)
+	}
+
+	/** @internal Runs the function now. */
+	start(fn: TaskFunction<T>): void {
+		let returned: T | PromiseLike<T>
+		try {
+			const storage = contextStorage()
+			returned = storage === undefined ? fn(this.context) : storage.run(this, fn, this.context)
+		} catch (error) {
+			// Settle later: a synchronous throw must not re-enter the caller of spawn().
+			queueMicrotask(() => this.settleRejected(error))
+			return
+		}
+		if (isThenable(returned)) {
+			returned.then(
+				(value) => this.settleFulfilled(value),
+				(error) => this.settleRejected(error),
+			)
+		} else {
+			queueMicrotask(() => this.settleFulfilled(returned as T))
+		}
+	}
+
+	/** @internal The scope was already cancelled: the function never runs. */
+	startCancelled(level: CancelLevel, event: CancelEvent): void {
+		this.level = level
+		this.event = event
+		this.fnSettled = true
+		this.#outcome = CANCELLED
+		this.#payload = event.reason
+		queueMicrotask(() => this.#finish())
+	}
+
+	/** @internal */
+	settleFulfilled(value: T): void {
+		if (this.fnSettled) return
+		this.fnSettled = true
+		this.#fulfilled(value)
+	}
+
+	/** @internal */
+	settleRejected(error: unknown): void {
+		if (this.fnSettled) return
+		this.fnSettled = true
+		this.#rejected(error)
+	}
+
+	/**
+	 * @internal Settles on the next microtask, for `TrackHandle`: its calls may come from inside a
+	 * cancellation walk, which must not see tasks end under it. Returns false if already settled.
+	 */
+	settleSoon(fulfilled: boolean, payload: unknown): boolean {
+		if (this.fnSettled) return false
+		this.fnSettled = true
+		queueMicrotask(() => (fulfilled ? this.#fulfilled(payload as T) : this.#rejected(payload)))
+		return true
+	}
+
+	#fulfilled(value: T): void {
+		this.#outcome = COMPLETED
+		this.#payload = value
+		this.#afterFunction()
+	}
+
+	#rejected(error: unknown): void {
+		const reason = this.#cancellationReason(error)
+		if (reason !== undefined) {
+			this.#outcome = CANCELLED
+			this.#payload = reason
+		} else {
+			this.#outcome = FAILED
+			this.#payload = error
+			this.recordFailure(error)
+		}
+		this.#afterFunction()
+	}
+
+	/**
+	 * @internal A failure of this task: its function's error, or a failure that rose from its
+	 * child scope. The first one becomes the task's outcome; every one is passed to the scope.
+	 */
+	recordFailure(error: unknown): void {
+		if (!this.#failed) {
+			this.#failed = true
+			this.#failure = error
+		}
+		this.owner.taskFailed(this, error)
+	}
+
+	/** @internal A fail-fast child scope failed: this task fails too, and stops its work. */
+	childFailed(error: unknown): void {
+		this.recordFailure(error)
+		if (this.#state === RUNNING) {
+			this.cancelTo(FORCED, new CancelEvent(new SiblingFailureReason(error)))
+		}
+	}
+
+	/** @internal A problem that is reported but does not fail the task (a failing callback). */
+	problem(error: unknown): void {
+		this.owner.problem(error, this)
+	}
+
+	/** @internal The child scope has closed. */
+	childClosed(): void {
+		if (this.fnSettled && this.#state === RUNNING) this.#finish()
+	}
+
+	/** @internal The task's own child scope, created on first use. */
+	ownScope(): Scope {
+		this.childScope ??= createOwnedScope(this)
+		return this.childScope
+	}
+
+	protected propagate(level: CancelLevel, event: CancelEvent): void {
+		this.childScope?.cancelTo(level, event)
+	}
+
+	/**
+	 * An error ends the task as cancelled when it is a `CancelledError`, or an `AbortError` (fetch,
+	 * timers, streams given `task.signal`) thrown after the task was cancelled.
+	 */
+	#cancellationReason(error: unknown): CancelReason | undefined {
+		if (error instanceof CancelledError) return error.reason
+		if (this.level !== NOT_CANCELLED && isAbortError(error)) return this.event?.reason
+		return undefined
+	}
+
+	#afterFunction(): void {
+		const child = this.childScope
+		if (child !== undefined && !child.isEnded) {
+			child.endByOwner()
+			return
+		}
+		this.#finish()
+	}
+
+	#finish(): void {
+		const state: State = this.#failed ? FAILED : this.#outcome
+		if (state === FAILED) this.#payload = this.#failure
+		this.#state = state
+		let pending: unknown
+		try {
+			pending = this.#runHook(state)
+		} catch (error) {
+			this.#hookFailed(state, error)
+		}
+		if (isThenable(pending)) {
+			pending.then(
+				() => this.#end(),
+				(error) => {
+					this.#hookFailed(state, error)
+					this.#end()
+				},
+			)
+			return
+		}
+		this.#end()
+	}
+
+	#runHook(state: State): unknown {
+		const options = this.options
+		if (options === undefined) return undefined
+		if (state === COMPLETED) return options.onComplete?.(this.#payload as T)
+		if (state === CANCELLED) return options.onCancel?.(this.#payload as CancelReason)
+		return options.onError?.(this.#payload)
+	}
+
+	#hookFailed(state: State, error: unknown): void {
+		const hook = state === COMPLETED ? 'onComplete' : state === CANCELLED ? 'onCancel' : 'onError'
+		this.owner.problem(new HookError(hook, `task "${this.name}"`, error), this)
+	}
+
+	#end(): void {
+		this.#ended = true
+		this.options = undefined
+		if (!this.abandoned) this.owner.taskEnded(this)
+		const waiting = this.#waiting
+		if (waiting === undefined) return
+		this.#waiting = undefined
+		for (const resolve of waiting) resolve()
+	}
+
+	#whenEnded(): Promise<void> {
+		if (this.#ended) return Promise.resolve()
+		return new Promise<void>((resolve) => {
+			if (this.#waiting === undefined) this.#waiting = [resolve]
+			else this.#waiting.push(resolve)
+		})
+	}
+
+	#valueOrThrow(): T {
+		const state = this.#state
+		if (state === COMPLETED) return this.#payload as T
+		if (state === FAILED) throw this.#payload
+		const reason = this.#payload as CancelReason
+		throw this.event?.reason === reason ? this.cancelError() : new CancelledError('forced', reason)
+	}
+
+	#toResult(): TaskResult<T> {
+		const state = this.#state
+		if (state === COMPLETED) return { status: 'completed', value: this.#payload as T }
+		if (state === FAILED) return { status: 'failed', error: this.#payload }
+		return { status: 'cancelled', reason: this.#payload as CancelReason }
+	}
+}
+
+/** @internal */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+	return (
+		value !== null &&
+		(typeof value === 'object' || typeof value === 'function') &&
+		typeof (value as PromiseLike<unknown>).then === 'function'
+	)
+}
+
+function isAbortError(error: unknown): boolean {
+	return (
+		typeof error === 'object' &&
+		error !== null &&
+		(error as { name?: unknown }).name === 'AbortError'
+	)
+}
