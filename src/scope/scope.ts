@@ -742,8 +742,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			}
 			task = next
 		}
-		if (names.length > 0)
+		if (names.length > 0) {
+			this.#stragglers = [...(this.#stragglers ?? NO_STRAGGLERS), ...stragglers]
 			this.problem(new StragglerError(this.name, names, mercy), undefined, false)
+		}
 		this.#checkDone()
 	}
 
