@@ -7,6 +7,7 @@ import {
 	NOT_CANCELLED,
 } from './cancel-node.js'
 import {
+	CancelledError,
 	HookError,
 	InvalidArgumentError,
 	ScopeClosedError,
@@ -15,6 +16,7 @@ import {
 } from './errors.js'
 import {
 	type CancelReason,
+	isCancelReason,
 	PARENT_COMPLETION,
 	SiblingFailureReason,
 	TimeoutReason,
@@ -122,13 +124,17 @@ const NO_FAILURES: readonly unknown[] = Object.freeze([])
 const NO_STRAGGLERS: readonly StragglerInfo[] = Object.freeze([])
 
 /** How an internal scope is tied to the tree; set just before `new Scope()` runs. */
-interface ScopeInit {
+export interface ScopeInit {
 	/** The task whose own child scope this is. */
 	owner?: Task<any>
 	/** A `scope()` block (or `withTimeout`/`shield`) owns it and rethrows its failure. */
 	block?: boolean
 	/** Outer cancellation does not reach it (`shield`). */
 	shielded?: boolean
+	/** Report the failures when the scope closes: nobody rethrows them (a request scope). */
+	reportOnClose?: boolean
+	/** The reason to use when `options.signal` aborts with an untyped reason. */
+	abortReason?: CancelReason
 }
 let pendingInit: ScopeInit | undefined
 
@@ -157,6 +163,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	readonly owner: Task<any> | undefined
 	/** @internal */ readonly block: boolean
 	/** @internal */ readonly shielded: boolean
+	/** @internal */ readonly reportOnClose: boolean
 	/** @internal */ phase: Phase = OPEN
 	/** @internal close() was called: no new tasks. */
 	sealed = false
@@ -180,6 +187,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#maxTasks: number
 	#children: Set<Scope> | undefined = undefined
 	#failures: unknown[] | undefined = undefined
+	#unseen: unknown[] | undefined = undefined
 	#stragglers: StragglerInfo[] | undefined = undefined
 	#deadlineTimer: Timer | undefined = undefined
 	#graceTimer: Timer | undefined = undefined
@@ -207,6 +215,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.owner = owner
 		this.block = init?.block === true
 		this.shielded = init?.shielded === true
+		this.reportOnClose = init?.reportOnClose === true
 		this.#name = options?.name
 		this.#failFast = options?.errors !== 'supervise'
 		this.#onError = options?.onError
@@ -228,7 +237,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			this.cancelTo(source.level, source.event as CancelEvent)
 		}
 		if (owner?.isEnded) this.#seal()
-		if (options?.signal !== undefined) this.#follow(options.signal)
+		if (options?.signal !== undefined) this.#follow(options.signal, init?.abortReason)
 	}
 
 	/** The scope's name. */
@@ -383,6 +392,16 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 */
 	close(): Promise<ScopeResult> {
 		this.#seal()
+		return this.done
+	}
+
+	/**
+	 * @internal Waits for everything in the scope to end, like close(), but keeps accepting
+	 * spawns until then (a layer joining the work its inner call started).
+	 */
+	join(): Promise<ScopeResult> {
+		if (this.phase === OPEN) this.phase = CLOSING
+		this.#checkDone()
 		return this.done
 	}
 
@@ -570,6 +589,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#checkDone(): void {
 		if (this.live !== 0 || this.#finalizeQueued) return
 		if (this.phase !== CLOSING && this.phase !== CANCELLING) return
+		// A cancelled task's own scope stays open (cancelling) while the task's function winds
+		// down, as a block's scope does while its body runs: a spawn in its cleanup gets a task
+		// that never runs, not a ScopeClosedError that would turn the cancellation into a failure.
+		// close() (join) is not held back, so `await task.scope.close()` in the task still works.
+		const owner = this.owner
+		if (owner !== undefined && !owner.fnSettled && !this.sealed && owner.level !== NOT_CANCELLED) {
+			return
+		}
 		// One microtask later, so a spawn in the same tick as cancel() still gets a task that
 		// never runs (and runs its onCancel hook) rather than a ScopeClosedError.
 		this.#finalizeQueued = true
@@ -593,8 +620,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			const result = this.#resultNow()
 			for (const resolve of waiting) resolve(result)
 		}
-		if (this.failed && !this.observed && this.#isTop() && this.#onError === undefined) {
-			for (const failure of this.#failures ?? NO_FAILURES) {
+		if (this.failed && this.reportOnClose) this.reportUnseenFailures(0)
+		else if (this.failed && !this.observed && this.#isTop() && this.#onError === undefined) {
+			for (const failure of this.#unseen ?? NO_FAILURES) {
 				reportUnhandled(failure, `scope "${this.name}" (nobody awaited its result)`)
 			}
 		}
@@ -637,6 +665,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 				this.cancelTo(FORCED, new CancelEvent(new SiblingFailureReason(error)))
 			}
 		}
+		this.#keepUnseen(error)
 		this.#raise(error)
 	}
 
@@ -647,8 +676,12 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal The body of a `scope()` block failed: always cancels everything. */
 	bodyFailed(error: unknown): void {
-		this.#record(error)
-		if (this.#onError !== undefined) this.#callHandler(this.#onError, error, undefined)
+		// A body that rethrows a task's failure (`await task`) adds no new failure.
+		if (this.#failures?.includes(error) !== true) {
+			this.#record(error)
+			if (this.#onError !== undefined) this.#callHandler(this.#onError, error, undefined)
+			this.#keepUnseen(error)
+		}
 		if (!this.failed) {
 			this.failed = true
 			this.firstError = error
@@ -668,12 +701,25 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		else this.#reportAbove(error, task)
 	}
 
-	/** @internal Reports failures of a block beyond the one it rethrows, if nobody saw them. */
-	reportUnseenFailures(): void {
-		if (this.#onError !== undefined) return
-		const failures = this.#failures ?? NO_FAILURES
-		for (let index = 1; index < failures.length; index++)
-			this.#reportAbove(failures[index], undefined)
+	/**
+	 * @internal Reports the fail-fast failures that no handler saw (there is no `onError`), once:
+	 * with `from = 1` all but the first (the one a block rethrows), with `from = 0` all of them.
+	 * Failing hooks, stragglers and supervised failures were reported when they happened.
+	 */
+	reportUnseenFailures(from = 1): void {
+		const unseen = this.#unseen
+		this.#unseen = undefined
+		if (unseen === undefined) return
+		for (const error of unseen) {
+			if (from === 0 || error !== this.firstError) this.#reportAbove(error, undefined)
+		}
+	}
+
+	/** Keeps a fail-fast failure that no `onError` saw, for reportUnseenFailures(). */
+	#keepUnseen(error: unknown): void {
+		if (this.#onError !== undefined || this.#unseen?.includes(error) === true) return
+		this.#unseen ??= []
+		this.#unseen.push(error)
 	}
 
 	#record(error: unknown): void {
@@ -734,7 +780,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		const stragglers: StragglerInfo[] = []
 		for (let task = this.head; task !== undefined; ) {
 			const next = task.next
-			if (!task.fnSettled) {
+			if (!task.fnSettled || task.hookPending) {
 				task.abandoned = true
 				this.#unlink(task)
 				names.push(task.name)
@@ -769,12 +815,12 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		)
 	}
 
-	#follow(signal: AbortSignal): void {
+	#follow(signal: AbortSignal, fallback: CancelReason | undefined): void {
 		if (signal.aborted) {
-			this.cancel(reasonOfSignal(signal))
+			this.cancel(reasonOfSignal(signal, fallback))
 			return
 		}
-		const listener = () => this.cancel(reasonOfSignal(signal))
+		const listener = () => this.cancel(reasonOfSignal(signal, fallback))
 		signal.addEventListener('abort', listener, { once: true })
 		this.#detachSignal = () => signal.removeEventListener('abort', listener)
 	}
@@ -788,8 +834,11 @@ function ownDeadline(options: ScopeOptions | undefined): number {
 }
 
 /** The typed reason behind an external signal's abort. */
-function reasonOfSignal(signal: AbortSignal): CancelReason {
+function reasonOfSignal(signal: AbortSignal, fallback: CancelReason | undefined): CancelReason {
 	const reason: unknown = signal.reason
+	if (fallback !== undefined && !isCancelReason(reason) && !(reason instanceof CancelledError)) {
+		return fallback
+	}
 	if (reason instanceof Error && reason.name === 'CancelledError' && 'reason' in reason) {
 		return toCancelReason(reason.reason)
 	}
@@ -807,7 +856,12 @@ export function createOwnedScope(owner: Task<any>): Scope {
 
 /** @internal The scope of a `scope()` block, `withTimeout` or `shield`. */
 export function createBlockScope(options: ScopeOptions | undefined, shielded: boolean): Scope {
-	pendingInit = { block: true, shielded }
+	return createScope(options, { block: true, shielded })
+}
+
+/** @internal A scope tied to the tree in a way the public constructor does not offer. */
+export function createScope(options: ScopeOptions | undefined, init: ScopeInit): Scope {
+	pendingInit = init
 	try {
 		return new Scope(options)
 	} finally {

@@ -65,7 +65,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	readonly id: number
 	/** @internal The scope the task runs in. */
 	readonly owner: Scope
-	/** @internal */ options: SpawnOptions<T> | undefined
+	// Typed loosely so Task<T> stays covariant in T (Task<void> is a Task<unknown>).
+	#options: SpawnOptions<any> | undefined
 	/** @internal */ context: TaskContext
 	/** @internal Sibling links: a scope keeps its tasks in an intrusive list. */
 	prev: Task<any> | undefined = undefined
@@ -75,6 +76,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal The mercy period ran out before the function settled. */
 	abandoned = false
 	/** @internal */ fnSettled = false
+	/** @internal The hook returned a promise that has not settled yet. */
+	hookPending = false
 	#nameHint: string
 	#state: State = RUNNING
 	// How the function settled; the final state can still become FAILED through a child.
@@ -82,6 +85,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	#payload: unknown = undefined
 	#failed = false
 	#failure: unknown = undefined
+	#laterFailures: unknown[] | undefined = undefined
 	#ended = false
 	#waiting: Array<() => void> | undefined = undefined
 
@@ -90,7 +94,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		super()
 		this.id = nextTaskId++
 		this.owner = owner
-		this.options = options
+		this.#options = options
 		this.#nameHint = options?.name ?? nameHint
 		this.context = new TaskContext(this)
 	}
@@ -179,10 +183,15 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			return
 		}
 		if (isThenable(returned)) {
-			returned.then(
-				(value) => this.settleFulfilled(value),
-				(error) => this.settleRejected(error),
-			)
+			try {
+				returned.then(
+					(value) => this.settleFulfilled(value),
+					(error) => this.settleRejected(error),
+				)
+			} catch (error) {
+				// A thenable whose then() throws: the task fails with that error, later (as above).
+				queueMicrotask(() => this.settleRejected(error))
+			}
 		} else {
 			queueMicrotask(() => this.settleFulfilled(returned as T))
 		}
@@ -250,6 +259,12 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if (!this.#failed) {
 			this.#failed = true
 			this.#failure = error
+		} else {
+			// The function rethrowing a failure that already rose from its child scope (`await
+			// child` of a child that failed) is the same failure, not a second one.
+			if (error === this.#failure || this.#laterFailures?.includes(error) === true) return
+			this.#laterFailures ??= []
+			this.#laterFailures.push(error)
 		}
 		this.owner.taskFailed(this, error)
 	}
@@ -312,20 +327,25 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			this.#hookFailed(state, error)
 		}
 		if (isThenable(pending)) {
-			pending.then(
-				() => this.#end(),
-				(error) => {
-					this.#hookFailed(state, error)
-					this.#end()
-				},
-			)
-			return
+			this.hookPending = true
+			try {
+				pending.then(
+					() => this.#end(),
+					(error) => {
+						this.#hookFailed(state, error)
+						this.#end()
+					},
+				)
+				return
+			} catch (error) {
+				this.#hookFailed(state, error)
+			}
 		}
 		this.#end()
 	}
 
 	#runHook(state: State): unknown {
-		const options = this.options
+		const options = this.#options
 		if (options === undefined) return undefined
 		if (state === COMPLETED) return options.onComplete?.(this.#payload as T)
 		if (state === CANCELLED) return options.onCancel?.(this.#payload as CancelReason)
@@ -339,7 +359,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	#end(): void {
 		this.#ended = true
-		this.options = undefined
+		this.hookPending = false
+		this.#options = undefined
 		if (!this.abandoned) this.owner.taskEnded(this)
 		const waiting = this.#waiting
 		if (waiting === undefined) return

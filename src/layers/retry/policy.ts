@@ -1,0 +1,82 @@
+import { CancelledError, InvalidArgumentError } from '../../scope/errors.js'
+import { checkMilliseconds } from '../../scope/validate.js'
+
+/** Exponential backoff: `initial · factor^(attempt-1)`, capped at `max`, optionally jittered. */
+export interface ExponentialBackoff {
+	/** The first delay, ms (default 50). */
+	initial?: number
+	/** Growth per attempt (default 2). */
+	factor?: number
+	/** The largest delay, ms (default 5000). */
+	max?: number
+	/** Full jitter: a random delay between 0 and the computed one (default true). */
+	jitter?: boolean
+}
+
+/** How `retryLayer` retries. */
+export interface RetryPolicy {
+	/** Attempts in all, the first included (>= 1). */
+	attempts: number
+	/**
+	 * The wait before attempt `n + 1`, after attempt `n` failed: a fixed number of ms, a function of
+	 * the attempt number and its error, or an exponential backoff (the default).
+	 */
+	backoff?: number | ((attempt: number, error: unknown) => number) | ExponentialBackoff
+	/**
+	 * Whether the error of attempt `attempt` is worth another try (default: every error except a
+	 * cancellation). Never consulted once the caller went away: that never retries.
+	 */
+	retryIf?: (error: unknown, attempt: number) => boolean
+}
+
+/** @internal A validated policy. */
+export interface CheckedPolicy {
+	attempts: number
+	delay(attempt: number, error: unknown): number
+	retryIf(error: unknown, attempt: number): boolean
+}
+
+/** @internal */
+export function checkPolicy(policy: RetryPolicy): CheckedPolicy {
+	if (typeof policy !== 'object' || policy === null) {
+		throw new InvalidArgumentError('policy', 'an object with `attempts`', policy)
+	}
+	const { attempts, backoff, retryIf } = policy
+	if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
+		throw new InvalidArgumentError('policy.attempts', 'an integer >= 1', attempts)
+	}
+	if (retryIf !== undefined && typeof retryIf !== 'function') {
+		throw new InvalidArgumentError('policy.retryIf', 'a function', retryIf)
+	}
+	return {
+		attempts,
+		delay: delayFunction(backoff),
+		retryIf: retryIf ?? ((error) => !(error instanceof CancelledError)),
+	}
+}
+
+function delayFunction(
+	backoff: RetryPolicy['backoff'],
+): (attempt: number, error: unknown) => number {
+	if (typeof backoff === 'number') {
+		const fixed = checkMilliseconds('policy.backoff', backoff)
+		return () => fixed
+	}
+	if (typeof backoff === 'function') {
+		return (attempt, error) => checkMilliseconds('policy.backoff(attempt)', backoff(attempt, error))
+	}
+	if (backoff !== undefined && (typeof backoff !== 'object' || backoff === null)) {
+		throw new InvalidArgumentError('policy.backoff', 'a number, a function or an object', backoff)
+	}
+	const initial = checkMilliseconds('policy.backoff.initial', backoff?.initial ?? 50)
+	const factor = backoff?.factor ?? 2
+	if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor)) {
+		throw new InvalidArgumentError('policy.backoff.factor', 'a finite number >= 1', factor)
+	}
+	const max = checkMilliseconds('policy.backoff.max', backoff?.max ?? 5_000)
+	const jitter = backoff?.jitter !== false
+	return (attempt) => {
+		const delay = Math.min(max, initial * factor ** (attempt - 1))
+		return jitter ? Math.random() * delay : delay
+	}
+}

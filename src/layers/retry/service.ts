@@ -1,0 +1,62 @@
+import { resolveCancelInput } from '../../scope/cancel-input.js'
+import { CancelNode } from '../../scope/cancel-node.js'
+import { PARENT_COMPLETION } from '../../scope/reasons.js'
+import { createScope, type Scope } from '../../scope/scope.js'
+import { sleep } from '../../scope/sleep.js'
+import { type CallSignal, linkToCaller } from '../../service/call-signal.js'
+import { invoke, type Service } from '../../service/service.js'
+import type { CheckedPolicy } from './policy.js'
+
+/**
+ * The service made by `retryLayer`. Each attempt runs in a scope of its own, so what a failed
+ * attempt started is cancelled before the next begins; the waits between attempts are
+ * cancellation points; once the caller has gone away nothing is retried. When the attempts are
+ * used up the last error is thrown as it is (retry adds no error type of its own).
+ */
+export class RetryService<Req, Res> implements Service<Req, Res> {
+	/** The wrapped service. */
+	readonly inner: Service<Req, Res>
+	readonly #policy: CheckedPolicy
+
+	constructor(inner: Service<Req, Res>, policy: CheckedPolicy) {
+		this.inner = inner
+		this.#policy = policy
+	}
+
+	ready(): boolean {
+		return this.inner.ready?.() ?? true
+	}
+
+	async call(request: Req, signal?: CallSignal): Promise<Res> {
+		const link = linkToCaller(signal)
+		const caller = resolveCancelInput(signal)
+		const policy = this.#policy
+		for (let attempt = 1; ; attempt++) {
+			const scope = createScope(
+				{ name: `retry-attempt-${attempt}`, parent: link.parent, signal: link.signal },
+				{ block: true },
+			)
+			try {
+				const response = await invoke(this.inner, request, scope)
+				void scope.join()
+				return response
+			} catch (error) {
+				scope.cancel(PARENT_COMPLETION)
+				if (gone(caller) || attempt >= policy.attempts || !policy.retryIf(error, attempt))
+					throw error
+				await endOf(scope)
+				await sleep(policy.delay(attempt, error), signal)
+			}
+		}
+	}
+}
+
+/** Waits for a failed attempt's scope to wind down before the next attempt starts. */
+function endOf(scope: Scope): Promise<unknown> {
+	return scope.done
+}
+
+function gone(caller: CancelNode | AbortSignal | undefined): boolean {
+	if (caller === undefined) return false
+	return caller instanceof CancelNode ? caller.level !== 0 : caller.aborted
+}

@@ -1,0 +1,18 @@
+import { TaskscopeError } from '../scope/errors.js'
+
+/**
+ * A service broke the `Service` contract: its `call` threw synchronously or returned something
+ * that is not a promise. The message names the service.
+ *
+ * @example
+ * ```ts
+ * const broken = { call: () => 'not a promise' } as unknown as Service<string, string>
+ * await new ServiceBuilder().layer(timeoutLayer(100)).service(broken).call('x')
+ * // rejects with ServiceContractError: service "Object" returned a string from call(), expected a promise
+ * ```
+ */
+export class ServiceContractError extends TaskscopeError {
+	constructor(serviceName: string, detail: string) {
+		super(`service "${serviceName}" ${detail}`, 'ERR_TASKSCOPE_SERVICE_CONTRACT')
+	}
+}

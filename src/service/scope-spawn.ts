@@ -1,0 +1,177 @@
+import { currentScopeOrUndefined } from '../scope/current.js'
+import { InvalidArgumentError } from '../scope/errors.js'
+import { DISCONNECT, PARENT_COMPLETION } from '../scope/reasons.js'
+import { createScope, type ErrorMode, type Scope, type ScopeErrorHandler } from '../scope/scope.js'
+import { validateScopeOptions } from '../scope/validate.js'
+import { type CallSignal, callerHasScope, linkToCaller } from './call-signal.js'
+import { checkService, invoke, type Service } from './service.js'
+import { type ScopedService, serviceTypeMap } from './service-type-map.js'
+
+/** The request as the scope layer hands it to the inner service: the request and its scope. */
+export interface WithScope<Req> {
+	readonly request: Req
+	/** The request's own scope: spawn background work here; it cannot outlive the request. */
+	readonly scope: Scope
+}
+
+/**
+ * What ends a request scope:
+ * - `'call'` (default, the seed's behaviour): when the inner call settles;
+ * - `'caller'`: when the caller's own scope ends (the HTTP bindings end theirs once the response
+ *   body has been fully sent, so streamed bodies produced by background tasks are not cut off);
+ *   a caller that passed no scope (no signal, or a plain `AbortSignal`, which need never abort)
+ *   gets `'call'`;
+ * - a function of the response returning a promise: when that promise settles.
+ * A caller that goes away (its signal aborts or its scope is cancelled) ends it in every case.
+ */
+export type ScopeLifetime<Res> =
+	| 'call'
+	| 'caller'
+	| ((response: Res, scope: Scope) => PromiseLike<unknown>)
+
+/** Options of {@link scopeSpawnLayer}. */
+export interface ScopeSpawnOptions<Res = any> {
+	/** A name for the request scopes (default `'request'`). */
+	name?: string
+	/** The scope request scopes hang under when the caller passes no scope (default: the current scope, if any). */
+	parent?: Scope
+	/** Error mode of each request scope (default `'fail-fast'`: one failing background task cancels the others). */
+	errors?: ErrorMode
+	/** Mercy period of each request scope, ms. */
+	mercy?: number
+	/**
+	 * Where background failures go. Without it, a request scope's failures go to the nearest
+	 * `onError` above it, else to the unhandled-error handler — never to an unhandled rejection.
+	 */
+	onError?: ScopeErrorHandler
+	/** What ends a request scope (default `'call'`). */
+	until?: ScopeLifetime<Res>
+}
+
+/**
+ * The request-scope layer (the seed's `ScopeSpawnLayer`): every call gets a fresh scope, passed
+ * to the inner service as `{ request, scope }`. The scope is cancelled when the call settles
+ * (reason: parent completion; see `until`) or when the caller goes away (reason: disconnect, or
+ * the caller's own reason), and every task spawned into it stops.
+ *
+ * @example
+ * ```ts
+ * import { ServiceBuilder, scopeSpawnLayer, service, type WithScope } from 'taskscope/service'
+ * const app = new ServiceBuilder<string, string>()
+ *   .layer(scopeSpawnLayer({ onError: (error) => log.error(error) }))
+ *   .service(service(async ({ request, scope }: WithScope<string>) => {
+ *     scope.spawn(async (task) => warmCache(request, task.signal)) // cancelled when the call ends
+ *     return 'ok'
+ *   }))
+ * const controller = new AbortController()
+ * await app.call('hello', controller.signal) // abort() = the client went away
+ * ```
+ */
+export function scopeSpawnLayer<Res = any>(options?: ScopeSpawnOptions<Res>): ScopeSpawnLayer<Res> {
+	return new ScopeSpawnLayer(options)
+}
+
+/** The layer made by {@link scopeSpawnLayer}. */
+export class ScopeSpawnLayer<Res = any> {
+	declare readonly [serviceTypeMap]: ScopedService
+
+	readonly #options: ScopeSpawnOptions<Res>
+
+	constructor(options: ScopeSpawnOptions<Res> = {}) {
+		checkOptions(options)
+		this.#options = options
+	}
+
+	layer<Req, R extends Res>(inner: Service<WithScope<Req>, R>): ScopeSpawnService<Req, R> {
+		checkService('inner', inner)
+		return new ScopeSpawnService<Req, R>(inner, this.#options as ScopeSpawnOptions<R>)
+	}
+}
+
+/** The service made by {@link ScopeSpawnLayer}. */
+export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
+	/** The wrapped service. */
+	readonly inner: Service<WithScope<Req>, Res>
+	readonly #options: ScopeSpawnOptions<Res>
+	readonly #until: ScopeLifetime<Res>
+
+	constructor(inner: Service<WithScope<Req>, Res>, options: ScopeSpawnOptions<Res>) {
+		this.inner = inner
+		this.#options = options
+		this.#until = options.until ?? 'call'
+	}
+
+	ready(): boolean {
+		return this.inner.ready?.() ?? true
+	}
+
+	async call(request: Req, signal?: CallSignal): Promise<Res> {
+		const scope = this.#open(signal)
+		let response: Res
+		try {
+			response = await invoke(this.inner, { request, scope }, scope)
+		} catch (error) {
+			scope.cancel(PARENT_COMPLETION)
+			throw error
+		}
+		this.#endLater(response, scope, signal)
+		return response
+	}
+
+	#open(signal: CallSignal | undefined): Scope {
+		const link = linkToCaller(signal)
+		const options = this.#options
+		return createScope(
+			{
+				name: options.name ?? 'request',
+				parent: link.parent ?? options.parent ?? currentScopeOrUndefined(),
+				signal: link.signal,
+				errors: options.errors,
+				mercy: options.mercy,
+				onError: options.onError,
+			},
+			// Failures stay with the request (reported when it closes), never failing the parent.
+			{ block: true, reportOnClose: true, abortReason: DISCONNECT },
+		)
+	}
+
+	#endLater(response: Res, scope: Scope, signal: CallSignal | undefined): void {
+		const until = this.#until
+		if (until === 'caller' && scope.parent !== undefined && callerHasScope(signal)) return
+		if (until === 'call' || until === 'caller') {
+			scope.cancel(PARENT_COMPLETION)
+			return
+		}
+		let ending: PromiseLike<unknown>
+		try {
+			ending = until(response, scope)
+		} catch (error) {
+			scope.problem(error)
+			scope.cancel(PARENT_COMPLETION)
+			return
+		}
+		Promise.resolve(ending).then(
+			() => scope.cancel(PARENT_COMPLETION),
+			(error) => {
+				scope.problem(error)
+				scope.cancel(PARENT_COMPLETION)
+			},
+		)
+	}
+}
+
+function checkOptions(options: ScopeSpawnOptions<any>): void {
+	if (typeof options !== 'object' || options === null) {
+		throw new InvalidArgumentError('options', 'an object', options)
+	}
+	const { until, name, parent, errors, mercy, onError } = options
+	validateScopeOptions({ name, parent, errors, mercy, onError })
+	if (
+		until !== undefined &&
+		until !== 'call' &&
+		until !== 'caller' &&
+		typeof until !== 'function'
+	) {
+		throw new InvalidArgumentError('options.until', "'call', 'caller' or a function", until)
+	}
+}

@@ -1,0 +1,51 @@
+// Type-level tests: checked by `npm run typecheck` (the @ts-expect-error lines must stay errors).
+import type { Scope } from 'taskscope'
+import {
+	concurrencyLimitLayer,
+	layerFn,
+	type Service,
+	ServiceBuilder,
+	scopeSpawnLayer,
+	service,
+	timeoutLayer,
+	type WithScope,
+} from 'taskscope/service'
+import { describe, expectTypeOf, it } from 'vitest'
+
+describe('types flowing through ServiceBuilder', () => {
+	it('infers the inner request type from the scope layer', () => {
+		const app = new ServiceBuilder<string, number>()
+			.layer(timeoutLayer(100))
+			.layer(scopeSpawnLayer())
+			.service(
+				service(async ({ request, scope }: WithScope<string>) => {
+					expectTypeOf(scope).toEqualTypeOf<Scope>()
+					return request.length
+				}),
+			)
+		expectTypeOf(app).toEqualTypeOf<Service<string, number>>()
+	})
+
+	it('rejects an inner service that does not take WithScope', () => {
+		const builder = new ServiceBuilder<string, number>().layer(scopeSpawnLayer())
+		const plain = service(async (request: string) => request.length)
+		// @ts-expect-error the scope layer hands the inner service WithScope<string>, not string
+		builder.service(plain)
+	})
+
+	it('rejects a layer whose output does not fit the outer types', () => {
+		const numbers = layerFn((inner: Service<number, number>) => inner)
+		// @ts-expect-error a layer over Service<number, number> cannot serve string requests
+		new ServiceBuilder<string, number>().layer(numbers)
+	})
+
+	it('keeps the types through limit and timeout', () => {
+		const builder = new ServiceBuilder<{ id: number }, string>()
+			.layer(concurrencyLimitLayer(2))
+			.layer(timeoutLayer(10))
+		const inner = service(async (request: { id: number }) => String(request.id))
+		expectTypeOf(builder.service(inner)).toEqualTypeOf<Service<{ id: number }, string>>()
+		// @ts-expect-error the inner service must answer strings
+		builder.service(service(async (request: { id: number }) => request.id))
+	})
+})
