@@ -1,0 +1,130 @@
+import { sleep } from 'taskscope'
+import {
+	FactoryStack,
+	factoryLayer,
+	fromLayer,
+	reloadable,
+	type Service,
+	serviceFactory,
+	timeoutLayer,
+} from 'taskscope/service'
+import { describe, expect, it } from 'vitest'
+
+/** Counts calls; the count migrates to the next chain. Records its own disposal. */
+class CountingService implements Service<number, string>, AsyncDisposable {
+	readonly inner: Service<number, string>
+	count: number
+	readonly generation: number
+	inflight = 0
+	disposals = 0
+	callsAfterDispose = 0
+
+	constructor(inner: Service<number, string>, count: number, generation: number) {
+		this.inner = inner
+		this.count = count
+		this.generation = generation
+	}
+
+	async call(request: number): Promise<string> {
+		if (this.disposals > 0) this.callsAfterDispose++
+		this.inflight++
+		try {
+			this.count++
+			return await this.inner.call(request)
+		} finally {
+			this.inflight--
+		}
+	}
+
+	async [Symbol.asyncDispose](): Promise<void> {
+		if (this.inflight !== 0) throw new Error(`disposed with ${this.inflight} calls in flight`)
+		this.disposals++
+	}
+}
+
+describe('reloadable', () => {
+	it('serves 1,000 calls across 10 reloads: none lost, each old chain disposed once after its last call, state migrated', async () => {
+		const chains: CountingService[] = []
+		let generation = 0
+		const echo = serviceFactory('echo', () => ({
+			async call(request: number) {
+				await sleep(request % 3)
+				return `echo ${request}`
+			},
+		}))
+		const counting = factoryLayer(
+			'counting',
+			(inner: Service<number, string>, previous: CountingService | undefined) => {
+				const chain = new CountingService(inner, previous?.count ?? 0, ++generation)
+				chains.push(chain)
+				return chain
+			},
+		)
+		const app = reloadable(() => new FactoryStack(echo).push(counting))
+		const calls: Promise<string>[] = []
+		for (let round = 0; round < 10; round++) {
+			for (let index = 0; index < 100; index++) {
+				const request = round * 100 + index
+				calls.push(app.call(request))
+			}
+			await app.reload()
+		}
+		const answers = await Promise.all(calls)
+		expect(answers).toEqual(Array.from({ length: 1000 }, (_, request) => `echo ${request}`))
+		expect(app.generation).toBe(11)
+		await sleep(10)
+		// The ten old chains are disposed exactly once; the current one is not.
+		expect(chains.map((chain) => chain.disposals)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
+		expect(chains.every((chain) => chain.callsAfterDispose === 0)).toBe(true)
+		// The counter kept counting across chains.
+		expect(chains.at(-1)?.count).toBe(1000)
+		await app[Symbol.asyncDispose]()
+		expect(chains.at(-1)?.disposals).toBe(1)
+	})
+
+	it('migrates state through a reload with a new config, and builds fresh a layer whose kind changed', async () => {
+		const built: string[] = []
+		const handler = serviceFactory(
+			'handler',
+			(previous?: { calls: number; call(r: string): Promise<string> }) => {
+				built.push(previous === undefined ? 'handler fresh' : 'handler migrated')
+				const state = { calls: previous?.calls ?? 0 }
+				return {
+					get calls() {
+						return state.calls
+					},
+					async call(request: string) {
+						state.calls++
+						return `${request} #${state.calls}`
+					},
+				}
+			},
+		)
+		const stackFor = (config: { timeout?: number }) =>
+			new FactoryStack(handler).push(
+				config.timeout === undefined ? false : fromLayer('timeout', timeoutLayer(config.timeout)),
+			)
+		const app = reloadable(stackFor, { config: { timeout: 1_000 } })
+		expect(await app.call('a')).toBe('a #1')
+		await app.reload({})
+		expect(await app.call('b')).toBe('b #2')
+		await app.reload({ timeout: 50 })
+		expect(await app.call('c')).toBe('c #3')
+		expect(built).toEqual(['handler fresh', 'handler migrated', 'handler migrated'])
+	})
+
+	it('keeps serving the current chain when a reload fails', async () => {
+		let fail = false
+		const app = reloadable(
+			serviceFactory('flaky', () => {
+				if (fail) throw new Error('bad config')
+				return { call: async (request: string) => request }
+			}),
+		)
+		expect(await app.call('before')).toBe('before')
+		fail = true
+		await expect(app.reload()).rejects.toThrow('bad config')
+		expect(await app.call('after')).toBe('after')
+		expect(app.generation).toBe(1)
+	})
+})
