@@ -70,6 +70,8 @@ export function readRequestBody(incoming: NodeIncomingRequest, limit = Infinity)
 		incoming.on('end', onEnd)
 		incoming.on('error', onError)
 		incoming.on('close', onClose)
+		// A 'data' listener does not restart a stream someone paused explicitly.
+		incoming.resume()
 	})
 }
 

@@ -25,6 +25,7 @@ export interface ResponseWatch {
 // RFC 9113 §7 fixes NO_ERROR at 0x0; spelled out here so that HTTP/1-only servers never load
 // node:http2 just to read a constant.
 const NGHTTP2_NO_ERROR = 0
+const NGHTTP2_INTERNAL_ERROR = 2
 
 const kWatches = Symbol('taskscope.responseWatches')
 
@@ -125,7 +126,7 @@ export function watchResponse<C = undefined>(
 ): ResponseWatch {
 	const watched = res as Watched
 	const watch = new Watch(watched, onEnd, context as C)
-	if (hasClosed(res)) {
+	if (isResponseClosed(res)) {
 		queueMicrotask(() => watch.fire(responseOutcome(res)))
 		return watch
 	}
@@ -163,10 +164,10 @@ function onResponseClose(this: Watched): void {
 }
 
 /**
- * Whether the response has closed (or was destroyed, its `'close'` pending), so that no further
- * `'close'` event may be relied on.
+ * Whether the response has closed, or was destroyed and its `'close'` is pending: nothing more
+ * can be written to it, and {@link responseOutcome} already gives its final outcome.
  */
-function hasClosed(res: NodeServerResponse): boolean {
+export function isResponseClosed(res: NodeServerResponse): boolean {
 	const stream = http2StreamOf(res)
 	if (stream !== undefined) return stream.closed || stream.destroyed
 	const h1 = res as ServerResponse
@@ -198,4 +199,17 @@ export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
 export function http2StreamOf(res: NodeServerResponse): ServerHttp2Stream | undefined {
 	if (res instanceof ServerResponse) return undefined
 	return (res as Http2ServerResponse).stream
+}
+
+/**
+ * Cuts a response short so the client can tell it failed: HTTP/1 closes the connection (a
+ * truncated body, or no response at all); HTTP/2 resets the stream with INTERNAL_ERROR, because
+ * a stream closed with NO_ERROR could pass for a complete response. Its watches see
+ * `'disconnect'`.
+ */
+export function destroyResponse(res: NodeServerResponse): void {
+	const stream = http2StreamOf(res)
+	if (stream === undefined) res.destroy()
+	else if (!stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR)
+	else res.destroy()
 }
