@@ -1,18 +1,18 @@
 import type { CancelReason } from './reasons.js'
 
+// Marks the prototype of every taskscope error class (set on first construction), so
+// `instanceof` can recognise an error from another loaded copy of taskscope by class name.
+const kBrand = Symbol.for('taskscope.error')
+
 /**
- * Brands an error class with a registry symbol so `instanceof` also works across two loaded
- * copies of taskscope (its ESM and CJS builds in one process, or two installed versions).
+ * @internal Marks an error class ahead of its first construction. Not needed for `instanceof`
+ * (every `TaskscopeError` subclass is marked when first constructed); kept for classes whose
+ * instances may be checked before any was made in this copy.
  */
-function brand(target: Function, name: string): void {
-	const key = Symbol.for(`taskscope.${name}`)
-	Object.defineProperty(target.prototype, key, { value: true })
-	Object.defineProperty(target, Symbol.hasInstance, {
-		value: (value: unknown) =>
-			typeof value === 'object' &&
-			value !== null &&
-			(value as Record<symbol, unknown>)[key] === true,
-	})
+export function brand(target: Function, _name?: string): void {
+	if (!Object.hasOwn(target.prototype, kBrand)) {
+		Object.defineProperty(target.prototype, kBrand, { value: true })
+	}
 }
 
 /**
@@ -35,6 +35,22 @@ export class TaskscopeError extends Error {
 		super(message, options)
 		this.name = new.target.name
 		this.code = code
+		brand(new.target)
+	}
+
+	/**
+	 * `instanceof` that also holds across two loaded copies of taskscope (its ESM and CJS builds
+	 * in one process, or two installed versions): the class is matched by name among taskscope's
+	 * error classes.
+	 */
+	static override [Symbol.hasInstance](value: unknown): boolean {
+		if (typeof value !== 'object' || value === null) return false
+		if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+		const name = this.name
+		for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+			if (Object.hasOwn(proto, kBrand) && proto.constructor?.name === name) return true
+		}
+		return false
 	}
 }
 brand(TaskscopeError, 'TaskscopeError')

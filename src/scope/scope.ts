@@ -135,6 +135,10 @@ export interface ScopeInit {
 	reportOnClose?: boolean
 	/** The reason to use when `options.signal` aborts with an untyped reason. */
 	abortReason?: CancelReason
+	/** The options were validated once already (a server's per-request scopes). */
+	trusted?: boolean
+	/** The default name's prefix, `<kind>-<id>` (default `scope`). */
+	kind?: string
 }
 let pendingInit: ScopeInit | undefined
 
@@ -181,6 +185,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal The timeout reason of this scope's own deadline, once it fired. */
 	firedTimeout: TimeoutReason | undefined = undefined
 	#name: string | undefined
+	#holds = 0
+	#abandonedHolds = 0
+	#kind: string
 	#failFast: boolean
 	#onError: ScopeErrorHandler | undefined
 	#mercy: number | undefined
@@ -207,7 +214,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		super()
 		const init = pendingInit
 		pendingInit = undefined
-		if (options !== undefined) validateScopeOptions(options)
+		if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
 		this.id = nextScopeId++
 		const owner = init?.owner
 		const parent = options?.parent ?? owner?.owner
@@ -217,6 +224,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.shielded = init?.shielded === true
 		this.reportOnClose = init?.reportOnClose === true
 		this.#name = options?.name
+		this.#kind = init?.kind ?? 'scope'
 		this.#failFast = options?.errors !== 'supervise'
 		this.#onError = options?.onError
 		this.#mercy = options?.mercy
@@ -243,7 +251,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** The scope's name. */
 	get name(): string {
 		if (this.#name !== undefined) return this.#name
-		return this.owner === undefined ? `scope-${this.id}` : `${this.owner.name}/scope`
+		if (this.owner !== undefined) return `${this.owner.name}/scope`
+		return `${this.#kind}-${this.id}`
 	}
 
 	/**
@@ -541,11 +550,17 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal Counts a running `scope()` body as live work. */
 	hold(): void {
+		this.#holds++
 		this.live++
 	}
 
-	/** @internal */
+	/** @internal Ends a hold; ignored for holds already abandoned after the mercy period. */
 	release(): void {
+		if (this.#abandonedHolds > 0) {
+			this.#abandonedHolds--
+			return
+		}
+		this.#holds--
 		this.live--
 		this.#checkDone()
 	}
@@ -626,6 +641,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 				reportUnhandled(failure, `scope "${this.name}" (nobody awaited its result)`)
 			}
 		}
+		// Stragglers are listed all the way up, so a server's root result names every one.
+		const above = this.owner?.owner ?? this.parent
+		if (this.#stragglers !== undefined && above !== undefined)
+			above.#addStragglers(this.#stragglers)
 		if (this.owner !== undefined) this.owner.childClosed()
 		else this.parent?.childEnded(this)
 	}
@@ -788,11 +807,24 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			}
 			task = next
 		}
+		if (this.#holds > 0) {
+			// Work the scope waits for that is not a task: a block's body, a request's handler.
+			names.push(`${this.name} (its own work)`)
+			stragglers.push({ id: this.id, name: `${this.name} (its own work)` })
+			this.live -= this.#holds
+			this.#abandonedHolds += this.#holds
+			this.#holds = 0
+		}
 		if (names.length > 0) {
 			this.#stragglers = [...(this.#stragglers ?? NO_STRAGGLERS), ...stragglers]
 			this.problem(new StragglerError(this.name, names, mercy), undefined, false)
 		}
 		this.#checkDone()
+	}
+
+	#addStragglers(stragglers: readonly StragglerInfo[]): void {
+		if (this.phase === CLOSED) return
+		this.#stragglers = [...(this.#stragglers ?? NO_STRAGGLERS), ...stragglers]
 	}
 
 	#forceAfterGrace(): void {

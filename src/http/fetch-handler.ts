@@ -1,0 +1,131 @@
+import { reportUnhandled } from '../scope/report.js'
+import type { Scope, ScopeResult } from '../scope/scope.js'
+import { answerFor } from './answer.js'
+import { type HttpApp, toCall } from './app.js'
+import { InvalidResponseError } from './errors.js'
+import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import { statusResponse } from './status.js'
+
+/** Options of {@link toFetchHandler}. */
+export interface FetchHandlerOptions extends RequestScopeOptions {
+	/** A name for the root scope (default `'fetch'`). */
+	name?: string
+}
+
+/** A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown. */
+export interface FetchHandler {
+	(request: Request): Promise<Response>
+	/** The root scope: every request scope is its child. */
+	readonly scope: Scope
+	/** Winds every in-flight request up (graceful, then forced after `grace`); resolves once all settled. */
+	close(options?: { grace?: number }): Promise<ScopeResult>
+}
+
+/**
+ * A `(request: Request) => Promise<Response>` handler for fetch-standard runtimes — Bun, Deno,
+ * workers, service workers, tests. The request's own `signal` is the disconnect source; the
+ * request scope ends when the returned body has been read to the end (or at once for a response
+ * without a body), or when the consumer cancels the body (a disconnect).
+ *
+ * What each runtime's `request.signal` does: Bun aborts it on disconnect only. Deno's `Deno.serve`
+ * by default also aborts it after every successful response ("legacy abort"); by then the scope
+ * has already ended, so nothing changes. Cloudflare Workers need the `enable_request_signal`
+ * compatibility flag for it to fire at all. On Node, use `serve()`/`toNodeListener()`, which
+ * watch the socket.
+ *
+ * @example
+ * ```ts
+ * import { toFetchHandler } from 'taskscope/http'
+ * const handler = toFetchHandler(({ request, scope }) => {
+ *   scope.spawn((task) => audit(request.url, task.signal))
+ *   return new Response('ok')
+ * })
+ * Bun.serve({ fetch: handler })          // or Deno.serve(handler), export default { fetch: handler }
+ * ```
+ */
+export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}): FetchHandler {
+	const call = toCall(app)
+	const scopes = new RequestScopes(options.name ?? 'fetch', options)
+	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))
+	const handler = (async (request: Request): Promise<Response> => {
+		let scope: Scope
+		try {
+			scope = scopes.open(request.signal)
+		} catch {
+			return statusResponse(503, { connection: 'close' })
+		}
+		scope.hold()
+		let response: unknown
+		try {
+			response = await call(request, scope)
+		} catch (error) {
+			scope.release()
+			endRequestScope(scope, !scope.cancelled)
+			const { status, report: worthReporting } = answerFor(error)
+			if (worthReporting) report(error)
+			return statusResponse(status)
+		}
+		scope.release()
+		if (!(response instanceof Response)) {
+			endRequestScope(scope, true)
+			report(new InvalidResponseError(response))
+			return statusResponse(500)
+		}
+		return endWhenConsumed(response, scope)
+	}) as FetchHandler
+	Object.defineProperties(handler, {
+		scope: { value: scopes.root, enumerable: true },
+		close: {
+			value: (closeOptions?: { grace?: number }) => scopes.close(closeOptions?.grace),
+			enumerable: true,
+		},
+	})
+	return handler
+}
+
+/**
+ * The same response, with a body that ends the request scope when it has been read to the end
+ * (delivered) or cancelled by the consumer (a disconnect).
+ */
+function endWhenConsumed(response: Response, scope: Scope): Response {
+	const body = response.body
+	if (body === null) {
+		endRequestScope(scope, true)
+		return response
+	}
+	scope.hold()
+	let ended = false
+	const end = (delivered: boolean) => {
+		if (ended) return
+		ended = true
+		endRequestScope(scope, delivered)
+		scope.release()
+	}
+	const reader = body.getReader()
+	const tracked = new ReadableStream<Uint8Array>(
+		{
+			async pull(controller) {
+				try {
+					const { done, value } = await reader.read()
+					if (done) {
+						controller.close()
+						end(true)
+					} else controller.enqueue(value)
+				} catch (error) {
+					controller.error(error)
+					end(false)
+				}
+			},
+			cancel(reason) {
+				end(false)
+				return reader.cancel(reason)
+			},
+		},
+		{ highWaterMark: 0 },
+	)
+	return new Response(tracked, {
+		status: response.status,
+		statusText: response.statusText,
+		headers: response.headers,
+	})
+}

@@ -1,0 +1,32 @@
+/**
+ * taskscope/http — request-scoped tasks on `node:http` (and HTTP/2's compatibility API), and on
+ * fetch-standard runtimes.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'taskscope/http'
+ * const server = await serve(({ request, scope }) => {
+ *   scope.spawn((task) => audit(request.url, task.signal)) // cancelled when the response is done
+ *   return new Response('ok')
+ * }, { port: 3000 })
+ * ```
+ * @module
+ */
+
+export type { HttpApp, RequestHandler } from './app.js'
+export {
+	BadRequestError,
+	ClientDisconnectError,
+	InvalidResponseError,
+	PayloadTooLargeError,
+} from './errors.js'
+export { type FetchHandler, type FetchHandlerOptions, toFetchHandler } from './fetch-handler.js'
+export { materializeRequest } from './lazy-request.js'
+export {
+	DEFAULT_BODY_LIMIT,
+	type NodeListener,
+	type NodeListenerOptions,
+	toNodeListener,
+} from './node-listener.js'
+export type { RequestScopeOptions } from './request-scopes.js'
+export { type ServeOptions, type ServerHandle, serve } from './serve.js'

@@ -1,0 +1,212 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { reportUnhandled } from '../scope/report.js'
+import type { Scope, ScopeResult } from '../scope/scope.js'
+import { checkMilliseconds } from '../scope/validate.js'
+import { answerFor } from './answer.js'
+import { type HttpApp, toCall } from './app.js'
+import { InvalidResponseError } from './errors.js'
+import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
+import { exceedsBodyLimit } from './request-body.js'
+import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import {
+	isResponseClosed,
+	type NodeServerResponse,
+	type ResponseOutcome,
+	watchResponse,
+} from './response-lifecycle.js'
+import { sendStatus } from './status.js'
+import { writeResponse } from './write-response.js'
+
+/** The default request body limit: 1 MiB. */
+export const DEFAULT_BODY_LIMIT = 1_048_576
+
+/** Options of {@link toNodeListener} (and of `serve`). */
+export interface NodeListenerOptions extends RequestScopeOptions {
+	/** A name for the root scope (default `'http'`). */
+	name?: string
+	/**
+	 * The largest request body accepted, in bytes (default 1 MiB; `Infinity` for none). A larger
+	 * one is answered 413: at once when `Content-Length` says so, else when reading crosses it.
+	 */
+	bodyLimit?: number
+	/**
+	 * A fixed origin (`https://example.com`) for `request.url` instead of the `Host` header —
+	 * behind a proxy, or wherever `Host` must not be trusted.
+	 */
+	origin?: string
+}
+
+/** A `(req, res)` listener for `http.createServer` or `http2.createServer` (compatibility API). */
+export interface NodeListener {
+	(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void
+	/** The root scope: every request scope is its child. */
+	readonly scope: Scope
+	/**
+	 * Winds every in-flight request up (graceful cancel, reason: shutdown; forced after `grace`)
+	 * and resolves once all request scopes have settled. New requests are answered 503.
+	 */
+	close(options?: { grace?: number }): Promise<ScopeResult>
+}
+
+/** What every request of one listener shares. */
+interface Shared {
+	readonly call: (request: Request, scope: Scope) => Promise<unknown>
+	readonly scopes: RequestScopes
+	readonly requestOptions: LazyRequestOptions
+	readonly bodyLimit: number
+	readonly report: (error: unknown) => void
+}
+
+/**
+ * Turns an app into a `(req, res)` listener for an existing `http.createServer` — or
+ * `http2.createServer`/`createSecureServer`, whose compatibility API it understands (a reset
+ * stream is a disconnect even though `'finish'` fires). Each request gets a request scope that
+ * ends once the response has been fully sent (reason: parent completion) or the client went away
+ * (reason: disconnect).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { toNodeListener } from 'taskscope/http'
+ * const listener = toNodeListener(({ request, scope }) => {
+ *   scope.spawn((task) => audit(request.url, task.signal))
+ *   return new Response('ok')
+ * })
+ * createServer(listener).listen(8080, '127.0.0.1')
+ * process.once('SIGTERM', () => listener.close({ grace: 5_000 }))
+ * ```
+ */
+export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}): NodeListener {
+	const bodyLimit =
+		options.bodyLimit === undefined
+			? DEFAULT_BODY_LIMIT
+			: checkMilliseconds('options.bodyLimit', options.bodyLimit, true)
+	const scopes = new RequestScopes(options.name ?? 'http', options)
+	const onError = options.onError
+	const shared: Shared = {
+		call: toCall(app),
+		scopes,
+		requestOptions: { origin: options.origin, bodyLimit },
+		bodyLimit,
+		report: onError ?? ((error) => reportUnhandled(error, 'http server')),
+	}
+	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
+		handle(shared, req, res)) as NodeListener
+	Object.defineProperties(listener, {
+		scope: { value: scopes.root, enumerable: true },
+		close: {
+			value: (closeOptions?: { grace?: number }) => scopes.close(closeOptions?.grace),
+			enumerable: true,
+		},
+	})
+	return listener
+}
+
+function handle(
+	shared: Shared,
+	req: IncomingMessage | Http2ServerRequest,
+	res: NodeServerResponse,
+): void {
+	let scope: Scope
+	try {
+		scope = shared.scopes.open()
+	} catch {
+		// The server is closing: no new work.
+		sendStatus(res, 503, { closeConnection: true })
+		return
+	}
+	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
+	watchResponse(res, responseEnded, exchange)
+	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
+		exchange.handlerSettled()
+		sendStatus(res, 413)
+		return
+	}
+	let pending: Promise<unknown>
+	try {
+		pending = shared.call(exchange.request, scope)
+	} catch (error) {
+		pending = Promise.reject(error)
+	}
+	pending.then(
+		(response) => exchange.respond(response),
+		(error) => exchange.fail(error),
+	)
+}
+
+function responseEnded(outcome: ResponseOutcome, exchange: Exchange): void {
+	exchange.responseEnded(outcome === 'complete')
+}
+
+/**
+ * One request in flight. Its scope holds two pieces of work that are not tasks: the handler's
+ * call and the response. The scope ends (and its background tasks are cancelled) when the
+ * response ends; it closes when the handler has settled too.
+ */
+class Exchange {
+	readonly shared: Shared
+	readonly res: NodeServerResponse
+	readonly scope: Scope
+	readonly request: Request
+	#handlerDone = false
+	#responseDone = false
+
+	constructor(shared: Shared, res: NodeServerResponse, scope: Scope, request: Request) {
+		this.shared = shared
+		this.res = res
+		this.scope = scope
+		this.request = request
+		scope.hold() // the handler
+		scope.hold() // the response
+	}
+
+	respond(response: unknown): void {
+		this.handlerSettled()
+		if (!(response instanceof Response)) {
+			this.fail(new InvalidResponseError(response), true)
+			return
+		}
+		if (isResponseClosed(this.res)) {
+			// The client went away meanwhile: release the body's producer.
+			response.body?.cancel().catch(() => {})
+			return
+		}
+		writeResponse(this.res, response).then((result) => {
+			if (result.outcome === 'error') this.bodyFailed(result.error)
+		})
+	}
+
+	fail(error: unknown, settled = false): void {
+		if (!settled) this.handlerSettled()
+		const { status, report } = answerFor(error)
+		if (isResponseClosed(this.res) || this.#responseDone) {
+			// Nobody to answer. A failure that is not the disconnect itself is still reported.
+			if (report && !this.scope.cancelled) this.shared.report(error)
+			return
+		}
+		if (report) this.shared.report(error)
+		sendStatus(this.res, status)
+	}
+
+	/** The body stream failed while being written. */
+	bodyFailed(error: unknown): void {
+		const { status, report } = answerFor(error)
+		if (report) this.shared.report(error)
+		if (!this.res.headersSent) sendStatus(this.res, status)
+	}
+
+	handlerSettled(): void {
+		if (this.#handlerDone) return
+		this.#handlerDone = true
+		this.scope.release()
+	}
+
+	responseEnded(delivered: boolean): void {
+		if (this.#responseDone) return
+		this.#responseDone = true
+		endRequestScope(this.scope, delivered)
+		if (!delivered) abortLazyRequest(this.request, this.scope.cancelError())
+		this.scope.release()
+	}
+}

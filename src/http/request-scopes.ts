@@ -1,0 +1,80 @@
+import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../scope/reasons.js'
+import {
+	createScope,
+	type ErrorMode,
+	Scope,
+	type ScopeInit,
+	type ScopeOptions,
+	type ScopeResult,
+} from '../scope/scope.js'
+import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+
+/** What every binding and adapter accepts about its request scopes. */
+export interface RequestScopeOptions {
+	/** Error mode of each request scope (default `'fail-fast'`: a failing background task cancels the request's others). */
+	errors?: ErrorMode
+	/** Mercy period (ms) after forced cancellation before stragglers are reported (default 1000). */
+	mercy?: number
+	/** Grace period (ms) that `close()` gives in-flight requests before forcing (default 5000). */
+	grace?: number
+	/**
+	 * Receives failures: background task failures (each request scope reports to it), stragglers,
+	 * and handler errors answered with a 500. Default: the unhandled-error handler (stderr).
+	 */
+	onError?: (error: unknown) => void
+	/** The parent of the root scope of this server (default: none). */
+	parent?: Scope
+}
+
+/** The per-request scopes of one server or middleware: children of a supervising root. */
+export class RequestScopes {
+	/** The root: every request scope is its child. Cancel it to wind every request up. */
+	readonly root: Scope
+	/** Default grace period for `close()`. */
+	readonly grace: number
+	readonly #requestOptions: ScopeOptions
+	readonly #init: ScopeInit
+
+	constructor(name: string, options: RequestScopeOptions = {}) {
+		const { errors, mercy, onError, parent } = options
+		validateScopeOptions({ errors, mercy, onError, parent })
+		this.grace =
+			options.grace === undefined ? 5_000 : checkMilliseconds('options.grace', options.grace, true)
+		this.root = new Scope({
+			name,
+			parent,
+			errors: 'supervise',
+			mercy,
+			onError: onError === undefined ? undefined : (error) => onError(error),
+		})
+		this.#requestOptions = { parent: this.root, errors, mercy }
+		this.#init = { block: true, reportOnClose: true, trusted: true, kind: 'request' }
+	}
+
+	/**
+	 * A new request scope. Throws `ScopeClosedError` once the server is closing.
+	 * `signal` (fetch runtimes) cancels it with a disconnect reason.
+	 */
+	open(signal?: AbortSignal): Scope {
+		if (signal === undefined) return createScope(this.#requestOptions, this.#init)
+		return createScope(
+			{ ...this.#requestOptions, signal },
+			{ ...this.#init, abortReason: DISCONNECT },
+		)
+	}
+
+	/**
+	 * Winds every request up: graceful cancellation (reason: shutdown) for `grace` ms, then forced,
+	 * then the mercy period. Resolves once every request scope has settled.
+	 */
+	close(grace: number = this.grace): Promise<ScopeResult> {
+		checkMilliseconds('grace', grace, true)
+		this.root.cancel(SHUTDOWN, { grace })
+		return this.root.close()
+	}
+}
+
+/** Ends a request scope: the response was delivered, or the client went away. */
+export function endRequestScope(scope: Scope, delivered: boolean): void {
+	scope.cancel(delivered ? PARENT_COMPLETION : DISCONNECT)
+}
