@@ -38,8 +38,7 @@ const server = await serve(
 	{ port: Number(process.env.PORT ?? 3000) },
 )
 
-console.log(`Listening on ${server.url}`)
-
+// Register the shutdown first: a SIGTERM right after the line below must find it.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.once(signal, async () => {
 		console.log(`${signal}: shutting down (in-flight requests get 2 s to wind up)`)
@@ -48,3 +47,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 		process.exit(0)
 	})
 }
+
+console.log(`Listening on ${server.url}`)

@@ -30,7 +30,6 @@ export {
 	CancelledError,
 	HookError,
 	InvalidArgumentError,
-	NonErrorFailure,
 	NoScopeError,
 	ScopeClosedError,
 	ScopeLimitError,

@@ -47,7 +47,11 @@ export class TaskscopeError extends Error {
 		if (typeof value !== 'object' || value === null) return false
 		if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
 		const name = this.name
-		for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+		for (
+			let proto = Object.getPrototypeOf(value);
+			proto !== null;
+			proto = Object.getPrototypeOf(proto)
+		) {
 			if (Object.hasOwn(proto, kBrand) && proto.constructor?.name === name) return true
 		}
 		return false
@@ -246,29 +250,6 @@ export class StragglerError extends TaskscopeError {
 	}
 }
 brand(StragglerError, 'StragglerError')
-
-/**
- * Wraps a thrown value that is not an `Error` (a string, `undefined`, …), so reports always
- * carry a message and a stack. The original value is `value` (and `cause`).
- *
- * @example
- * ```ts
- * const task = scope.spawn(() => { throw 'boom' })
- * const result = await task.result // { status: 'failed', error: 'boom' } — the value is kept as is
- * ```
- */
-export class NonErrorFailure extends TaskscopeError {
-	/** The value that was thrown. */
-	readonly value: unknown
-
-	constructor(value: unknown) {
-		super(`a task failed with a non-Error value: ${describe(value)}`, 'ERR_TASKSCOPE_NON_ERROR', {
-			cause: value,
-		})
-		this.value = value
-	}
-}
-brand(NonErrorFailure, 'NonErrorFailure')
 
 /** A short, safe description of any value for error messages. */
 export function describe(value: unknown): string {

@@ -167,9 +167,18 @@ export function isCancelReason(value: unknown): value is CancelReason {
 	return false
 }
 
-/** Turns whatever was passed to `cancel()` into a typed reason. */
+/**
+ * Turns whatever was passed to `cancel()` into a typed reason. A `CancelledError` (anything with
+ * a typed `reason`, from this or another copy of taskscope) passes its reason on, as an external
+ * signal aborted with one does.
+ */
 export function toCancelReason(value: unknown): CancelReason {
-	return isCancelReason(value) ? value : new UserReason(value)
+	if (isCancelReason(value)) return value
+	if (value instanceof Error && value.name === 'CancelledError') {
+		const inner = (value as { reason?: unknown }).reason
+		if (isCancelReason(inner)) return inner
+	}
+	return new UserReason(value)
 }
 
 /** Shared, immutable instances for reasons that carry no data (no allocation per request). */

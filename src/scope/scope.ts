@@ -27,7 +27,7 @@ import { reportUnhandled } from './report.js'
 import type { ScopeSnapshot, TaskSnapshot } from './snapshot.js'
 import { type SpawnOptions, Task, type TaskFunction } from './task.js'
 import { onCancelOf } from './task-context.js'
-import { clearTimer, setUnrefTimeout, type Timer } from './timers.js'
+import { afterMicrotasks, clearTimer, setUnrefTimeout, type Timer } from './timers.js'
 import { TrackHandle } from './track.js'
 import { validateScopeOptions, validateSpawnOptions } from './validate.js'
 
@@ -637,9 +637,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		if (this.failed && this.reportOnClose) this.reportUnseenFailures(0)
 		else if (this.failed && !this.observed && this.#isTop() && this.#onError === undefined) {
-			for (const failure of this.#unseen ?? NO_FAILURES) {
-				reportUnhandled(failure, `scope "${this.name}" (nobody awaited its result)`)
-			}
+			// Like an unhandled rejection: give the program until the current microtasks drain
+			// (`await task; await scope.close()`) to look at the result before reporting.
+			afterMicrotasks(() => this.#reportIfUnobserved())
 		}
 		// Stragglers are listed all the way up, so a server's root result names every one.
 		const above = this.owner?.owner ?? this.parent
@@ -820,6 +820,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			this.problem(new StragglerError(this.name, names, mercy), undefined, false)
 		}
 		this.#checkDone()
+	}
+
+	#reportIfUnobserved(): void {
+		if (this.observed) return
+		for (const failure of this.#unseen ?? NO_FAILURES) {
+			reportUnhandled(failure, `scope "${this.name}" (nobody awaited its result)`)
+		}
 	}
 
 	#addStragglers(stragglers: readonly StragglerInfo[]): void {

@@ -20,3 +20,9 @@ export function clearTimer(timer: Timer | undefined): undefined {
 	if (timer !== undefined) clearTimeout(timer)
 	return undefined
 }
+
+/** @internal Runs `callback` once the current microtasks have drained (a macrotask later). */
+export function afterMicrotasks(callback: () => void): void {
+	if (typeof setImmediate === 'function') setImmediate(callback)
+	else setTimeout(callback, 0)
+}

@@ -148,9 +148,12 @@ export class FactoryStack<S> implements ServiceFactory<S> {
 		this.#factory = base
 	}
 
-	/** Adds `layer` outside the current stack (or nothing for `false`/`undefined`). */
+	/**
+	 * Adds `layer` outside the current stack (or nothing for `false`/`undefined`, which keeps
+	 * config-driven stacks flat). A layer that keeps the service type may be conditional.
+	 */
+	push(layer: FactoryLayer<S, S> | false | undefined): FactoryStack<S>
 	push<Outer>(layer: FactoryLayer<S, Outer>): FactoryStack<Outer>
-	push(layer: false | undefined): FactoryStack<S>
 	push<Outer>(
 		layer: FactoryLayer<S, Outer> | false | undefined,
 	): FactoryStack<Outer> | FactoryStack<S> {

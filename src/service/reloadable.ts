@@ -27,6 +27,11 @@ export interface ReloadableService<Req, Res, Config> extends Service<Req, Res>, 
 	readonly generation: number
 }
 
+/** The request type of a service. */
+export type RequestOf<S> = S extends Service<infer Req, any> ? Req : never
+/** The response type of a service. */
+export type ResponseOf<S> = S extends Service<any, infer Res> ? Res : never
+
 interface Chain<S> {
 	service: S
 	inflight: number
@@ -47,10 +52,10 @@ interface Chain<S> {
  * await app.reload(nextConfig) // in-flight calls finish on the old chain
  * ```
  */
-export function reloadable<Req, Res, S extends Service<Req, Res>, Config = undefined>(
+export function reloadable<S extends Service<any, any>, Config = undefined>(
 	source: ChainSource<S, Config>,
-	options: ReloadableOptions<Config> = {},
-): ReloadableService<Req, Res, Config> {
+	options: ReloadableOptions<NoInfer<Config>> = {},
+): ReloadableService<RequestOf<S>, ResponseOf<S>, Config> {
 	if (typeof source !== 'function' && typeof (source as ServiceFactory<S>)?.make !== 'function') {
 		throw new InvalidArgumentError(
 			'source',
@@ -58,7 +63,7 @@ export function reloadable<Req, Res, S extends Service<Req, Res>, Config = undef
 			source,
 		)
 	}
-	return new Reloadable<Req, Res, S, Config>(source, options)
+	return new Reloadable<RequestOf<S>, ResponseOf<S>, S, Config>(source, options)
 }
 
 class Reloadable<Req, Res, S extends Service<Req, Res>, Config>

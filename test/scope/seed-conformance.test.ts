@@ -1,12 +1,12 @@
 // The conformance cases of the seed crates (scope-spawn, scoped_spawn, task_scope), ported.
 import {
 	CancelledError,
-	cancelable,
 	type CancelReason,
+	cancelable,
 	Scope,
 	ShutdownReason,
-	sleep,
 	StragglerError,
+	sleep,
 	type TaskContext,
 } from 'taskscope'
 import { describe, expect, it } from 'vitest'
@@ -100,7 +100,10 @@ describe('seed conformance', () => {
 			async () => {
 				ran = true
 			},
-			{ onCancel: (reason) => reasons.push(reason.kind), onComplete: () => reasons.push('complete') },
+			{
+				onCancel: (reason) => reasons.push(reason.kind),
+				onComplete: () => reasons.push('complete'),
+			},
 		)
 		const result = await task.result
 		expect(ran).toBe(false)

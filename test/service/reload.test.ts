@@ -84,25 +84,31 @@ describe('reloadable', () => {
 
 	it('migrates state through a reload with a new config, and builds fresh a layer whose kind changed', async () => {
 		const built: string[] = []
-		const handler = serviceFactory(
-			'handler',
-			(previous?: { calls: number; call(r: string): Promise<string> }) => {
-				built.push(previous === undefined ? 'handler fresh' : 'handler migrated')
-				const state = { calls: previous?.calls ?? 0 }
-				return {
-					get calls() {
-						return state.calls
-					},
-					async call(request: string) {
-						state.calls++
-						return `${request} #${state.calls}`
-					},
-				}
-			},
-		)
+		interface Counter extends Service<string, string> {
+			readonly calls: number
+		}
+		const handler = serviceFactory<Service<string, string>>('handler', (previous) => {
+			built.push(previous === undefined ? 'handler fresh' : 'handler migrated')
+			const state = { calls: (previous as Counter | undefined)?.calls ?? 0 }
+			const counter: Counter = {
+				get calls() {
+					return state.calls
+				},
+				async call(request: string) {
+					state.calls++
+					return `${request} #${state.calls}`
+				},
+			}
+			return counter
+		})
 		const stackFor = (config: { timeout?: number }) =>
 			new FactoryStack(handler).push(
-				config.timeout === undefined ? false : fromLayer('timeout', timeoutLayer(config.timeout)),
+				config.timeout === undefined
+					? false
+					: fromLayer<Service<string, string>, Service<string, string>>(
+							'timeout',
+							timeoutLayer(config.timeout),
+						),
 			)
 		const app = reloadable(stackFor, { config: { timeout: 1_000 } })
 		expect(await app.call('a')).toBe('a #1')

@@ -1,0 +1,69 @@
+// Small helpers shared by the engine's test files.
+import { setTimeout as delay } from 'node:timers/promises'
+import { sleep, type TaskContext } from 'taskscope'
+
+/** A task body that parks until it is cancelled. */
+export const parkForever = (task: TaskContext): Promise<void> =>
+	sleep(Number.POSITIVE_INFINITY, task)
+
+/** A promise with its resolve/reject exposed. */
+export interface Deferred<T> {
+	readonly promise: Promise<T>
+	resolve(value: T): void
+	reject(error: unknown): void
+}
+
+export function deferred<T = void>(): Deferred<T> {
+	let resolve!: (value: T) => void
+	let reject!: (error: unknown) => void
+	const promise = new Promise<T>((res, rej) => {
+		resolve = res
+		reject = rej
+	})
+	return { promise, resolve, reject }
+}
+
+/** Lets every queued microtask (and the ones they queue) run: one macrotask turn. */
+export function flushMicrotasks(): Promise<void> {
+	return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** A wait that no cancellation reaches (a plain timer from node:timers/promises). */
+export function realDelay(ms: number): Promise<void> {
+	return delay(ms)
+}
+
+/** An ordered record of what happened, for asserting orders. */
+export class EventLog {
+	readonly events: string[] = []
+
+	push(event: string): void {
+		this.events.push(event)
+	}
+
+	/** The position of `event`; fails the test (by throwing) if it never happened. */
+	at(event: string): number {
+		const index = this.events.indexOf(event)
+		if (index < 0)
+			throw new Error(`event "${event}" never happened; log: ${this.events.join(', ')}`)
+		return index
+	}
+
+	/** Asserts that `first` happened before `second`. */
+	before(first: string, second: string): boolean {
+		return this.at(first) < this.at(second)
+	}
+}
+
+/** Waits until `predicate()` holds, polling on real time; rejects after `timeout` ms. */
+export async function waitFor(
+	predicate: () => boolean,
+	timeout = 5_000,
+	what = 'condition',
+): Promise<void> {
+	const started = Date.now()
+	while (!predicate()) {
+		if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`)
+		await delay(2)
+	}
+}

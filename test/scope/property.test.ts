@@ -1,0 +1,733 @@
+// Property-based: random programs of spawn / nest / complete / throw / cancel / close, run
+// against real scopes on a fake clock, checked against the engine's invariants.
+//
+// TASKSCOPE_PROPERTY_RUNS sets the number of runs (default 1000). fast-check prints the seed and
+// the shrunk counterexample of a failure; replay with `seed`/`path` in fc.assert's options.
+import fc from 'fast-check'
+import {
+	CancelledError,
+	checkpoint,
+	type ErrorMode,
+	Scope,
+	type ScopeResult,
+	ShutdownReason,
+	scope,
+	sleep,
+	type Task,
+	type TaskContext,
+	type TaskStatus,
+} from 'taskscope'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { unhandledReports } from '../setup.js'
+
+const RUNS = Number(process.env.TASKSCOPE_PROPERTY_RUNS ?? 1_000)
+
+// ---- programs ----
+
+type AwaitMode = 'none' | 'result' | 'rethrow'
+type HookMode = 'sync' | 'async' | 'throw' | 'async-throw'
+
+interface TaskSpec {
+	readonly kind: 'task'
+	/** How the function ends once its wait is over. */
+	readonly ending: 'return' | 'throw' | 'reject-non-error'
+	/** Fake ms to wait; -1 parks until cancelled. */
+	readonly wait: number
+	/** Waits on a plain timer that ignores cancellation (it may become a straggler). */
+	readonly stubborn: boolean
+	/** Catches a CancelledError from its wait and goes on (completes despite cancellation). */
+	readonly catchCancel: boolean
+	/** Microtask turns before starting its children. */
+	readonly ticks: number
+	/** Starts its children after its wait (maybe into its cancelled scope: they never run). */
+	readonly spawnLate: boolean
+	/** checkpoint(task) calls before the wait. */
+	readonly checkpoints: number
+	readonly awaitChildren: AwaitMode
+	readonly hook: HookMode
+	readonly children: readonly NodeSpec[]
+}
+
+interface ScopeSpec {
+	readonly kind: 'scope'
+	readonly errors: ErrorMode
+	readonly timeout: number | undefined
+	readonly children: readonly NodeSpec[]
+}
+
+interface BlockSpec {
+	readonly kind: 'block'
+	readonly errors: ErrorMode
+	readonly bodyWait: number
+	readonly bodyThrows: boolean
+	readonly awaitChildren: AwaitMode
+	readonly children: readonly NodeSpec[]
+}
+
+type NodeSpec = TaskSpec | ScopeSpec | BlockSpec
+
+interface Action {
+	readonly at: number
+	readonly kind: 'cancel-task' | 'cancel-scope' | 'grace-scope' | 'close-scope'
+	readonly target: number
+	readonly grace: number
+}
+
+interface Program {
+	readonly errors: ErrorMode
+	readonly mercy: number
+	readonly timeout: number | undefined
+	readonly children: readonly NodeSpec[]
+	readonly actions: readonly Action[]
+	readonly closeAt: number
+	readonly rootCancel: { readonly at: number; readonly grace: number } | undefined
+}
+
+const errorMode = fc.constantFrom<ErrorMode>('fail-fast', 'supervise')
+const awaitMode = fc.constantFrom<AwaitMode>('none', 'result', 'rethrow')
+const taskFields = {
+	ending: fc.oneof(
+		{ arbitrary: fc.constant('return' as const), weight: 4 },
+		{ arbitrary: fc.constant('throw' as const), weight: 1 },
+		{ arbitrary: fc.constant('reject-non-error' as const), weight: 1 },
+	),
+	wait: fc.integer({ min: -1, max: 25 }),
+	stubborn: fc.boolean(),
+	catchCancel: fc.boolean(),
+	ticks: fc.integer({ min: 0, max: 3 }),
+	spawnLate: fc.boolean(),
+	checkpoints: fc.integer({ min: 0, max: 2 }),
+	awaitChildren: awaitMode,
+	hook: fc.constantFrom<HookMode>('sync', 'async', 'throw', 'async-throw'),
+}
+
+const { node } = fc.letrec<{ node: NodeSpec; task: TaskSpec; scope: ScopeSpec; block: BlockSpec }>(
+	(tie) => {
+		const children = fc.array(tie('node'), { maxLength: 3, depthIdentifier: 'tree' })
+		return {
+			// The first option is a leaf, so the tree stops at the depth limit.
+			node: fc.oneof(
+				{ depthIdentifier: 'tree', maxDepth: 4, depthSize: 'small' },
+				fc.record({ kind: fc.constant('task' as const), ...taskFields, children: fc.constant([]) }),
+				tie('task'),
+				tie('scope'),
+				tie('block'),
+			),
+			task: fc.record({ kind: fc.constant('task' as const), ...taskFields, children }),
+			scope: fc.record({
+				kind: fc.constant('scope' as const),
+				errors: errorMode,
+				timeout: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+				children,
+			}),
+			block: fc.record({
+				kind: fc.constant('block' as const),
+				errors: errorMode,
+				bodyWait: fc.integer({ min: 0, max: 20 }),
+				bodyThrows: fc.boolean(),
+				awaitChildren: awaitMode,
+				children,
+			}),
+		}
+	},
+)
+
+const program: fc.Arbitrary<Program> = fc.record({
+	errors: errorMode,
+	mercy: fc.constantFrom(5, 20, 50),
+	timeout: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+	children: fc.array(node, { minLength: 1, maxLength: 5 }),
+	actions: fc.array(
+		fc.record({
+			at: fc.integer({ min: 0, max: 40 }),
+			kind: fc.constantFrom<Action['kind']>(
+				'cancel-task',
+				'cancel-scope',
+				'grace-scope',
+				'close-scope',
+			),
+			target: fc.nat({ max: 50 }),
+			grace: fc.integer({ min: 1, max: 30 }),
+		}),
+		{ maxLength: 4 },
+	),
+	closeAt: fc.integer({ min: 0, max: 50 }),
+	rootCancel: fc.option(
+		fc.record({ at: fc.integer({ min: 0, max: 50 }), grace: fc.integer({ min: 0, max: 30 }) }),
+		{ nil: undefined },
+	),
+})
+
+/** Past this fake time everything left is cancelled (forced), so every program ends. */
+const KILL_AT = 100
+
+// ---- what a run records ----
+
+interface TaskRecord {
+	readonly name: string
+	readonly spec: TaskSpec
+	readonly scope: ScopeRecord
+	/** The task whose subtree this one is in (through its own scope or a block in it). */
+	readonly parentTask: TaskRecord | undefined
+	task: Task<unknown> | undefined
+	ownScope: ScopeRecord | undefined
+	ran: boolean
+	ended: boolean
+	hooks: Array<{ kind: TaskStatus; status: TaskStatus | undefined }>
+	hookEnded: boolean
+	scopeClosedAtHook: boolean
+	ownScopeOpenAtHook: boolean
+	pendingAtHook: TaskRecord[]
+}
+
+interface ScopeRecord {
+	readonly scope: Scope
+	readonly kind: 'root' | 'child' | 'block' | 'owned'
+	readonly errors: ErrorMode
+	readonly ownerTask: TaskRecord | undefined
+	readonly tasks: TaskRecord[]
+	readonly children: ScopeRecord[]
+	result: ScopeResult | undefined
+	pendingAtDone: TaskRecord[]
+	openChildrenAtDone: ScopeRecord[]
+	bodyError: { error: unknown } | undefined
+	blockOutcome: { value: unknown } | { error: unknown } | undefined
+}
+
+class Run {
+	readonly tasks: TaskRecord[] = []
+	readonly scopes: ScopeRecord[] = []
+	readonly reports: unknown[] = []
+	/** The task each report named (FailureInfo.task), by position in `reports`. */
+	readonly reportTasks: Array<number | undefined> = []
+	readonly violations: string[] = []
+	#names = 0
+
+	addScope(
+		target: Scope,
+		kind: ScopeRecord['kind'],
+		parent: ScopeRecord | undefined,
+		ownerTask: TaskRecord | undefined,
+		errors: ErrorMode,
+	): ScopeRecord {
+		const record: ScopeRecord = {
+			scope: target,
+			kind,
+			errors,
+			ownerTask,
+			tasks: [],
+			children: [],
+			result: undefined,
+			pendingAtDone: [],
+			openChildrenAtDone: [],
+			bodyError: undefined,
+			blockOutcome: undefined,
+		}
+		if (kind !== 'owned') parent?.children.push(record)
+		this.scopes.push(record)
+		void target.done.then((result) => {
+			record.result = result
+			record.pendingAtDone = subtreeTasks(record).filter((task) => !task.hookEnded)
+			record.openChildrenAtDone = record.children.filter((child) => child.scope.state !== 'closed')
+		})
+		return record
+	}
+
+	/** Starts a node in `where`; returns the promise of a block (for its owner to await). */
+	start(
+		spec: NodeSpec,
+		where: ScopeRecord,
+		parentTask: TaskRecord | undefined,
+	): Promise<unknown> | undefined {
+		if (spec.kind === 'task') {
+			this.spawn(spec, where, parentTask)
+			return undefined
+		}
+		if (spec.kind === 'scope' || parentTask === undefined) {
+			const child = where.scope.child({
+				errors: spec.errors,
+				timeout: spec.kind === 'scope' ? spec.timeout : undefined,
+			})
+			const record = this.addScope(child, 'child', where, parentTask, spec.errors)
+			// Nobody would await a block here: make it a child scope.
+			for (const each of spec.children) this.start(asScope(each), record, parentTask)
+			return undefined
+		}
+		return this.block(spec, where, parentTask)
+	}
+
+	/**
+	 * Starts `children` in `where`, with at most one block among them (the others become child
+	 * scopes): the caller awaits that block, so its failure cannot be dropped.
+	 */
+	startAll(
+		children: readonly NodeSpec[],
+		where: ScopeRecord,
+		parentTask: TaskRecord,
+	): Promise<unknown> | undefined {
+		let block: Promise<unknown> | undefined
+		for (const child of children) {
+			const started = this.start(block === undefined ? child : asScope(child), where, parentTask)
+			block ??= started
+		}
+		return block
+	}
+
+	spawn(spec: TaskSpec, where: ScopeRecord, parentTask: TaskRecord | undefined): void {
+		const record: TaskRecord = {
+			name: `t${++this.#names}`,
+			spec,
+			scope: where,
+			parentTask,
+			task: undefined,
+			ownScope: undefined,
+			ran: false,
+			ended: false,
+			hooks: [],
+			hookEnded: false,
+			scopeClosedAtHook: false,
+			ownScopeOpenAtHook: false,
+			pendingAtHook: [],
+		}
+		const hook = (kind: TaskStatus) => () => this.hook(record, kind)
+		// May throw (ScopeClosedError into a closed scope): then there is no task to track.
+		const task = where.scope.spawn((t) => this.body(record, t), {
+			name: record.name,
+			onComplete: hook('completed'),
+			onCancel: hook('cancelled'),
+			onError: hook('failed'),
+		})
+		record.task = task
+		this.tasks.push(record)
+		where.tasks.push(record)
+		void task.done.then(() => {
+			record.ended = true
+		})
+	}
+
+	async body(record: TaskRecord, t: TaskContext): Promise<unknown> {
+		record.ran = true
+		const { spec } = record
+		for (let tick = 0; tick < spec.ticks; tick++) await null
+		const own = this.addScope(t.scope, 'owned', record.scope, record, 'fail-fast')
+		record.ownScope = own
+		let block: Promise<unknown> | undefined
+		const startChildren = () => {
+			block = this.startAll(spec.children, own, record)
+		}
+		if (!spec.spawnLate) startChildren()
+		let waitError: { error: unknown } | undefined
+		try {
+			for (let index = 0; index < spec.checkpoints; index++) await checkpoint(t)
+			if (spec.stubborn) await new Promise((resolve) => setTimeout(resolve, Math.max(0, spec.wait)))
+			else await sleep(spec.wait < 0 ? Number.POSITIVE_INFINITY : spec.wait, t)
+		} catch (error) {
+			if (!(spec.catchCancel && error instanceof CancelledError)) waitError = { error }
+		}
+		if (spec.spawnLate && waitError === undefined) startChildren()
+		if (block !== undefined) await block
+		if (waitError !== undefined) throw waitError.error
+		await awaitTasks(own.tasks, spec.awaitChildren)
+		if (spec.ending === 'throw') throw new Error(`failure of ${record.name}`)
+		if (spec.ending === 'reject-non-error') throw `non-error failure of ${record.name}`
+		return `value of ${record.name}`
+	}
+
+	block(spec: BlockSpec, where: ScopeRecord, owner: TaskRecord): Promise<unknown> {
+		let record: ScopeRecord | undefined
+		const promise = scope(
+			async (s) => {
+				const own = this.addScope(s, 'block', where, owner, spec.errors)
+				record = own
+				try {
+					const inner = this.startAll(spec.children, own, owner)
+					try {
+						await sleep(spec.bodyWait, s)
+					} finally {
+						if (inner !== undefined) await inner
+					}
+					await awaitTasks(own.tasks, spec.errors === 'supervise' ? 'result' : spec.awaitChildren)
+					if (spec.bodyThrows) throw new Error(`body failure of ${s.name}`)
+					return 'block value'
+				} catch (error) {
+					own.bodyError = { error }
+					throw error
+				}
+			},
+			{ parent: where.scope, errors: spec.errors },
+		)
+		promise.then(
+			(value) => {
+				if (record !== undefined) record.blockOutcome = { value }
+			},
+			(error: unknown) => {
+				if (record !== undefined) record.blockOutcome = { error }
+			},
+		)
+		return promise
+	}
+
+	hook(record: TaskRecord, kind: TaskStatus): unknown {
+		record.hooks.push({ kind, status: record.task?.status })
+		record.scopeClosedAtHook ||= record.scope.scope.state === 'closed'
+		record.ownScopeOpenAtHook ||=
+			record.ownScope !== undefined && record.ownScope.scope.state !== 'closed'
+		record.pendingAtHook = record.ownScope
+			? subtreeTasks(record.ownScope).filter((task) => !task.hookEnded)
+			: []
+		const mode = record.spec.hook
+		if (mode === 'sync' || mode === 'throw') {
+			record.hookEnded = true
+			if (mode === 'throw') throw new Error(`hook of ${record.name}`)
+			return undefined
+		}
+		return (async () => {
+			await null
+			await new Promise((resolve) => setTimeout(resolve, 1))
+			record.scopeClosedAtHook ||= record.scope.scope.state === 'closed'
+			record.hookEnded = true
+			if (mode === 'async-throw') throw new Error(`async hook of ${record.name}`)
+		})()
+	}
+
+	act(action: Action): void {
+		if (action.kind === 'cancel-task') {
+			const target = this.tasks[action.target % Math.max(1, this.tasks.length)]
+			target?.task?.cancel('action')
+			return
+		}
+		const target = this.scopes[action.target % this.scopes.length]?.scope
+		if (target === undefined) return
+		if (action.kind === 'cancel-scope') target.cancel('action')
+		else if (action.kind === 'grace-scope') target.cancel('action', { grace: action.grace })
+		else void target.close()
+	}
+
+	get settled(): boolean {
+		return (
+			this.scopes.every((record) => record.result !== undefined) &&
+			this.tasks.every((task) => task.ended) &&
+			this.scopes.every((record) => record.kind !== 'block' || record.blockOutcome !== undefined)
+		)
+	}
+
+	fail(message: string): void {
+		this.violations.push(message)
+	}
+}
+
+function subtreeScopes(record: ScopeRecord): ScopeRecord[] {
+	const out: ScopeRecord[] = [record]
+	for (const task of record.tasks) if (task.ownScope) out.push(...subtreeScopes(task.ownScope))
+	for (const child of record.children) out.push(...subtreeScopes(child))
+	return out
+}
+
+function asScope(spec: NodeSpec): NodeSpec {
+	return spec.kind === 'block' ? { ...spec, kind: 'scope', timeout: undefined } : spec
+}
+
+function subtreeTasks(record: ScopeRecord): TaskRecord[] {
+	const out: TaskRecord[] = []
+	for (const task of record.tasks) {
+		out.push(task)
+		if (task.ownScope !== undefined) out.push(...subtreeTasks(task.ownScope))
+	}
+	for (const child of record.children) out.push(...subtreeTasks(child))
+	return out
+}
+
+async function awaitTasks(tasks: readonly TaskRecord[], mode: AwaitMode): Promise<void> {
+	if (mode === 'none') return
+	for (const record of [...tasks]) {
+		const task = record.task
+		if (task === undefined) continue
+		if (mode === 'result') await task.result
+		else await task
+	}
+}
+
+const realImmediate = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+// ---- running and checking ----
+
+/** What the runs exercised, so a generator that stops producing a case is noticed. */
+const coverage = {
+	counts: {
+		completed: 0,
+		cancelled: 0,
+		failed: 0,
+		neverRan: 0,
+		stragglers: 0,
+		failedScopes: 0,
+		blocks: 0,
+		hookFailures: 0,
+	},
+	record(run: Run): void {
+		const counts = this.counts
+		for (const task of run.tasks) {
+			const status = task.task?.status
+			if (status === 'completed' || status === 'cancelled' || status === 'failed') counts[status]++
+			if (!task.ran) counts.neverRan++
+		}
+		for (const record of run.scopes) {
+			counts.stragglers += record.result?.stragglers.length ?? 0
+			if (record.result?.status === 'failed') counts.failedScopes++
+			if (record.kind === 'block') counts.blocks++
+		}
+		counts.hookFailures += run.reports.filter(
+			(report) => report instanceof Error && report.name === 'HookError',
+		).length
+	},
+}
+
+async function runProgram(spec: Program): Promise<string[]> {
+	const run = new Run()
+	const rejections: unknown[] = []
+	const onRejection = (reason: unknown) => void rejections.push(reason)
+	process.on('unhandledRejection', onRejection)
+	try {
+		const root = new Scope({
+			name: 'root',
+			errors: spec.errors,
+			mercy: spec.mercy,
+			timeout: spec.timeout,
+			onError: (error, info) => {
+				run.reports.push(error)
+				run.reportTasks.push(info.task?.id)
+			},
+		})
+		const rootRecord = run.addScope(root, 'root', undefined, undefined, spec.errors)
+		for (const child of spec.children) run.start(child, rootRecord, undefined)
+		for (const action of spec.actions) setTimeout(() => run.act(action), action.at)
+		setTimeout(() => void root.close(), spec.closeAt)
+		if (spec.rootCancel !== undefined) {
+			const { at, grace } = spec.rootCancel
+			setTimeout(() => root.cancel(new ShutdownReason(), { grace }), at)
+		}
+		setTimeout(() => root.cancel('kill'), KILL_AT)
+
+		let idle = 0
+		for (let step = 0; ; step++) {
+			await realImmediate()
+			if (run.settled && vi.getTimerCount() === 0) break
+			if (step > 5_000) {
+				run.fail(`did not settle: root ${root.state}, ${vi.getTimerCount()} timers`)
+				break
+			}
+			if (vi.getTimerCount() > 0) {
+				idle = 0
+				vi.advanceTimersToNextTimer()
+			} else if (++idle > 50) {
+				const open = run.scopes.filter((record) => record.result === undefined)
+				const running = run.tasks.filter((task) => !task.ended).map((task) => task.name)
+				run.fail(
+					`stuck with no timers: ${open.length} scopes open (${open.map((r) => `${r.kind}:${r.scope.name}:${r.scope.state}`).join(', ')}), tasks running: ${running.join(', ')}`,
+				)
+				break
+			}
+		}
+		if (Date.now() > KILL_AT + 2_000) run.fail(`took until fake time ${Date.now()}`)
+		if (run.violations.length === 0) await check(run)
+		coverage.record(run)
+		await realImmediate()
+	} finally {
+		process.off('unhandledRejection', onRejection)
+	}
+	for (const reason of rejections) run.fail(`unhandled rejection: ${String(reason)}`)
+	const reported = unhandledReports.splice(0)
+	for (const report of reported) run.fail(`unhandled report: ${String(report.error)}`)
+	return run.violations
+}
+
+async function check(run: Run): Promise<void> {
+	// A scope may also list its own work (a block's body) as a straggler, under the scope's id;
+	// and it lists the stragglers of the scopes below it too.
+	const isOwnWork = (straggler: { name: string }) => straggler.name.endsWith('(its own work)')
+	const ownWork = (record: ScopeRecord, straggler: { id: number; name: string }) =>
+		straggler.id === record.scope.id && isOwnWork(straggler)
+	const abandoned = new Set<number>()
+	for (const record of run.scopes) {
+		for (const straggler of record.result?.stragglers ?? []) {
+			if (!isOwnWork(straggler)) abandoned.add(straggler.id)
+		}
+	}
+	const isAbandoned = (task: TaskRecord) => task.task !== undefined && abandoned.has(task.task.id)
+	const excused = (task: TaskRecord): boolean => {
+		for (let each: TaskRecord | undefined = task; each !== undefined; each = each.parentTask) {
+			if (isAbandoned(each)) return true
+		}
+		return false
+	}
+	const names = (tasks: readonly TaskRecord[]) => tasks.map((task) => task.name).join(', ')
+
+	for (const record of run.tasks) {
+		const task = record.task as Task<unknown>
+		const status = task.status
+		if (record.hooks.length !== 1) run.fail(`${record.name}: ${record.hooks.length} hooks ran`)
+		const hook = record.hooks[0]
+		if (hook !== undefined && (hook.kind !== status || hook.status !== status)) {
+			run.fail(`${record.name}: hook ${hook.kind} saw ${hook.status}, ends ${status}`)
+		}
+		const result = await task.result
+		if (result.status !== status) run.fail(`${record.name}: result ${result.status} vs ${status}`)
+		if (result.status === 'completed' && result.value !== `value of ${record.name}`) {
+			run.fail(`${record.name}: completed with ${String(result.value)}`)
+		}
+		if (!record.ran && status !== 'cancelled') run.fail(`${record.name}: never ran, ${status}`)
+		if (!excused(record) && record.scopeClosedAtHook) {
+			run.fail(`${record.name}: ended after its scope closed`)
+		}
+		if (record.ownScopeOpenAtHook) run.fail(`${record.name}: hook ran before its own scope closed`)
+		const early = record.pendingAtHook.filter((task) => !excused(task))
+		if (early.length > 0) run.fail(`${record.name}: hook ran before descendants ${names(early)}`)
+		if (result.status === 'failed' && !run.reports.includes(result.error)) {
+			run.fail(`${record.name}: failure ${String(result.error)} reached no handler`)
+		}
+	}
+
+	for (const record of run.scopes) {
+		const name = `${record.kind} ${record.scope.name}`
+		const result = record.result as ScopeResult
+		if (record.scope.state !== 'closed') run.fail(`${name}: not closed`)
+		const early = record.pendingAtDone.filter((task) => !excused(task))
+		if (early.length > 0) run.fail(`${name}: done before ${names(early)} ended`)
+		if (record.openChildrenAtDone.length > 0) run.fail(`${name}: done before a child scope`)
+
+		const failFast = record.errors === 'fail-fast'
+		const failedTask = record.tasks.some((task) => task.task?.status === 'failed')
+		const failedTaskKept = record.tasks.some(
+			(task) => task.task?.status === 'failed' && !isAbandoned(task),
+		)
+		const failedChild = record.children.some(
+			(child) =>
+				child.kind === 'child' && child.errors === 'fail-fast' && child.result?.status === 'failed',
+		)
+		const body = record.bodyError
+		const bodyFailed = body !== undefined && !(body.error instanceof CancelledError)
+		// A body abandoned after the mercy period may fail after its scope closed.
+		const bodyAbandoned = result.stragglers.some((straggler) => ownWork(record, straggler))
+		const mayFail = (failFast && (failedTask || failedChild)) || bodyFailed
+		const mustFail = (failFast && (failedTaskKept || failedChild)) || (bodyFailed && !bodyAbandoned)
+		if (result.status === 'failed' && !mayFail) run.fail(`${name}: failed without a cause`)
+		if (result.status !== 'failed' && mustFail)
+			run.fail(`${name}: ${result.status}, should have failed`)
+		if (result.status === 'failed' && !result.failures.includes(result.error)) {
+			run.fail(`${name}: error not among failures`)
+		}
+		if ((result.status === 'completed') !== (result.reason === undefined)) {
+			run.fail(`${name}: ${result.status} with reason ${result.reason?.kind}`)
+		}
+		const below = subtreeTasks(record)
+		const scopesBelow = subtreeScopes(record)
+		for (const straggler of result.stragglers) {
+			const known = isOwnWork(straggler)
+				? scopesBelow.some((scope) => scope.scope.id === straggler.id)
+				: below.some((task) => task.task?.id === straggler.id && task.task.name === straggler.name)
+			if (!known) run.fail(`${name}: straggler ${straggler.name} is not from its subtree`)
+		}
+		if (record.kind === 'owned' && result.status === 'failed') {
+			if (record.ownerTask?.task?.status !== 'failed') run.fail(`${name}: failed, owner did not`)
+		}
+		if (record.kind === 'block') {
+			const outcome = record.blockOutcome
+			if (result.status === 'failed') {
+				if (outcome === undefined || !('error' in outcome) || outcome.error !== result.error) {
+					run.fail(`${name}: failed, but the block did not reject with its error`)
+				}
+			} else if (body !== undefined) {
+				if (outcome === undefined || !('error' in outcome) || outcome.error !== body.error) {
+					run.fail(`${name}: the block did not rethrow its body's error`)
+				}
+			} else if (
+				outcome === undefined ||
+				!('value' in outcome) ||
+				outcome.value !== 'block value'
+			) {
+				run.fail(`${name}: the block did not resolve with its value`)
+			}
+		}
+	}
+
+	// Each failure reaches the root's handler once. Late failures of abandoned tasks are the
+	// exception: a straggler that rethrows its straggling child's error fails with it too.
+	const byId = new Map(run.tasks.map((task) => [task.task?.id, task]))
+	const seen = new Map<unknown, number>()
+	run.reports.forEach((report, index) => {
+		const first = seen.get(report)
+		if (first === undefined) {
+			seen.set(report, index)
+			return
+		}
+		const late = [run.reportTasks[first], run.reportTasks[index]].some((id) => {
+			const task = id === undefined ? undefined : byId.get(id)
+			return task !== undefined && excused(task)
+		})
+		if (!late) run.fail(`reported twice: ${String(report)}`)
+	})
+}
+
+describe('random programs', () => {
+	beforeAll(() => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+	})
+	afterAll(() => {
+		vi.useRealTimers()
+	})
+
+	it(`hold every invariant (${RUNS} runs)`, { timeout: 600_000 }, async () => {
+		await fc.assert(
+			fc.asyncProperty(program, async (spec) => {
+				vi.setSystemTime(0)
+				const violations = await runProgram(spec)
+				if (violations.length > 0) throw new Error(violations.join('\n'))
+			}),
+			{ numRuns: RUNS },
+		)
+		console.info(`property coverage over ${RUNS} runs:`, coverage.counts)
+		if (RUNS >= 500) {
+			for (const [what, count] of Object.entries(coverage.counts)) {
+				expect(count, `no run produced: ${what}`).toBeGreaterThan(0)
+			}
+		}
+	})
+
+	it('is not vacuous: programs do fail, cancel, straggle and complete', async () => {
+		// A fixed program with a bit of everything, so the checks above are known to see each case.
+		vi.setSystemTime(0)
+		const leaf = (overrides: Partial<TaskSpec>): TaskSpec => ({
+			kind: 'task',
+			ending: 'return',
+			wait: 5,
+			stubborn: false,
+			catchCancel: false,
+			ticks: 0,
+			checkpoints: 0,
+			spawnLate: false,
+			awaitChildren: 'none',
+			hook: 'sync',
+			children: [],
+			...overrides,
+		})
+		const violations = await runProgram({
+			errors: 'fail-fast',
+			mercy: 5,
+			timeout: undefined,
+			children: [
+				leaf({ wait: 1 }),
+				leaf({ wait: 10, ending: 'throw', hook: 'async' }),
+				leaf({ wait: -1, children: [leaf({ wait: -1 }), leaf({ stubborn: true, wait: 30 })] }),
+				{
+					kind: 'scope',
+					errors: 'supervise',
+					timeout: undefined,
+					children: [leaf({ ending: 'throw' })],
+				},
+			],
+			actions: [],
+			closeAt: 50,
+			rootCancel: undefined,
+		})
+		expect(violations).toEqual([])
+	})
+})
