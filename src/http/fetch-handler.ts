@@ -2,6 +2,7 @@ import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
+import { endWhenConsumed } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import { statusResponse } from './status.js'
@@ -81,51 +82,4 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 		},
 	})
 	return handler
-}
-
-/**
- * The same response, with a body that ends the request scope when it has been read to the end
- * (delivered) or cancelled by the consumer (a disconnect).
- */
-function endWhenConsumed(response: Response, scope: Scope): Response {
-	const body = response.body
-	if (body === null) {
-		endRequestScope(scope, true)
-		return response
-	}
-	scope.hold()
-	let ended = false
-	const end = (delivered: boolean) => {
-		if (ended) return
-		ended = true
-		endRequestScope(scope, delivered)
-		scope.release()
-	}
-	const reader = body.getReader()
-	const tracked = new ReadableStream<Uint8Array>(
-		{
-			async pull(controller) {
-				try {
-					const { done, value } = await reader.read()
-					if (done) {
-						controller.close()
-						end(true)
-					} else controller.enqueue(value)
-				} catch (error) {
-					controller.error(error)
-					end(false)
-				}
-			},
-			cancel(reason) {
-				end(false)
-				return reader.cancel(reason)
-			},
-		},
-		{ highWaterMark: 0 },
-	)
-	return new Response(tracked, {
-		status: response.status,
-		statusText: response.statusText,
-		headers: response.headers,
-	})
 }

@@ -28,8 +28,9 @@ const NGHTTP2_NO_ERROR = 0
 const NGHTTP2_INTERNAL_ERROR = 2
 
 const kWatches = Symbol('taskscope.responseWatches')
+const kFinished = Symbol('taskscope.responseFinished')
 
-type Watched = NodeServerResponse & { [kWatches]?: Watch<any> | undefined }
+type Watched = NodeServerResponse & { [kWatches]?: Watch<any> | undefined; [kFinished]?: boolean }
 
 /**
  * One listener registration. All watches on a response form a list hung on the response, so a
@@ -134,6 +135,11 @@ export function watchResponse<C = undefined>(
 	if (head === undefined) {
 		watched[kWatches] = watch
 		res.on('close', onResponseClose)
+		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
+		if (watched[kFinished] === undefined && !res.writableFinished) {
+			watched[kFinished] = false
+			res.on('finish', onResponseFinish)
+		}
 	} else {
 		let tail = head
 		while (tail.next !== undefined) tail = tail.next
@@ -143,6 +149,10 @@ export function watchResponse<C = undefined>(
 }
 
 // Shared by every response: EventEmitter calls listeners with `this` bound to the emitter.
+function onResponseFinish(this: Watched): void {
+	this[kFinished] = true
+}
+
 function onResponseClose(this: Watched): void {
 	let watch = this[kWatches]
 	this[kWatches] = undefined
@@ -178,12 +188,20 @@ export function isResponseClosed(res: NodeServerResponse): boolean {
  * The outcome of a response that has closed. Exported for bindings that learn about the close
  * some other way (for example a `'close'` listener they already own).
  *
- * HTTP/1: complete when `writableEnded && writableFinished`. HTTP/2: additionally the stream must
- * not have been aborted and must have closed with `NGHTTP2_NO_ERROR`, because a client's
- * RST_STREAM still makes the compatibility response emit `'finish'`.
+ * Complete means the response emitted `'finish'` (its last byte went to the operating system)
+ * when a watch saw it; for a response that had already closed before anyone watched, the best
+ * remaining evidence, `writableEnded && writableFinished`. The `'finish'` event is the one to
+ * trust: on Node 20 and 22 a response ended after its socket was destroyed (but before the
+ * socket's `'close'` ran) reads `writableFinished === true` though Node dropped the write and
+ * never emitted `'finish'` — Koa's stream pipeline does exactly that when a client cuts a
+ * streamed body — while Fastify's `inject()` emits `'finish'` with `writableFinished` false.
+ * HTTP/2 additionally needs the stream not aborted and closed with `NGHTTP2_NO_ERROR`, because
+ * a client's RST_STREAM still makes the compatibility response emit `'finish'`.
  */
 export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
-	if (!res.writableEnded || !res.writableFinished) return 'disconnect'
+	const finished = (res as Watched)[kFinished]
+	if (finished === false || !res.writableEnded) return 'disconnect'
+	if (finished === undefined && !res.writableFinished) return 'disconnect'
 	const stream = http2StreamOf(res)
 	if (stream === undefined) return 'complete'
 	if (stream.aborted) return 'disconnect'

@@ -30,6 +30,13 @@ export class CancelEvent {
 	}
 }
 
+/** State most nodes never need, kept out of line so tasks stay small. */
+interface NodeExtra {
+	waiters: CancelWaiter[] | undefined
+	controller: AbortController | undefined
+	graceController: AbortController | undefined
+}
+
 /** Something parked on a node that must be woken when the node is cancelled. */
 export interface CancelWaiter {
 	wake(error: CancelledError): void
@@ -43,11 +50,10 @@ export interface CancelWaiter {
 export abstract class CancelNode {
 	/** @internal */ level: CancelLevel = NOT_CANCELLED
 	/** @internal */ event: CancelEvent | undefined = undefined
-	// One waiter inline and the rest in an array: a task usually waits on one thing at a time.
+	// One waiter inline, the rest (and the AbortControllers) out of line: a task usually waits
+	// on one thing at a time and never makes a signal.
 	/** @internal */ waiter: CancelWaiter | undefined = undefined
-	/** @internal */ waiters: CancelWaiter[] | undefined = undefined
-	/** @internal */ controller: AbortController | undefined = undefined
-	/** @internal */ graceController: AbortController | undefined = undefined
+	/** @internal */ extra: NodeExtra | undefined = undefined
 
 	/** @internal Whether the node has ended; an ended node ignores cancellation. */
 	abstract get isEnded(): boolean
@@ -62,9 +68,18 @@ export abstract class CancelNode {
 
 	/** @internal */
 	addWaiter(waiter: CancelWaiter): void {
-		if (this.waiter === undefined) this.waiter = waiter
-		else if (this.waiters === undefined) this.waiters = [waiter]
-		else this.waiters.push(waiter)
+		if (this.waiter === undefined) {
+			this.waiter = waiter
+			return
+		}
+		const extra = this.#extra()
+		if (extra.waiters === undefined) extra.waiters = [waiter]
+		else extra.waiters.push(waiter)
+	}
+
+	#extra(): NodeExtra {
+		this.extra ??= { waiters: undefined, controller: undefined, graceController: undefined }
+		return this.extra
 	}
 
 	/** @internal */
@@ -73,7 +88,7 @@ export abstract class CancelNode {
 			this.waiter = undefined
 			return
 		}
-		const waiters = this.waiters
+		const waiters = this.extra?.waiters
 		if (waiters === undefined) return
 		const index = waiters.indexOf(waiter)
 		if (index < 0) return
@@ -93,39 +108,48 @@ export abstract class CancelNode {
 		if (first) this.event = event
 		const current = this.event as CancelEvent
 		this.propagate(level, current)
-		if (first) this.wakeWaiters(current.error(level))
-		if (first && this.graceController !== undefined)
-			abort(this.graceController, current.error(level))
-		if (level === FORCED && this.controller !== undefined)
-			abort(this.controller, current.error(FORCED))
+		const extra = this.extra
+		if (first && (this.waiter !== undefined || extra?.waiters !== undefined)) {
+			this.wakeWaiters(current.error(level))
+		}
+		if (extra === undefined) return true
+		if (first && extra.graceController !== undefined) {
+			abort(extra.graceController, current.error(level))
+		}
+		if (level === FORCED && extra.controller !== undefined) {
+			abort(extra.controller, current.error(FORCED))
+		}
 		return true
 	}
 
 	private wakeWaiters(error: CancelledError): void {
 		const waiter = this.waiter
-		const waiters = this.waiters
+		const extra = this.extra
+		const waiters = extra?.waiters
 		this.waiter = undefined
-		this.waiters = undefined
+		if (extra !== undefined) extra.waiters = undefined
 		if (waiter !== undefined) waiter.wake(error)
 		if (waiters !== undefined) for (const each of waiters) each.wake(error)
 	}
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
 	forcedSignal(): AbortSignal {
-		if (this.controller === undefined) {
-			this.controller = new AbortController()
-			if (this.level === FORCED) abort(this.controller, this.cancelError())
+		const extra = this.#extra()
+		if (extra.controller === undefined) {
+			extra.controller = new AbortController()
+			if (this.level === FORCED) abort(extra.controller, this.cancelError())
 		}
-		return this.controller.signal
+		return extra.controller.signal
 	}
 
 	/** @internal AbortSignal that aborts when any cancellation reaches the node. */
 	anySignal(): AbortSignal {
-		if (this.graceController === undefined) {
-			this.graceController = new AbortController()
-			if (this.level !== NOT_CANCELLED) abort(this.graceController, this.cancelError())
+		const extra = this.#extra()
+		if (extra.graceController === undefined) {
+			extra.graceController = new AbortController()
+			if (this.level !== NOT_CANCELLED) abort(extra.graceController, this.cancelError())
 		}
-		return this.graceController.signal
+		return extra.graceController.signal
 	}
 
 	/** @internal The kind of the current cancellation, if any. */

@@ -94,6 +94,19 @@ export class CancelledError extends TaskscopeError {
 brand(CancelledError, 'CancelledError')
 
 /**
+ * @internal A fast `instanceof CancelledError` for hot paths (also true for one from another copy
+ * of taskscope): checks the stable `code` instead of walking prototypes.
+ */
+export function isCancelledError(value: unknown): value is CancelledError {
+	return (
+		typeof value === 'object' &&
+		value !== null &&
+		(value as { code?: unknown }).code === 'ERR_TASKSCOPE_CANCELLED' &&
+		(value as { reason?: unknown }).reason !== undefined
+	)
+}
+
+/**
  * An operation ran past its time limit: `withTimeout`, `shield`'s bound, the `timeoutLayer`.
  *
  * @example

@@ -14,6 +14,7 @@ import {
 	ScopeLimitError,
 	StragglerError,
 } from './errors.js'
+import { watchMercy } from './mercy-clock.js'
 import {
 	type CancelReason,
 	isCancelReason,
@@ -182,6 +183,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */ failed = false
 	/** @internal */ firstError: unknown = undefined
 	/** @internal */ observed = false
+	/** @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0. */
+	mercyAt = 0
 	/** @internal The timeout reason of this scope's own deadline, once it fired. */
 	firedTimeout: TimeoutReason | undefined = undefined
 	#name: string | undefined
@@ -198,7 +201,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#stragglers: StragglerInfo[] | undefined = undefined
 	#deadlineTimer: Timer | undefined = undefined
 	#graceTimer: Timer | undefined = undefined
-	#mercyTimer: Timer | undefined = undefined
 	#finalizeQueued = false
 	#waiting: Array<(result: ScopeResult) => void> | undefined = undefined
 	#result: ScopeResult | undefined = undefined
@@ -583,9 +585,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		if (level === FORCED) {
 			this.#graceTimer = clearTimer(this.#graceTimer)
-			if (this.live > 0 && this.#mercyTimer === undefined) {
-				const mercy = this.mercy()
-				this.#mercyTimer = setUnrefTimeout(() => this.#mercyExpired(mercy), mercy)
+			if (this.live > 0 && this.mercyAt === 0) {
+				this.mercyAt = Date.now() + this.mercy()
+				watchMercy(this)
 			}
 		}
 		this.#checkDone()
@@ -624,7 +626,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.phase = CLOSED
 		this.#deadlineTimer = clearTimer(this.#deadlineTimer)
 		this.#graceTimer = clearTimer(this.#graceTimer)
-		this.#mercyTimer = clearTimer(this.#mercyTimer)
 		if (this.#detachSignal !== undefined) {
 			this.#detachSignal()
 			this.#detachSignal = undefined
@@ -792,9 +793,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		return DEFAULT_MERCY
 	}
 
-	#mercyExpired(mercy: number): void {
-		this.#mercyTimer = undefined
+	/** @internal The mercy period after forced cancellation ran out. */
+	mercyExpired(): void {
 		if (this.phase === CLOSED) return
+		const mercy = this.mercy()
 		const names: string[] = []
 		const stragglers: StragglerInfo[] = []
 		for (let task = this.head; task !== undefined; ) {

@@ -1,6 +1,6 @@
 import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
 import { contextStorage } from './context.js'
-import { CancelledError, HookError } from './errors.js'
+import { CancelledError, HookError, isCancelledError } from './errors.js'
 import { type CancelReason, SiblingFailureReason, toCancelReason } from './reasons.js'
 import { createOwnedScope, type Scope } from './scope.js'
 import { TaskContext } from './task-context.js'
@@ -45,6 +45,19 @@ const STATUS: readonly TaskStatus[] = ['running', 'completed', 'cancelled', 'fai
 
 let nextTaskId = 1
 
+// Bits of Task.#flags.
+const FN_SETTLED = 1
+const ABANDONED = 2
+const HOOK_PENDING = 4
+const FAILED_FLAG = 8
+const ENDED = 16
+
+interface TaskRare {
+	failure: unknown
+	laterFailures: unknown[] | undefined
+	waiting: Array<() => void> | undefined
+}
+
 /**
  * A unit of work running in a scope. Await it for its value (it throws the task's error, or a
  * `CancelledError` if it was cancelled), or read `result` for an outcome that never rejects.
@@ -73,21 +86,14 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal */ next: Task<any> | undefined = undefined
 	/** @internal The task's own child scope, made when `task.scope` is first read. */
 	childScope: Scope | undefined = undefined
-	/** @internal The mercy period ran out before the function settled. */
-	abandoned = false
-	/** @internal */ fnSettled = false
-	/** @internal The hook returned a promise that has not settled yet. */
-	hookPending = false
 	#nameHint: string
 	#state: State = RUNNING
 	// How the function settled; the final state can still become FAILED through a child.
 	#outcome: State = RUNNING
 	#payload: unknown = undefined
-	#failed = false
-	#failure: unknown = undefined
-	#laterFailures: unknown[] | undefined = undefined
-	#ended = false
-	#waiting: Array<() => void> | undefined = undefined
+	#flags = 0
+	// Failures and waiters are rare: out of line, so a task stays small.
+	#rare: TaskRare | undefined = undefined
 
 	/** @internal Use `scope.spawn()` or `scope.track()`. */
 	constructor(owner: Scope, nameHint: string, options: SpawnOptions<T> | undefined) {
@@ -97,6 +103,29 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		this.#options = options
 		this.#nameHint = options?.name ?? nameHint
 		this.context = new TaskContext(this)
+	}
+
+	/** @internal The function has settled (or, for a tracked task, complete/fail was called). */
+	get fnSettled(): boolean {
+		return (this.#flags & FN_SETTLED) !== 0
+	}
+
+	set fnSettled(value: boolean) {
+		this.#flags = value ? this.#flags | FN_SETTLED : this.#flags & ~FN_SETTLED
+	}
+
+	/** @internal The mercy period ran out before the task ended; its scope stopped waiting. */
+	get abandoned(): boolean {
+		return (this.#flags & ABANDONED) !== 0
+	}
+
+	set abandoned(value: boolean) {
+		this.#flags = value ? this.#flags | ABANDONED : this.#flags & ~ABANDONED
+	}
+
+	/** @internal The hook returned a promise that has not settled yet. */
+	get hookPending(): boolean {
+		return (this.#flags & HOOK_PENDING) !== 0
 	}
 
 	/** The task's name (its `name` option, else the function's name, else `task-<id>`). */
@@ -256,17 +285,23 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * child scope. The first one becomes the task's outcome; every one is passed to the scope.
 	 */
 	recordFailure(error: unknown): void {
-		if (!this.#failed) {
-			this.#failed = true
-			this.#failure = error
+		const rare = this.#rareState()
+		if ((this.#flags & FAILED_FLAG) === 0) {
+			this.#flags |= FAILED_FLAG
+			rare.failure = error
 		} else {
 			// The function rethrowing a failure that already rose from its child scope (`await
 			// child` of a child that failed) is the same failure, not a second one.
-			if (error === this.#failure || this.#laterFailures?.includes(error) === true) return
-			this.#laterFailures ??= []
-			this.#laterFailures.push(error)
+			if (error === rare.failure || rare.laterFailures?.includes(error) === true) return
+			rare.laterFailures ??= []
+			rare.laterFailures.push(error)
 		}
 		this.owner.taskFailed(this, error)
+	}
+
+	#rareState(): TaskRare {
+		this.#rare ??= { failure: undefined, laterFailures: undefined, waiting: undefined }
+		return this.#rare
 	}
 
 	/** @internal A fail-fast child scope failed: this task fails too, and stops its work. */
@@ -302,7 +337,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * timers, streams given `task.signal`) thrown after the task was cancelled.
 	 */
 	#cancellationReason(error: unknown): CancelReason | undefined {
-		if (error instanceof CancelledError) return error.reason
+		if (isCancelledError(error)) return error.reason
 		if (this.level !== NOT_CANCELLED && isAbortError(error)) return this.event?.reason
 		return undefined
 	}
@@ -317,8 +352,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#finish(): void {
-		const state: State = this.#failed ? FAILED : this.#outcome
-		if (state === FAILED) this.#payload = this.#failure
+		const state: State = (this.#flags & FAILED_FLAG) !== 0 ? FAILED : this.#outcome
+		if (state === FAILED) this.#payload = this.#rare?.failure
 		this.#state = state
 		let pending: unknown
 		try {
@@ -327,7 +362,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			this.#hookFailed(state, error)
 		}
 		if (isThenable(pending)) {
-			this.hookPending = true
+			this.#flags |= HOOK_PENDING
 			try {
 				pending.then(
 					() => this.#end(),
@@ -358,21 +393,21 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#end(): void {
-		this.#ended = true
-		this.hookPending = false
+		this.#flags = (this.#flags | ENDED) & ~HOOK_PENDING
 		this.#options = undefined
-		if (!this.abandoned) this.owner.taskEnded(this)
-		const waiting = this.#waiting
+		if ((this.#flags & ABANDONED) === 0) this.owner.taskEnded(this)
+		const waiting = this.#rare?.waiting
 		if (waiting === undefined) return
-		this.#waiting = undefined
+		;(this.#rare as TaskRare).waiting = undefined
 		for (const resolve of waiting) resolve()
 	}
 
 	#whenEnded(): Promise<void> {
-		if (this.#ended) return Promise.resolve()
+		if ((this.#flags & ENDED) !== 0) return Promise.resolve()
 		return new Promise<void>((resolve) => {
-			if (this.#waiting === undefined) this.#waiting = [resolve]
-			else this.#waiting.push(resolve)
+			const rare = this.#rareState()
+			if (rare.waiting === undefined) rare.waiting = [resolve]
+			else rare.waiting.push(resolve)
 		})
 	}
 

@@ -164,7 +164,8 @@ describe('spawn()', () => {
 			},
 			{ onCancel: () => log.push('outer-hook') },
 		)
-		await realDelay(10)
+		// Wait for the timer callback to have spawned (bounded; a busy machine may take a while).
+		for (let waited = 0; inner === undefined && waited < 5_000; waited += 5) await realDelay(5)
 		expect(inner?.status).toBe('running')
 		outer.cancel(new ShutdownReason())
 		await outer.done

@@ -1,0 +1,140 @@
+/**
+ * What the framework adapters share: their options, the handle they expose (root scope and
+ * graceful shutdown), and the per-request scopes on Node, ended by the raw response.
+ *
+ * @module
+ */
+
+import { endRequestScope, type RequestScopeOptions, RequestScopes } from '../http/request-scopes.js'
+import {
+	type NodeServerResponse,
+	type ResponseOutcome,
+	watchResponse,
+} from '../http/response-lifecycle.js'
+import { ScopeClosedError } from '../scope/errors.js'
+import type { Scope, ScopeResult } from '../scope/scope.js'
+
+/**
+ * Options of every adapter: those of the request scopes (`errors`, `mercy`, `grace`, `onError`,
+ * `parent`) and a `name` for the root scope.
+ *
+ * @example
+ * ```ts
+ * import { taskscope } from 'taskscope/express'
+ * app.use(taskscope({ name: 'api', grace: 10_000, onError: (error) => log.error(error) }))
+ * ```
+ */
+export interface TaskscopeOptions extends RequestScopeOptions {
+	/** A name for the root scope (default: the framework's name, such as `'express'`). */
+	name?: string
+}
+
+/**
+ * The root scope of an adapter and its graceful shutdown.
+ *
+ * @example
+ * ```ts
+ * import { taskscope } from 'taskscope/koa'
+ * const scopes = taskscope()
+ * app.use(scopes)
+ * process.once('SIGTERM', async () => {
+ *   const { stragglers } = await scopes.close({ grace: 5_000 })
+ *   server.close()
+ * })
+ * ```
+ */
+export interface TaskscopeHandle {
+	/** The root scope: every request scope is its child. */
+	readonly scope: Scope
+	/**
+	 * Winds every in-flight request up: graceful cancellation (reason: shutdown) for `grace` ms
+	 * (default: the `grace` option, else 5000), then forced; resolves once every request scope has
+	 * settled. Requests arriving afterwards are answered 503.
+	 */
+	close(options?: { grace?: number }): Promise<ScopeResult>
+}
+
+/**
+ * The request scopes of one adapter instance. On Node, a request scope is held until the raw
+ * response ends, and then ended: reason parent completion when the response was fully sent,
+ * disconnect when the client went away first (decided by `watchResponse`, never by the
+ * framework's own abort signal or hooks).
+ *
+ * @example
+ * ```ts
+ * const scopes = new AdapterScopes('express', options)
+ * const scope = scopes.open(res) // undefined once closing: answer 503
+ * ```
+ */
+export class AdapterScopes implements TaskscopeHandle {
+	readonly #scopes: RequestScopes
+
+	constructor(name: string, options: RequestScopeOptions) {
+		this.#scopes = new RequestScopes(name, options)
+	}
+
+	get scope(): Scope {
+		return this.#scopes.root
+	}
+
+	/**
+	 * A request scope held until `res` ends, then ended by the response's outcome; `undefined`
+	 * once the adapter is closing (answer 503).
+	 */
+	open(res: NodeServerResponse): Scope | undefined {
+		const scope = this.#tryOpen()
+		if (scope === undefined) return undefined
+		scope.hold()
+		watchResponse(res, responseEnded, scope)
+		return scope
+	}
+
+	/**
+	 * A request scope that `signal` cancels with the disconnect reason, for runtimes without a
+	 * Node response; `undefined` once closing. The caller ends it.
+	 */
+	openFollowing(signal: AbortSignal): Scope | undefined {
+		return this.#tryOpen(signal)
+	}
+
+	close(options?: { grace?: number }): Promise<ScopeResult> {
+		return this.#scopes.close(options?.grace)
+	}
+
+	#tryOpen(signal?: AbortSignal): Scope | undefined {
+		try {
+			return this.#scopes.open(signal)
+		} catch (error) {
+			if (error instanceof ScopeClosedError) return undefined
+			throw error
+		}
+	}
+}
+
+/** The response ended: delivered (complete) or not (the client went away). */
+function responseEnded(outcome: ResponseOutcome, scope: Scope): void {
+	endRequestScope(scope, outcome === 'complete')
+	scope.release()
+}
+
+/**
+ * Gives an adapter's middleware function the {@link TaskscopeHandle} members (`scope`, `close`).
+ *
+ * @example
+ * ```ts
+ * return withHandle(function taskscopeMiddleware(req, res, next) { … }, scopes)
+ * ```
+ */
+export function withHandle<F extends Function>(
+	middleware: F,
+	scopes: AdapterScopes,
+): F & TaskscopeHandle {
+	Object.defineProperties(middleware, {
+		scope: { value: scopes.scope, enumerable: true },
+		close: {
+			value: (options?: { grace?: number }) => scopes.close(options),
+			enumerable: true,
+		},
+	})
+	return middleware as F & TaskscopeHandle
+}

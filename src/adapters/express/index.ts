@@ -1,0 +1,112 @@
+/**
+ * taskscope/express — request-scoped tasks for Express 5: `req.scope` ends when the response has
+ * been sent or the client went away.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { taskscope } from 'taskscope/express'
+ * const app = express()
+ * app.use(taskscope())
+ * app.get('/', (req, res) => {
+ *   req.scope.spawn((task) => audit(req.url, task.signal)) // cancelled once the response is sent
+ *   res.send('ok')
+ * })
+ * ```
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { sendStatus } from '../../http/status.js'
+import type { Scope } from '../../scope/scope.js'
+import {
+	AdapterScopes,
+	type TaskscopeHandle,
+	type TaskscopeOptions,
+	withHandle,
+} from '../adapter-scopes.js'
+
+export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+
+declare global {
+	namespace Express {
+		interface Request {
+			/**
+			 * The request scope (set by `taskscope()` from `taskscope/express`): its tasks are
+			 * cancelled once the response has been sent (reason: parent completion) or the client
+			 * went away (reason: disconnect).
+			 */
+			scope: Scope
+		}
+	}
+}
+
+/**
+ * The middleware `taskscope()` returns: an Express `(req, res, next)` handler that also carries the
+ * root scope and `close()`.
+ *
+ * @example
+ * ```ts
+ * import { type ExpressTaskscope, taskscope } from 'taskscope/express'
+ * const scopes: ExpressTaskscope = taskscope()
+ * app.use(scopes)
+ * await scopes.close({ grace: 5_000 })
+ * ```
+ */
+export interface ExpressTaskscope extends TaskscopeHandle {
+	(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void
+}
+
+/**
+ * Express 5 middleware that gives every request a request scope, `req.scope`.
+ *
+ * The scope ends once the raw response has been fully sent (reason: parent completion — leftover
+ * background tasks are cancelled) or when the client goes away first (reason: disconnect), decided
+ * from the response's own `'close'` (Express cannot await the handlers after it, and `req`'s events
+ * misfire). It is held until then, so `close()` waits for in-flight responses. A handler error
+ * answered by Express's error handler is a sent response: its scope ends with parent completion.
+ *
+ * Handlers that await the scope (`sleep(ms, req.scope)`, `task.signal`) reject with a
+ * `CancelledError` when it is cancelled — after a disconnect nobody is left to answer, and
+ * Express's default error handler logs it outside `NODE_ENV=test`.
+ *
+ * Use it before the routes. Once `close()` has been called, new requests are answered 503.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { sleep } from 'taskscope'
+ * import { taskscope } from 'taskscope/express'
+ *
+ * const app = express()
+ * const scopes = taskscope({ grace: 5_000 })
+ * app.use(scopes)
+ * app.get('/report', async (req, res) => {
+ *   req.scope.spawn(async (task) => {
+ *     await sleep(60_000, task) // cancelled when the response is done or the client leaves
+ *   })
+ *   res.json(await buildReport(req.scope.signal))
+ * })
+ * const server = app.listen(3000)
+ * process.once('SIGTERM', async () => {
+ *   server.close()
+ *   await scopes.close() // in-flight requests wind up (reason: shutdown)
+ * })
+ * ```
+ */
+export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
+	const scopes = new AdapterScopes(options.name ?? 'express', options)
+	function taskscopeMiddleware(
+		req: IncomingMessage,
+		res: ServerResponse,
+		next: (error?: unknown) => void,
+	): void {
+		const scope = scopes.open(res)
+		if (scope === undefined) {
+			sendStatus(res, 503, { closeConnection: true })
+			return
+		}
+		;(req as IncomingMessage & { scope: Scope }).scope = scope
+		next()
+	}
+	return withHandle(taskscopeMiddleware, scopes)
+}

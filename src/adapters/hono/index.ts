@@ -1,0 +1,174 @@
+/**
+ * taskscope/hono — request-scoped tasks for Hono 4: `c.var.scope` ends when the response has been
+ * sent or the client went away, on `@hono/node-server` and on fetch-standard runtimes.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
+ * const app = new Hono<TaskscopeEnv>()
+ * app.use(taskscope())
+ * app.get('/', (c) => {
+ *   c.var.scope.spawn((task) => audit(c.req.url, task.signal)) // cancelled once sent
+ *   return c.text('ok')
+ * })
+ * ```
+ * @module
+ */
+import type { Context, MiddlewareHandler, Next } from 'hono'
+import { endWhenConsumed } from '../../http/end-when-consumed.js'
+import { endRequestScope } from '../../http/request-scopes.js'
+import type { NodeServerResponse } from '../../http/response-lifecycle.js'
+import type { Scope } from '../../scope/scope.js'
+import {
+	AdapterScopes,
+	type TaskscopeHandle,
+	type TaskscopeOptions,
+	withHandle,
+} from '../adapter-scopes.js'
+
+export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+
+/**
+ * The Hono environment the middleware provides: `c.var.scope` / `c.get('scope')`.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import type { TaskscopeEnv } from 'taskscope/hono'
+ * const app = new Hono<TaskscopeEnv>()
+ * // with bindings of your own:
+ * type Env = { Bindings: { DB: D1Database }; Variables: TaskscopeEnv['Variables'] }
+ * ```
+ */
+export type TaskscopeEnv = { Variables: { scope: Scope } }
+
+/**
+ * The middleware `taskscope()` returns: a Hono middleware that also carries the root scope and
+ * `close()`.
+ *
+ * @example
+ * ```ts
+ * import { type HonoTaskscope, taskscope } from 'taskscope/hono'
+ * const scopes: HonoTaskscope = taskscope()
+ * app.use(scopes)
+ * await scopes.close({ grace: 5_000 })
+ * ```
+ */
+export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
+
+/**
+ * Hono 4 middleware that gives every request a request scope, `c.var.scope`.
+ *
+ * **On `@hono/node-server`** the scope ends from the raw Node response (`c.env.outgoing`): once it
+ * has been fully sent (reason: parent completion — leftover background tasks are cancelled) or
+ * when the client goes away first (reason: disconnect), streamed bodies included. The scope is held
+ * until then, and until the downstream handlers have settled, so `close()` waits for both.
+ *
+ * **Elsewhere** (Bun, Deno, Cloudflare Workers, `app.fetch()` in tests — no Node objects) the
+ * request's own `signal` is the disconnect source, and the scope ends when the runtime has read the
+ * response body to the end (parent completion; at once for a response without a body, or for a
+ * `HEAD`) or cancelled it (disconnect). What `c.req.raw.signal` does on a disconnect there:
+ * - Bun: aborts on disconnect only.
+ * - Deno (`Deno.serve`): aborts on disconnect, and by default also after every *successful*
+ *   response ("legacy abort"); the scope has already ended with parent completion by then.
+ * - Cloudflare Workers: fires only with the `enable_request_signal` compatibility flag; without
+ *   it a disconnect goes unseen and the scope ends when the body is done.
+ * - Node (`@hono/node-server`): aborts on disconnect but says nothing on completion — which is
+ *   why this middleware uses `c.env.outgoing` there instead. The package imports `node:http`, so
+ *   Workers need the `nodejs_compat` flag.
+ *
+ * A handler error answered by Hono's error handler is a sent response: its scope ends with parent
+ * completion. Once `close()` has been called, new requests are answered 503.
+ *
+ * @example
+ * ```ts
+ * import { serve } from '@hono/node-server'
+ * import { Hono } from 'hono'
+ * import { stream } from 'hono/streaming'
+ * import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
+ *
+ * const app = new Hono<TaskscopeEnv>()
+ * const scopes = taskscope({ grace: 5_000 })
+ * app.use(scopes)
+ * app.get('/feed', (c) =>
+ *   stream(c, async (out) => {
+ *     for await (const row of rows(c.var.scope.signal)) await out.write(row) // stops on disconnect
+ *   }),
+ * )
+ * const server = serve({ fetch: app.fetch, port: 3000 })
+ * process.once('SIGTERM', async () => {
+ *   server.close()
+ *   await scopes.close() // in-flight requests wind up (reason: shutdown)
+ * })
+ * ```
+ */
+export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
+	const scopes = new AdapterScopes(options.name ?? 'hono', options)
+	async function taskscopeMiddleware(
+		c: Context<TaskscopeEnv>,
+		next: Next,
+	): Promise<Response | undefined> {
+		const outgoing = nodeResponseOf(c.env)
+		if (outgoing !== undefined) {
+			const scope = scopes.open(outgoing)
+			if (scope === undefined) return unavailable(c)
+			c.set('scope', scope)
+			scope.hold() // the downstream handlers
+			try {
+				await next()
+			} finally {
+				scope.release()
+			}
+			return undefined
+		}
+		const scope = scopes.openFollowing(c.req.raw.signal)
+		if (scope === undefined) return unavailable(c)
+		c.set('scope', scope)
+		scope.hold()
+		try {
+			await next()
+		} catch (error) {
+			scope.release()
+			endRequestScope(scope, !scope.cancelled)
+			throw error
+		}
+		scope.release()
+		const response = c.res
+		if (c.req.method === 'HEAD') {
+			// Hono answers a HEAD with the GET route's headers and drops its body unread.
+			response.body?.cancel().catch(() => {})
+			endRequestScope(scope, true)
+			return undefined
+		}
+		const tracked = endWhenConsumed(response, scope)
+		if (tracked !== response) {
+			c.res = undefined // replace rather than merge: the headers are already on `tracked`
+			c.res = tracked
+		}
+		return undefined
+	}
+	return withHandle(taskscopeMiddleware, scopes)
+}
+
+function unavailable(c: Context): Response {
+	return c.text('Service Unavailable', 503, { connection: 'close' })
+}
+
+/**
+ * The raw Node response when running on `@hono/node-server` (its bindings are
+ * `{ incoming, outgoing }`), else `undefined`. Duck-typed: Hono is never loaded at runtime.
+ */
+function nodeResponseOf(env: unknown): NodeServerResponse | undefined {
+	if (typeof env !== 'object' || env === null) return undefined
+	const outgoing = (env as { outgoing?: unknown }).outgoing
+	if (
+		typeof outgoing === 'object' &&
+		outgoing !== null &&
+		typeof (outgoing as NodeServerResponse).on === 'function' &&
+		typeof (outgoing as NodeServerResponse).writableEnded === 'boolean'
+	) {
+		return outgoing as NodeServerResponse
+	}
+	return undefined
+}

@@ -1,0 +1,111 @@
+/**
+ * taskscope/koa — request-scoped tasks for Koa 3: `ctx.scope` ends when the response has been
+ * sent or the client went away.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { taskscope } from 'taskscope/koa'
+ * const app = new Koa()
+ * app.use(taskscope())
+ * app.use((ctx) => {
+ *   ctx.scope.spawn((task) => audit(ctx.url, task.signal)) // cancelled once the response is sent
+ *   ctx.body = 'ok'
+ * })
+ * ```
+ * @module
+ */
+import type { ExtendableContext, Next } from 'koa'
+import type { Scope } from '../../scope/scope.js'
+import {
+	AdapterScopes,
+	type TaskscopeHandle,
+	type TaskscopeOptions,
+	withHandle,
+} from '../adapter-scopes.js'
+
+export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+
+declare module 'koa' {
+	interface ExtendableContext {
+		/**
+		 * The request scope (set by `taskscope()` from `taskscope/koa`): its tasks are cancelled once
+		 * the response has been sent (reason: parent completion) or the client went away (reason:
+		 * disconnect).
+		 */
+		scope: Scope
+	}
+}
+
+/**
+ * The middleware `taskscope()` returns: a Koa `(ctx, next)` middleware that also carries the root
+ * scope and `close()`.
+ *
+ * @example
+ * ```ts
+ * import { type KoaTaskscope, taskscope } from 'taskscope/koa'
+ * const scopes: KoaTaskscope = taskscope()
+ * app.use(scopes)
+ * await scopes.close({ grace: 5_000 })
+ * ```
+ */
+export interface KoaTaskscope extends TaskscopeHandle {
+	(ctx: ExtendableContext, next: Next): Promise<void>
+}
+
+/**
+ * Koa 3 middleware that gives every request a request scope, `ctx.scope`.
+ *
+ * Koa writes the response after the middleware chain has returned, and a stream body goes on
+ * after that, so the end of a request is not "after `await next()`": the scope ends once the raw
+ * response (`ctx.res`) has been fully sent (reason: parent completion — leftover background tasks
+ * are cancelled) or when the client goes away first (reason: disconnect). It is held until then,
+ * and until the downstream middleware has settled, so `close()` waits for both. A thrown error
+ * answered by Koa is a sent response: its scope ends with parent completion.
+ *
+ * Handlers that await the scope (`sleep(ms, ctx.scope)`, `task.signal`) reject with a
+ * `CancelledError` when it is cancelled; after a disconnect Koa emits it as an `'error'` on the
+ * app (its default handler logs it unless `app.silent`).
+ *
+ * Use it first. Once `close()` has been called, new requests are answered 503.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { Readable } from 'node:stream'
+ * import { taskscope } from 'taskscope/koa'
+ *
+ * const app = new Koa()
+ * const scopes = taskscope({ grace: 5_000 })
+ * app.use(scopes)
+ * app.use((ctx) => {
+ *   // The producer runs in the request scope: cancelled if the client leaves mid-stream.
+ *   ctx.body = Readable.from(rows(ctx.scope.signal))
+ * })
+ * const server = app.listen(3000)
+ * process.once('SIGTERM', async () => {
+ *   server.close()
+ *   await scopes.close()
+ * })
+ * ```
+ */
+export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
+	const scopes = new AdapterScopes(options.name ?? 'koa', options)
+	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
+		const scope = scopes.open(ctx.res)
+		if (scope === undefined) {
+			ctx.status = 503
+			ctx.set('connection', 'close')
+			ctx.body = 'Service Unavailable'
+			return
+		}
+		ctx.scope = scope
+		scope.hold() // the downstream middleware
+		try {
+			await next()
+		} finally {
+			scope.release()
+		}
+	}
+	return withHandle(taskscopeMiddleware, scopes)
+}

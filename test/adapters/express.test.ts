@@ -1,0 +1,159 @@
+import type { Server } from 'node:http'
+import { pipeline, Readable } from 'node:stream'
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { sleep } from 'taskscope'
+import { type TaskscopeOptions, taskscope } from 'taskscope/express'
+import { describe, expect, it } from 'vitest'
+import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
+import { adapterCases, answer, idOf, type Site } from './cases.js'
+
+function send(res: Response, reply: Reply): void {
+	res.status(reply.status)
+	if ('body' in reply) res.type('text/plain').send(reply.body)
+	// pipeline rather than pipe: a failing producer must cut the response, not throw unhandled.
+	else pipeline(Readable.fromWeb(reply.stream as NodeReadableStream<Uint8Array>), res, () => {})
+}
+
+async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
+	const app = express()
+	const scopes = taskscope(options)
+	// Registered before the adapter's own watch: the harness times cancellation from here.
+	app.use((req, res, next) => {
+		res.once('close', () => scenario.sawClose(idOf(req.url)))
+		next()
+	})
+	app.use(scopes)
+	app.use(express.text({ type: 'text/plain', limit: '1mb' }))
+	const handler = (req: Request, res: Response) =>
+		answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined).then(
+			(reply) => send(res, reply),
+		)
+	app.get('/*path', handler)
+	app.post('/*path', handler)
+	app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+		if (res.headersSent || res.destroyed) return next(error)
+		res.status(500).type('text/plain').send('Internal Server Error')
+	})
+	app.set('env', 'test') // Express's final handler would print the cancelled /slow handlers
+	const server = await new Promise<Server>((resolve) => {
+		const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+	})
+	const { port } = server.address() as { port: number }
+	let closed: Promise<unknown> | undefined
+	return {
+		url: `http://127.0.0.1:${port}`,
+		shutdown: () => {
+			server.close()
+			return scopes.close()
+		},
+		close: () => {
+			closed ??= (async () => {
+				await scopes.close({ grace: 100 })
+				server.closeAllConnections()
+				await new Promise((resolve) => server.close(resolve))
+			})()
+			return closed
+		},
+	}
+}
+
+describe('taskscope/express: conformance', () => {
+	conformance((scenario) => start(scenario))
+})
+
+describe('taskscope/express: shutdown, errors, POST bodies', () => {
+	adapterCases(start)
+})
+
+describe('taskscope/express: the middleware', () => {
+	it('exposes the root scope and answers 503 once closed', async () => {
+		const app = express()
+		const scopes = taskscope({ name: 'api' })
+		app.use(scopes)
+		app.get('/', (req, res) => {
+			res.send(req.scope.parent === scopes.scope ? 'child of root' : 'orphan')
+		})
+		const server = await new Promise<Server>((resolve) => {
+			const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+		})
+		try {
+			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+			expect(scopes.scope.name).toBe('api')
+			expect((await get(url)).body.toString()).toBe('child of root')
+			await scopes.close()
+			const after = await get(url)
+			expect(after.status).toBe(503)
+		} finally {
+			server.closeAllConnections()
+			await new Promise((resolve) => server.close(resolve))
+		}
+	})
+})
+
+describe('taskscope/express: two instances on one app', () => {
+	it('each ends its own request scope', async () => {
+		const app = express()
+		const outer = taskscope({ name: 'outer' })
+		const inner = taskscope({ name: 'inner' })
+		const seen: string[] = []
+		app.use(outer)
+		app.get('/', (req, _res, next) => {
+			req.scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
+				onCancel: (reason) => seen.push(`outer ${reason.kind}`),
+			})
+			next()
+		})
+		app.use(inner) // replaces req.scope from here on
+		app.get('/', (req, res) => {
+			req.scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
+				onCancel: (reason) => seen.push(`inner ${reason.kind}`),
+			})
+			res.send('ok')
+		})
+		const server = await new Promise<Server>((resolve) => {
+			const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+		})
+		try {
+			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+			expect((await get(url)).body.toString()).toBe('ok')
+			await within(5_000, Promise.all([outer.close(), inner.close()]), 'close')
+			expect(seen.sort()).toEqual(['inner parent-completion', 'outer parent-completion'])
+		} finally {
+			server.closeAllConnections()
+			await new Promise((resolve) => server.close(resolve))
+		}
+	})
+})
+
+describe('taskscope/express: a response ended after its socket was destroyed', () => {
+	// Node 20 and 22 report writableEnded and writableFinished both true in this state (Node 24: finished false).
+	it('is a disconnect', async () => {
+		const app = express()
+		const scopes = taskscope()
+		const seen: string[] = []
+		app.use(scopes)
+		app.get('/', (req, res) => {
+			req.scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
+				onCancel: (reason) => seen.push(reason.kind),
+			})
+			// The window Koa's stream pipeline hits when a client cuts a body: the socket is gone,
+			// its 'close' has not run yet, and the response is ended. Node drops the write.
+			req.socket.destroy()
+			res.end('late')
+			seen.push(`ended ${res.writableEnded}`)
+		})
+		const server = await new Promise<Server>((resolve) => {
+			const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+		})
+		try {
+			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+			await expect(get(url)).rejects.toThrow()
+			await within(5_000, scopes.close(), 'close')
+			expect(seen).toEqual(['ended true', 'disconnect'])
+		} finally {
+			server.closeAllConnections()
+			await new Promise((resolve) => server.close(resolve))
+		}
+	})
+})

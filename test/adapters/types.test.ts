@@ -1,0 +1,80 @@
+// The adapters' types: what handlers see, and that each middleware fits its framework's `use`.
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+import Koa from 'koa'
+import { InvalidArgumentError, type Scope, type ScopeResult } from 'taskscope'
+import { taskscope as expressScopes } from 'taskscope/express'
+import { taskscope as fastifyScopes } from 'taskscope/fastify'
+import { taskscope as honoScopes, type TaskscopeEnv } from 'taskscope/hono'
+import { taskscope as koaScopes } from 'taskscope/koa'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+
+describe('adapter types', () => {
+	it('express: req.scope is a Scope; the middleware carries scope and close', () => {
+		const app = express()
+		const scopes = expressScopes()
+		app.use(scopes)
+		app.get('/', (req, res) => {
+			expectTypeOf(req.scope).toEqualTypeOf<Scope>()
+			res.end()
+		})
+		expectTypeOf(scopes.scope).toEqualTypeOf<Scope>()
+		expectTypeOf(scopes.close).returns.toEqualTypeOf<Promise<ScopeResult>>()
+		// Misuse is a type error, and throws at construction (not per request).
+		// @ts-expect-error grace is a number of milliseconds
+		expect(() => expressScopes({ grace: '5s' })).toThrow(InvalidArgumentError)
+	})
+
+	it('fastify: request.scope and app.taskscope', async () => {
+		const app = Fastify()
+		await app.register(fastifyScopes, { name: 'api', grace: 1_000 })
+		app.get('/', async (request) => {
+			expectTypeOf(request.scope).toEqualTypeOf<Scope>()
+			return 'ok'
+		})
+		expectTypeOf(app.taskscope.scope).toEqualTypeOf<Scope>()
+		expectTypeOf(app.taskscope.close).returns.toEqualTypeOf<Promise<ScopeResult>>()
+		// @ts-expect-error errors is 'fail-fast' or 'supervise'
+		const misuse = () => app.register(fastifyScopes, { errors: 'ignore' })
+		expectTypeOf(misuse).toBeFunction()
+		await app.close()
+	})
+
+	it('koa: ctx.scope, in default and parameterized apps', () => {
+		const app = new Koa()
+		app.use(koaScopes())
+		app.use((ctx) => {
+			expectTypeOf(ctx.scope).toEqualTypeOf<Scope>()
+		})
+		const typed = new Koa<{ user: string }, { requestId: string }>()
+		typed.use(koaScopes())
+		typed.use((ctx) => {
+			expectTypeOf(ctx.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(ctx.requestId).toEqualTypeOf<string>()
+		})
+	})
+
+	it('hono: c.var.scope with TaskscopeEnv, alone or with bindings of your own', () => {
+		const app = new Hono<TaskscopeEnv>()
+		app.use(honoScopes())
+		app.get('/', (c) => {
+			expectTypeOf(c.var.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(c.get('scope')).toEqualTypeOf<Scope>()
+			return c.text('ok')
+		})
+		type Env = {
+			Bindings: { TOKEN: string }
+			Variables: TaskscopeEnv['Variables'] & { user: string }
+		}
+		const mixed = new Hono<Env>()
+		mixed.use(honoScopes())
+		mixed.get('/', (c) => {
+			expectTypeOf(c.var.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(c.env.TOKEN).toEqualTypeOf<string>()
+			return c.text('ok')
+		})
+		// A plain Hono app accepts it too.
+		new Hono().use(honoScopes())
+	})
+})
