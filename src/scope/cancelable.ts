@@ -49,10 +49,7 @@ export function raceCancellation<T>(
 	}
 	return new Promise<T>((resolve, reject) => {
 		const race = new Race<T>(source, resolve, reject)
-		promise.then(
-			(value) => race.fulfil(value),
-			(error) => race.fail(error),
-		)
+		promise.then(race.fulfil.bind(race), race.fail.bind(race))
 	})
 }
 

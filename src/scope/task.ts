@@ -213,10 +213,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		}
 		if (isThenable(returned)) {
 			try {
-				returned.then(
-					(value) => this.settleFulfilled(value),
-					(error) => this.settleRejected(error),
-				)
+				// Bound functions, not closures: smaller, and no context object per task.
+				returned.then(fulfilTask.bind(this), rejectTask.bind(this))
 			} catch (error) {
 				// A thenable whose then() throws: the task fails with that error, later (as above).
 				queueMicrotask(() => this.settleRejected(error))
@@ -425,6 +423,14 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if (state === FAILED) return { status: 'failed', error: this.#payload }
 		return { status: 'cancelled', reason: this.#payload as CancelReason }
 	}
+}
+
+function fulfilTask(this: Task<unknown>, value: unknown): void {
+	this.settleFulfilled(value)
+}
+
+function rejectTask(this: Task<unknown>, error: unknown): void {
+	this.settleRejected(error)
 }
 
 /** @internal */
