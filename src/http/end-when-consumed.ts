@@ -5,6 +5,7 @@
  * @module
  */
 import type { Scope } from '../scope/scope.js'
+import { materializeResponse } from './light-response.js'
 import { endRequestScope } from './request-scopes.js'
 
 /**
@@ -23,7 +24,8 @@ export function endWhenConsumed(response: Response, scope: Scope): Response {
 	const body = response.body
 	if (body === null) {
 		endRequestScope(scope, true)
-		return response
+		// The runtime gets a built-in Response (a light one from taskscope/http is not one to it).
+		return materializeResponse(response)
 	}
 	scope.hold()
 	let ended = false

@@ -22,6 +22,7 @@ export {
 } from './errors.js'
 export { type FetchHandler, type FetchHandlerOptions, toFetchHandler } from './fetch-handler.js'
 export { materializeRequest } from './lazy-request.js'
+export { isLightResponse, materializeResponse, Response } from './light-response.js'
 export {
 	DEFAULT_BODY_LIMIT,
 	type NodeListener,

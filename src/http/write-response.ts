@@ -7,6 +7,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { ServerHttp2Stream } from 'node:http2'
 import { ClientDisconnectError } from './errors.js'
+import { lightNodeHeaders, markLightUsed, pristineLightBody } from './light-response.js'
 import {
 	destroyResponse,
 	http2StreamOf,
@@ -54,6 +55,9 @@ const NOT_READY = Symbol('not ready')
  *
  * - **Headers**: all of them, repeated `Set-Cookie` fields kept apart (`getSetCookie()`). On
  *   HTTP/2 the connection-specific fields it forbids are dropped and no status text is sent.
+ * - **Light responses**: a `Response` imported from `taskscope/http` whose body was never read is
+ *   sent straight from what it stores (one `writeHead`, one `end`), without building the real
+ *   `Response`; the bytes on the wire are the same. Its body then counts as used.
  * - **Body**: none for `null` or a `HEAD` request (the body is cancelled). A body that is fully
  *   available at once (a string, bytes, JSON, a buffered stream) is sent in one write with a
  *   `Content-Length`; any other body is streamed with backpressure: the next chunk is read only
@@ -114,6 +118,11 @@ class ResponseWriter {
 		const res = this.res
 		this.watch = watchResponse(res, onWriterEnd, this)
 		try {
+			const light = pristineLightBody(response)
+			if (light !== undefined) {
+				this.sendLight(response, light)
+				return
+			}
 			const body = response.body
 			if (isResponseClosed(res)) {
 				// Nobody to send it to; the watch reports the outcome in a microtask.
@@ -132,6 +141,40 @@ class ResponseWriter {
 			return
 		}
 		this.send(response, this.reader).catch((error: unknown) => this.fail(error))
+	}
+
+	/**
+	 * Sends a light response that was never materialized: its stored body in one write, with the
+	 * head the real Response would have had, without building one.
+	 */
+	sendLight(response: Response, body: string | Uint8Array | null): void {
+		const res = this.res
+		// As reading (or cancelling) a real body would.
+		markLightUsed(response)
+		if (isResponseClosed(res)) return
+		const headers = lightNodeHeaders(
+			response,
+			this.stream === undefined ? undefined : connectionSpecific,
+		)
+		if (body === null || isHeadRequest(res)) {
+			this.writeHeadWith(response, headers)
+			res.end()
+			return
+		}
+		if (typeof body !== 'string') {
+			if (!hasFraming(headers)) headers['content-length'] = body.byteLength
+			this.writeHeadWith(response, headers)
+			res.end(body)
+			return
+		}
+		const length = Buffer.byteLength(body)
+		if (!hasFraming(headers)) headers['content-length'] = length
+		this.writeHeadWith(response, headers)
+		// Node sends a string body in one write with the head, encoded as the body is: the head's
+		// Latin-1 field values (é…) would go out as UTF-8. An ASCII body reads the same in Latin-1;
+		// any other is sent as bytes, as the real Response's would be.
+		if (length === body.length) res.end(body, 'latin1')
+		else res.end(Buffer.from(body))
 	}
 
 	/** Sends a body: in one write if it is all there already, streamed otherwise. */
@@ -189,6 +232,10 @@ class ResponseWriter {
 		if (contentLength !== undefined && !hasFraming(headers)) {
 			headers['content-length'] = contentLength
 		}
+		this.writeHeadWith(response, headers)
+	}
+
+	writeHeadWith(response: Response, headers: OutgoingHttpHeaders): void {
 		const statusText = response.statusText
 		if (statusText === '' || this.stream !== undefined) {
 			this.res.writeHead(response.status, headers)
