@@ -37,9 +37,20 @@ interface NodeExtra {
 	graceController: AbortController | undefined
 }
 
-/** Something parked on a node that must be woken when the node is cancelled. */
-export interface CancelWaiter {
+/**
+ * Something parked on a node that must be woken when the node is cancelled: an object with
+ * `wake`, or just a function (a promise's `reject`, so cancelling touches one object less).
+ */
+export type CancelWaiter = WakeableWaiter | ((error: CancelledError) => void)
+
+/** A waiter object: told the cancellation's error. */
+export interface WakeableWaiter {
 	wake(error: CancelledError): void
+}
+
+function wake(waiter: CancelWaiter, error: CancelledError): void {
+	if (typeof waiter === 'function') waiter(error)
+	else waiter.wake(error)
 }
 
 /**
@@ -103,33 +114,24 @@ export abstract class CancelNode {
 	 */
 	cancelTo(level: CancelLevel, event: CancelEvent): boolean {
 		if (level <= this.level || this.isEnded) return false
+		this.raise(level, event)
+		return true
+	}
+
+	/** @internal The body of cancelTo, once the caller checked that it applies. */
+	protected raise(level: CancelLevel, event: CancelEvent): void {
 		const first = this.level === NOT_CANCELLED
 		this.level = level
 		if (first) this.event = event
 		const current = this.event as CancelEvent
 		this.propagate(level, current)
-		const extra = this.extra
-		if (first && (this.waiter !== undefined || extra?.waiters !== undefined)) {
-			this.wakeWaiters(current.error(level))
-		}
-		if (extra === undefined) return true
-		if (first && extra.graceController !== undefined) {
-			abort(extra.graceController, current.error(level))
-		}
-		if (level === FORCED && extra.controller !== undefined) {
-			abort(extra.controller, current.error(FORCED))
-		}
-		return true
-	}
-
-	private wakeWaiters(error: CancelledError): void {
 		const waiter = this.waiter
+		if (first && waiter !== undefined) {
+			this.waiter = undefined
+			wake(waiter, current.error(level))
+		}
 		const extra = this.extra
-		const waiters = extra?.waiters
-		this.waiter = undefined
-		if (extra !== undefined) extra.waiters = undefined
-		if (waiter !== undefined) waiter.wake(error)
-		if (waiters !== undefined) for (const each of waiters) each.wake(error)
+		if (extra !== undefined) notifyExtra(extra, first, level, current)
 	}
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
@@ -156,6 +158,24 @@ export abstract class CancelNode {
 	cancelKind(): CancelKind | undefined {
 		return this.level === FORCED ? 'forced' : this.level === GRACEFUL ? 'graceful' : undefined
 	}
+}
+
+/** Wakes the waiters beyond the first and aborts the signals, when a node has them. */
+function notifyExtra(
+	extra: NodeExtra,
+	first: boolean,
+	level: CancelLevel,
+	event: CancelEvent,
+): void {
+	const waiters = extra.waiters
+	if (first && waiters !== undefined) {
+		extra.waiters = undefined
+		const error = event.error(level)
+		for (const each of waiters) wake(each, error)
+	}
+	if (first && extra.graceController !== undefined) abort(extra.graceController, event.error(level))
+	if (level === FORCED && extra.controller !== undefined)
+		abort(extra.controller, event.error(FORCED))
 }
 
 function abort(controller: AbortController, error: CancelledError): void {

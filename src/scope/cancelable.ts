@@ -1,6 +1,6 @@
 import { type CancelInput, resolveCancelInput, throwIfCancelled } from './cancel-input.js'
-import { CancelNode, type CancelWaiter } from './cancel-node.js'
-import { type CancelledError, InvalidArgumentError } from './errors.js'
+import { CancelNode } from './cancel-node.js'
+import { InvalidArgumentError } from './errors.js'
 
 /**
  * Makes a promise, an async iterable or a stream into a cancellation point.
@@ -47,35 +47,83 @@ export function raceCancellation<T>(
 		swallow(promise)
 		return Promise.reject(error)
 	}
-	return new Promise<T>((resolve, reject) => {
-		const race = new Race<T>(source, resolve, reject)
-		promise.then(race.fulfil.bind(race), race.fail.bind(race))
-	})
+	// A module-level executor with its arguments in module variables: no closure per wait.
+	racing = promise
+	racingSource = source
+	try {
+		return new Promise<T>(
+			startRace as (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+		)
+	} finally {
+		racing = undefined
+		racingSource = undefined
+	}
 }
 
-/** One promise racing one cancellation source; whichever comes first wins. */
-class Race<T> implements CancelWaiter {
-	#source: CancelNode | AbortSignal | undefined
-	#resolve: (value: T) => void
-	#reject: (error: unknown) => void
-	#onAbort: (() => void) | undefined = undefined
+let racing: PromiseLike<unknown> | undefined
+let racingSource: CancelNode | AbortSignal | undefined
+
+function startRace(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+	const source = racingSource as CancelNode | AbortSignal
+	const promise = racing as PromiseLike<unknown>
+	if (source instanceof CancelNode) {
+		// The reject function itself is the waiter: cancelling rejects it straight away.
+		source.addWaiter(reject)
+		const race = new NodeRace(source, resolve, reject)
+		promise.then(race.fulfil.bind(race), race.fail.bind(race))
+		return
+	}
+	const race = new SignalRace<unknown>(source, resolve, reject)
+	promise.then(race.fulfil.bind(race), race.fail.bind(race))
+}
+
+/**
+ * A promise racing a node's cancellation. Cancellation rejects directly (the node holds the
+ * reject function); settling first takes that function off the node. A settle after a rejection
+ * is a no-op on the promise, so no state is needed here.
+ */
+class NodeRace {
+	readonly node: CancelNode
+	readonly resolve: (value: unknown) => void
+	readonly reject: (error: unknown) => void
 
 	constructor(
-		source: CancelNode | AbortSignal,
-		resolve: (value: T) => void,
+		node: CancelNode,
+		resolve: (value: unknown) => void,
 		reject: (error: unknown) => void,
 	) {
+		this.node = node
+		this.resolve = resolve
+		this.reject = reject
+	}
+
+	fulfil(value: unknown): void {
+		this.node.removeWaiter(this.reject)
+		this.resolve(value)
+	}
+
+	fail(error: unknown): void {
+		this.node.removeWaiter(this.reject)
+		this.reject(error)
+	}
+}
+
+/** One promise racing an `AbortSignal`; whichever comes first wins. */
+class SignalRace<T> {
+	#source: AbortSignal | undefined
+	#resolve: (value: T) => void
+	#reject: (error: unknown) => void
+	#onAbort: () => void
+
+	constructor(source: AbortSignal, resolve: (value: T) => void, reject: (error: unknown) => void) {
 		this.#source = source
 		this.#resolve = resolve
 		this.#reject = reject
-		if (source instanceof CancelNode) source.addWaiter(this)
-		else {
-			this.#onAbort = () => this.wake(source.reason)
-			source.addEventListener('abort', this.#onAbort, { once: true })
-		}
+		this.#onAbort = () => this.wake(source.reason)
+		source.addEventListener('abort', this.#onAbort, { once: true })
 	}
 
-	wake(error: CancelledError | unknown): void {
+	wake(error: unknown): void {
 		if (this.#source === undefined) return
 		this.#source = undefined
 		this.#reject(error)
@@ -93,8 +141,7 @@ class Race<T> implements CancelWaiter {
 		const source = this.#source
 		if (source === undefined) return false
 		this.#source = undefined
-		if (source instanceof CancelNode) source.removeWaiter(this)
-		else source.removeEventListener('abort', this.#onAbort as () => void)
+		source.removeEventListener('abort', this.#onAbort)
 		return true
 	}
 }

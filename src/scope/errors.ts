@@ -256,13 +256,19 @@ export class StragglerError extends TaskscopeError {
 
 	constructor(scopeName: string, tasks: readonly string[], mercy: number) {
 		super(
-			`scope "${scopeName}": ${tasks.length} task(s) ignored cancellation for ${mercy} ms and were abandoned: ${tasks.join(', ')}`,
+			`scope "${scopeName}": ${tasks.length} task(s) ignored cancellation for ${mercy} ms and were abandoned: ${listed(tasks)}`,
 			'ERR_TASKSCOPE_STRAGGLERS',
 		)
 		this.tasks = tasks
 	}
 }
 brand(StragglerError, 'StragglerError')
+
+/** The first few names, and how many more: a message must stay readable for 100k stragglers. */
+function listed(names: readonly string[]): string {
+	const shown = names.slice(0, 10).join(', ')
+	return names.length > 10 ? `${shown} and ${names.length - 10} more` : shown
+}
 
 /** A short, safe description of any value for error messages. */
 export function describe(value: unknown): string {

@@ -1,5 +1,5 @@
 import { type CancelInput, resolveCancelInput } from './cancel-input.js'
-import { CancelNode, type CancelWaiter } from './cancel-node.js'
+import { CancelNode, type WakeableWaiter } from './cancel-node.js'
 import type { CancelledError } from './errors.js'
 import { checkMilliseconds } from './validate.js'
 
@@ -23,11 +23,14 @@ export function sleep(ms: number, signal?: CancelInput): Promise<void> {
 	if (source === undefined) return plainSleep(ms)
 	if (source instanceof CancelNode) {
 		if (source.level !== 0) return Promise.reject(source.cancelError())
-		return new Promise<void>((resolve, reject) => {
-			const waiter = new SleepWaiter(source, resolve, reject)
-			if (ms !== Number.POSITIVE_INFINITY) waiter.timer = setTimeout(wakeSleeper, ms, waiter)
-			source.addWaiter(waiter)
-		})
+		// A module-level executor with its arguments in module variables: no closure per sleep.
+		sleepingOn = source
+		sleepingFor = ms
+		try {
+			return new Promise<void>(startSleep)
+		} finally {
+			sleepingOn = undefined
+		}
 	}
 	if (source.aborted) return Promise.reject(source.reason)
 	return new Promise<void>((resolve, reject) => {
@@ -46,12 +49,23 @@ export function sleep(ms: number, signal?: CancelInput): Promise<void> {
 	})
 }
 
+let sleepingOn: CancelNode | undefined
+let sleepingFor = 0
+
+function startSleep(resolve: () => void, reject: (error: unknown) => void): void {
+	const source = sleepingOn as CancelNode
+	const waiter = new SleepWaiter(source, resolve, reject)
+	if (sleepingFor !== Number.POSITIVE_INFINITY)
+		waiter.timer = setTimeout(wakeSleeper, sleepingFor, waiter)
+	source.addWaiter(waiter)
+}
+
 function plainSleep(ms: number): Promise<void> {
 	if (ms === Number.POSITIVE_INFINITY) return new Promise<void>(() => {})
 	return new Promise<void>((resolve) => setTimeout(resolve, ms))
 }
 
-class SleepWaiter implements CancelWaiter {
+class SleepWaiter implements WakeableWaiter {
 	timer: ReturnType<typeof setTimeout> | undefined = undefined
 	readonly node: CancelNode
 	readonly resolve: () => void

@@ -1,4 +1,4 @@
-import { type CancelNode, type CancelWaiter, NOT_CANCELLED } from './cancel-node.js'
+import { type CancelNode, NOT_CANCELLED, type WakeableWaiter } from './cancel-node.js'
 import { type CancelKind, type CancelledError, HookError, InvalidArgumentError } from './errors.js'
 import type { CancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
@@ -113,7 +113,7 @@ export function onCancelOf(
 	return waiter
 }
 
-class CallbackWaiter implements CancelWaiter, Disposable {
+class CallbackWaiter implements WakeableWaiter, Disposable {
 	#node: CancelNode & { problem(error: unknown): void }
 	#callback: ((reason: CancelReason) => unknown) | undefined
 	#owner: string

@@ -51,6 +51,10 @@ const ABANDONED = 2
 const HOOK_PENDING = 4
 const FAILED_FLAG = 8
 const ENDED = 16
+const STATE_SHIFT = 5
+const OUTCOME_SHIFT = 7
+const TWO_BITS = 3
+const STATE_MASK = TWO_BITS << STATE_SHIFT
 
 interface TaskRare {
 	failure: unknown
@@ -74,6 +78,16 @@ interface TaskRare {
  * ```
  */
 export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
+	// Field order is memory layout: what cancelling a scope touches per task (the flags, the
+	// child scope) comes first, next to the cancellation state of CancelNode.
+	// Bits: FN_SETTLED..ENDED, then the state (how the task ended) and the outcome (how its
+	// function settled; the state can still become FAILED through a child). One number, so a
+	// task stays small: a parked task's memory is what garbage collection pays for.
+	#flags = 0
+	/** @internal The task's own child scope, made when `task.scope` is first read. */
+	childScope: Scope | undefined = undefined
+	/** @internal Its index in its scope's task array (-1 once it left). */
+	slot = -1
 	/** A process-wide unique number. */
 	readonly id: number
 	/** @internal The scope the task runs in. */
@@ -81,17 +95,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	// Typed loosely so Task<T> stays covariant in T (Task<void> is a Task<unknown>).
 	#options: SpawnOptions<any> | undefined
 	/** @internal */ context: TaskContext
-	/** @internal Sibling links: a scope keeps its tasks in an intrusive list. */
-	prev: Task<any> | undefined = undefined
-	/** @internal */ next: Task<any> | undefined = undefined
-	/** @internal The task's own child scope, made when `task.scope` is first read. */
-	childScope: Scope | undefined = undefined
 	#nameHint: string
-	#state: State = RUNNING
-	// How the function settled; the final state can still become FAILED through a child.
-	#outcome: State = RUNNING
 	#payload: unknown = undefined
-	#flags = 0
 	// Failures and waiters are rare: out of line, so a task stays small.
 	#rare: TaskRare | undefined = undefined
 
@@ -135,7 +140,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** `'running'` until the task has ended, then how it ended. */
 	get status(): TaskStatus {
-		return STATUS[this.#state] as TaskStatus
+		return STATUS[this.#state()] as TaskStatus
 	}
 
 	/** Why the task was cancelled, once it has been. */
@@ -145,7 +150,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal */
 	get isEnded(): boolean {
-		return this.#state !== RUNNING
+		return this.#state() !== RUNNING
 	}
 
 	/**
@@ -160,7 +165,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * ```
 	 */
 	cancel(reason?: unknown): void {
-		if (this.level === FORCED || this.#state !== RUNNING) return
+		if (this.level === FORCED || this.#state() !== RUNNING) return
 		this.cancelTo(FORCED, new CancelEvent(toCancelReason(reason)))
 	}
 
@@ -229,7 +234,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		this.level = level
 		this.event = event
 		this.fnSettled = true
-		this.#outcome = CANCELLED
+		this.#setOutcome(CANCELLED)
 		this.#payload = event.reason
 		queueMicrotask(() => this.#finish())
 	}
@@ -260,7 +265,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#fulfilled(value: T): void {
-		this.#outcome = COMPLETED
+		this.#setOutcome(COMPLETED)
 		this.#payload = value
 		this.#afterFunction()
 	}
@@ -268,10 +273,10 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	#rejected(error: unknown): void {
 		const reason = this.#cancellationReason(error)
 		if (reason !== undefined) {
-			this.#outcome = CANCELLED
+			this.#setOutcome(CANCELLED)
 			this.#payload = reason
 		} else {
-			this.#outcome = FAILED
+			this.#setOutcome(FAILED)
 			this.#payload = error
 			this.recordFailure(error)
 		}
@@ -297,6 +302,18 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		this.owner.taskFailed(this, error)
 	}
 
+	#state(): State {
+		return ((this.#flags >> STATE_SHIFT) & TWO_BITS) as State
+	}
+
+	#outcome(): State {
+		return ((this.#flags >> OUTCOME_SHIFT) & TWO_BITS) as State
+	}
+
+	#setOutcome(outcome: State): void {
+		this.#flags = (this.#flags & ~(TWO_BITS << OUTCOME_SHIFT)) | (outcome << OUTCOME_SHIFT)
+	}
+
 	#rareState(): TaskRare {
 		this.#rare ??= { failure: undefined, laterFailures: undefined, waiting: undefined }
 		return this.#rare
@@ -305,7 +322,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal A fail-fast child scope failed: this task fails too, and stops its work. */
 	childFailed(error: unknown): void {
 		this.recordFailure(error)
-		if (this.#state === RUNNING) {
+		if (this.#state() === RUNNING) {
 			this.cancelTo(FORCED, new CancelEvent(new SiblingFailureReason(error)))
 		}
 	}
@@ -317,7 +334,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal The child scope has closed. */
 	childClosed(): void {
-		if (this.fnSettled && this.#state === RUNNING) this.#finish()
+		if (this.fnSettled && this.#state() === RUNNING) this.#finish()
 	}
 
 	/** @internal The task's own child scope, created on first use. */
@@ -328,6 +345,11 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	protected propagate(level: CancelLevel, event: CancelEvent): void {
 		this.childScope?.cancelTo(level, event)
+	}
+
+	/** @internal cancelTo for a task, as its scope's walk calls it: no dispatch on the node kind. */
+	cancelTask(level: CancelLevel, event: CancelEvent): void {
+		if (level > this.level && (this.#flags & STATE_MASK) === 0) this.raise(level, event)
 	}
 
 	/**
@@ -350,9 +372,9 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#finish(): void {
-		const state: State = (this.#flags & FAILED_FLAG) !== 0 ? FAILED : this.#outcome
+		const state: State = (this.#flags & FAILED_FLAG) !== 0 ? FAILED : this.#outcome()
 		if (state === FAILED) this.#payload = this.#rare?.failure
-		this.#state = state
+		this.#flags = (this.#flags & ~(TWO_BITS << STATE_SHIFT)) | (state << STATE_SHIFT)
 		let pending: unknown
 		try {
 			pending = this.#runHook(state)
@@ -410,7 +432,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#valueOrThrow(): T {
-		const state = this.#state
+		const state = this.#state()
 		if (state === COMPLETED) return this.#payload as T
 		if (state === FAILED) throw this.#payload
 		const reason = this.#payload as CancelReason
@@ -418,7 +440,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#toResult(): TaskResult<T> {
-		const state = this.#state
+		const state = this.#state()
 		if (state === COMPLETED) return { status: 'completed', value: this.#payload as T }
 		if (state === FAILED) return { status: 'failed', error: this.#payload }
 		return { status: 'cancelled', reason: this.#payload as CancelReason }

@@ -1,5 +1,5 @@
 import { resolveCancelInput } from '../../scope/cancel-input.js'
-import { CancelNode, type CancelWaiter } from '../../scope/cancel-node.js'
+import { CancelNode, type WakeableWaiter } from '../../scope/cancel-node.js'
 import type { CancelledError } from '../../scope/errors.js'
 import { createScope } from '../../scope/scope.js'
 import { type CallSignal, linkToCaller } from '../../service/call-signal.js'
@@ -123,7 +123,7 @@ export class ConcurrencyLimitService<Req, Res> implements Service<Req, Res> {
 }
 
 /** One call waiting for a permit; leaves the line when its caller goes away. */
-class PermitWaiter implements CancelWaiter {
+class PermitWaiter implements WakeableWaiter {
 	prev: PermitWaiter | undefined = undefined
 	next: PermitWaiter | undefined = undefined
 	#resolve: () => void
