@@ -22,11 +22,30 @@ export class CancelEvent {
 
 	error(level: CancelLevel): CancelledError {
 		if (level === FORCED) {
-			this.#forced ??= new CancelledError('forced', this.reason)
+			this.#forced ??= cancelledError('forced', this.reason)
 			return this.#forced
 		}
-		this.#graceful ??= new CancelledError('graceful', this.reason)
+		this.#graceful ??= cancelledError('graceful', this.reason)
 		return this.#graceful
+	}
+}
+
+// A stack trace costs several microseconds — more than the rest of a request scope's life — and
+// a cancellation's stack says little (the reason says why). Set TASKSCOPE_CANCEL_STACKS=1 to get
+// them while debugging who cancelled what.
+const cancelStacks =
+	(globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+		?.TASKSCOPE_CANCEL_STACKS === '1'
+
+/** A CancelledError for a cancellation, without stack frames unless asked for. */
+function cancelledError(kind: 'graceful' | 'forced', reason: CancelReason): CancelledError {
+	if (cancelStacks) return new CancelledError(kind, reason)
+	const limit = Error.stackTraceLimit
+	Error.stackTraceLimit = 0
+	try {
+		return new CancelledError(kind, reason)
+	} finally {
+		Error.stackTraceLimit = limit
 	}
 }
 

@@ -1,4 +1,4 @@
-import { clearTimer, setUnrefTimeout, type Timer } from './timers.js'
+import { afterMicrotasks, setUnrefTimeout, type Timer } from './timers.js'
 
 /** Something that must be told when its mercy period has run out, unless it ended first. */
 export interface MercyWatcher {
@@ -6,46 +6,42 @@ export interface MercyWatcher {
 	readonly mercyAt: number
 	/** Whether it ended (then it is dropped, not told). */
 	readonly isEnded: boolean
+	/** The timer armed for it, if one was needed; cleared when it ends. */
+	mercyTimer: Timer | undefined
 	mercyExpired(): void
 }
 
-// One timer for every mercy period in the process, instead of one per cancelled scope: a forced
-// cancellation of a tree of 10k scopes, which nearly always drains within microtasks, must not
-// set and clear 10k timers.
-const watched: MercyWatcher[] = []
-let timer: Timer | undefined
-let timerAt = Number.POSITIVE_INFINITY
+// Nearly every cancelled scope drains within the microtasks that follow its cancellation: a
+// request scope whose background task stops at once, a tree of 10k scopes cancelled from its
+// root. New watchers wait here until those microtasks have run, and only the ones still live get
+// a timer — so the common case sets no timer at all and retains nothing.
+let pending: MercyWatcher[] = []
+// The timer function the pending flush was scheduled with. Test suites swap timer functions
+// (fake timers), and a flush scheduled with a fake one that is uninstalled never runs: then
+// schedule again rather than wait forever.
+let scheduledWith: unknown
 
 /** @internal Tells `watcher` when its `mercyAt` has passed, unless it has ended by then. */
 export function watchMercy(watcher: MercyWatcher): void {
-	watched.push(watcher)
-	if (watcher.mercyAt < timerAt) arm(watcher.mercyAt)
+	pending.push(watcher)
+	const scheduler = globalThis.setImmediate ?? globalThis.setTimeout
+	if (scheduledWith === scheduler) return
+	scheduledWith = scheduler
+	afterMicrotasks(flushPending)
 }
 
-function arm(at: number): void {
-	timer = clearTimer(timer)
-	timerAt = at
-	timer = setUnrefTimeout(fire, Math.max(0, at - Date.now()))
-}
-
-function fire(): void {
-	timer = undefined
-	timerAt = Number.POSITIVE_INFINITY
+function flushPending(): void {
+	scheduledWith = undefined
+	const batch = pending
+	pending = []
 	const now = Date.now()
-	const expired: MercyWatcher[] = []
-	let kept = 0
-	let next = Number.POSITIVE_INFINITY
-	for (const watcher of watched) {
-		if (watcher.isEnded) continue
-		if (watcher.mercyAt <= now) {
-			expired.push(watcher)
-			continue
-		}
-		watched[kept++] = watcher
-		if (watcher.mercyAt < next) next = watcher.mercyAt
+	for (const watcher of batch) {
+		if (watcher.isEnded || watcher.mercyTimer !== undefined) continue
+		watcher.mercyTimer = setUnrefTimeout(() => expire(watcher), Math.max(0, watcher.mercyAt - now))
 	}
-	watched.length = kept
-	if (next !== Number.POSITIVE_INFINITY) arm(next)
-	// Told last: what they run may watch new scopes.
-	for (const watcher of expired) watcher.mercyExpired()
+}
+
+function expire(watcher: MercyWatcher): void {
+	watcher.mercyTimer = undefined
+	if (!watcher.isEnded) watcher.mercyExpired()
 }

@@ -187,6 +187,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */ observed = false
 	/** @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0. */
 	mercyAt = 0
+	/** @internal The mercy timer, once the scope was still live after its cancellation's microtasks. */
+	mercyTimer: Timer | undefined = undefined
 	/** @internal The timeout reason of this scope's own deadline, once it fired. */
 	firedTimeout: TimeoutReason | undefined = undefined
 	#name: string | undefined
@@ -197,7 +199,11 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#onError: ScopeErrorHandler | undefined
 	#mercy: number | undefined
 	#maxTasks: number
-	#children: Set<Scope> | undefined = undefined
+	// Child scopes, like tasks, in an array with slots: a server's root adds and removes one
+	// per request.
+	#children: Scope[] | undefined = undefined
+	/** @internal Its index in its parent's child array (-1 when it is not in one). */
+	childSlot = -1
 	#failures: unknown[] | undefined = undefined
 	#unseen: unknown[] | undefined = undefined
 	#stragglers: StragglerInfo[] | undefined = undefined
@@ -466,7 +472,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		const children: ScopeSnapshot[] = []
 		if (this.#children !== undefined) {
-			for (const child of this.#children) children.push(child.snapshot())
+			for (const child of [...this.#children].sort(byScopeId)) children.push(child.snapshot())
 		}
 		return {
 			id: this.id,
@@ -535,14 +541,22 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */
 	adopt(child: Scope): void {
 		if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
-		this.#children ??= new Set()
-		this.#children.add(child)
+		this.#children ??= []
+		child.childSlot = this.#children.length
+		this.#children.push(child)
 		this.live++
 	}
 
 	/** @internal */
 	childEnded(child: Scope): void {
-		if (this.#children?.delete(child) !== true) return
+		const children = this.#children
+		if (children === undefined || child.childSlot < 0 || children[child.childSlot] !== child) return
+		const last = children.pop() as Scope
+		if (last !== child) {
+			children[child.childSlot] = last
+			last.childSlot = child.childSlot
+		}
+		child.childSlot = -1
 		this.live--
 		this.#checkDone()
 	}
@@ -578,8 +592,12 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		for (let index = 0, count = tasks.length; index < count; index++) {
 			;(tasks[index] as Task<any>).cancelTask(level, event)
 		}
-		if (this.#children !== undefined) {
-			for (const child of this.#children) if (!child.shielded) child.cancelTo(level, event)
+		const children = this.#children
+		if (children !== undefined) {
+			for (let index = 0, count = children.length; index < count; index++) {
+				const child = children[index] as Scope
+				if (!child.shielded) child.cancelTo(level, event)
+			}
 		}
 		if (level === FORCED) {
 			this.#graceTimer = clearTimer(this.#graceTimer)
@@ -596,7 +614,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.sealed = true
 		if (this.phase === OPEN) this.phase = CLOSING
 		if (this.#children !== undefined) {
-			for (const child of this.#children) if (!child.block) child.#seal()
+			for (const child of [...this.#children]) if (!child.block) child.#seal()
 		}
 		this.#checkDone()
 	}
@@ -624,6 +642,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.phase = CLOSED
 		this.#deadlineTimer = clearTimer(this.#deadlineTimer)
 		this.#graceTimer = clearTimer(this.#graceTimer)
+		this.mercyTimer = clearTimer(this.mercyTimer)
 		if (this.#detachSignal !== undefined) {
 			this.#detachSignal()
 			this.#detachSignal = undefined
@@ -864,6 +883,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 }
 
 function byId(a: Task<any>, b: Task<any>): number {
+	return a.id - b.id
+}
+
+function byScopeId(a: Scope, b: Scope): number {
 	return a.id - b.id
 }
 
