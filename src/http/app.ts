@@ -1,16 +1,36 @@
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
-import { isThenable } from '../scope/task.js'
 import type { WithScope } from '../service/scope-spawn.js'
 import { invoke, type Service } from '../service/service.js'
 
 /**
  * A plain request handler: gets the request and its request scope, returns a `Response`. The
  * scope ends once the response has been fully sent, or when the client goes away.
+ *
+ * @example
+ * ```ts
+ * import { type RequestHandler, serve } from 'taskscope/http'
+ * const hello: RequestHandler = ({ request, scope }) => {
+ *   scope.spawn((task) => audit(request.url, task.signal)) // cancelled once the response is sent
+ *   return new Response('hello')
+ * }
+ * await serve(hello, { port: 3000 })
+ * ```
  */
 export type RequestHandler = (context: WithScope<Request>) => Response | PromiseLike<Response>
 
-/** What the bindings serve: a `Service<Request, Response>` (given the request scope as its call signal) or a plain handler. */
+/**
+ * What the bindings serve: a `Service<Request, Response>` (given the request scope as its call
+ * signal) or a plain handler.
+ *
+ * @example
+ * ```ts
+ * import type { HttpApp } from 'taskscope/http'
+ * import { service } from 'taskscope/service'
+ * const handler: HttpApp = ({ request }) => new Response(request.method)
+ * const asService: HttpApp = service(async (request: Request) => new Response(request.method))
+ * ```
+ */
 export type HttpApp = Service<Request, Response> | RequestHandler
 
 /** @internal Turns an app into one calling convention: `(request, scope) => Promise<unknown>`. */
@@ -19,7 +39,7 @@ export function toCall(app: HttpApp): (request: Request, scope: Scope) => Promis
 		return (request, scope) => {
 			try {
 				const returned = app({ request, scope })
-				return isThenable(returned) ? Promise.resolve(returned) : Promise.resolve(returned)
+				return Promise.resolve(returned)
 			} catch (error) {
 				return Promise.reject(error)
 			}

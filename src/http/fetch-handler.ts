@@ -7,13 +7,36 @@ import { InvalidResponseError } from './errors.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import { statusResponse } from './status.js'
 
-/** Options of {@link toFetchHandler}. */
+/**
+ * Options of {@link toFetchHandler}.
+ *
+ * @example
+ * ```ts
+ * import { toFetchHandler } from 'taskscope/http'
+ * const handler = toFetchHandler(app, {
+ *   name: 'worker',
+ *   errors: 'supervise', // a failing background task does not cancel the request's others
+ *   grace: 2_000, // what close() gives in-flight requests before forcing
+ *   onError: (error) => console.error(error),
+ * })
+ * ```
+ */
 export interface FetchHandlerOptions extends RequestScopeOptions {
 	/** A name for the root scope (default `'fetch'`). */
 	name?: string
 }
 
-/** A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown. */
+/**
+ * A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown.
+ *
+ * @example
+ * ```ts
+ * import { type FetchHandler, toFetchHandler } from 'taskscope/http'
+ * const handler: FetchHandler = toFetchHandler(app)
+ * const response = await handler(new Request('http://localhost/health'))
+ * await handler.close({ grace: 5_000 }) // in-flight requests wind up (reason: shutdown)
+ * ```
+ */
 export interface FetchHandler {
 	(request: Request): Promise<Response>
 	/** The root scope: every request scope is its child. */

@@ -229,17 +229,17 @@ for (const key of Reflect.ownKeys(Request.prototype)) {
  *
  * @example
  * ```ts
+ * // Internal to the bindings (serve, toNodeListener and the adapters build requests this way).
  * import { createServer } from 'node:http'
- * import { abortLazyRequest, createLazyRequest, watchResponse } from 'taskscope/http'
  *
  * const options = { bodyLimit: 1 << 20 }
  * createServer(async (req, res) => {
- * 	const request = createLazyRequest(req, options)
- * 	watchResponse(res, (outcome) => {
- * 		if (outcome === 'disconnect') abortLazyRequest(request)
- * 	})
- * 	const { name } = await request.json()
- * 	res.end(`hello ${name}`)
+ *   const request = createLazyRequest(req, options)
+ *   watchResponse(res, (outcome) => {
+ *     if (outcome === 'disconnect') abortLazyRequest(request)
+ *   })
+ *   const { name } = await request.json()
+ *   res.end(`hello ${name}`)
  * })
  * ```
  */
@@ -272,6 +272,15 @@ export function isLazyRequest(value: unknown): boolean {
  * A real `Request` for `request`: the materialized one for a lazy request (built now if needed),
  * `request` itself otherwise. Use it where native code needs undici's internals, such as
  * `fetch(request)` or `new Request(request)`.
+ *
+ * @example
+ * ```ts
+ * import { materializeRequest, serve } from 'taskscope/http'
+ * await serve(({ request }) => {
+ *   const copy = new Request(materializeRequest(request)) // new Request(request) would throw
+ *   return new Response(copy.method)
+ * })
+ * ```
  */
 export function materializeRequest(request: Request): Request {
 	return isLazy(request) ? materializeLazy(request as unknown as LazyRequest) : request

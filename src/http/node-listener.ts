@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
-import { checkMilliseconds } from '../scope/validate.js'
+import { checkByteCount } from '../scope/validate.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { InvalidResponseError } from './errors.js'
@@ -18,10 +18,30 @@ import {
 import { sendStatus } from './status.js'
 import { writeResponse } from './write-response.js'
 
-/** The default request body limit: 1 MiB. */
+/**
+ * The default request body limit: 1 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BODY_LIMIT, serve } from 'taskscope/http'
+ * await serve(app, { bodyLimit: 8 * DEFAULT_BODY_LIMIT }) // 8 MiB, else 413
+ * ```
+ */
 export const DEFAULT_BODY_LIMIT = 1_048_576
 
-/** Options of {@link toNodeListener} (and of `serve`). */
+/**
+ * Options of {@link toNodeListener} (and of `serve`).
+ *
+ * @example
+ * ```ts
+ * import { toNodeListener } from 'taskscope/http'
+ * const listener = toNodeListener(app, {
+ *   name: 'api',
+ *   bodyLimit: 10 * 1024 * 1024, // 10 MiB; a larger body is answered 413
+ *   origin: 'https://api.example.com', // behind a proxy: request.url does not trust Host
+ * })
+ * ```
+ */
 export interface NodeListenerOptions extends RequestScopeOptions {
 	/** A name for the root scope (default `'http'`). */
 	name?: string
@@ -37,7 +57,21 @@ export interface NodeListenerOptions extends RequestScopeOptions {
 	origin?: string
 }
 
-/** A `(req, res)` listener for `http.createServer` or `http2.createServer` (compatibility API). */
+/**
+ * A `(req, res)` listener for `http.createServer` or `http2.createServer` (compatibility API).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { type NodeListener, toNodeListener } from 'taskscope/http'
+ * const listener: NodeListener = toNodeListener(app)
+ * const server = createServer(listener).listen(8080)
+ * process.once('SIGTERM', async () => {
+ *   server.close()
+ *   await listener.close({ grace: 5_000 }) // resolves once every request scope has settled
+ * })
+ * ```
+ */
 export interface NodeListener {
 	(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void
 	/** The root scope: every request scope is its child. */
@@ -81,7 +115,7 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 	const bodyLimit =
 		options.bodyLimit === undefined
 			? DEFAULT_BODY_LIMIT
-			: checkMilliseconds('options.bodyLimit', options.bodyLimit, true)
+			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
 	const onError = options.onError
 	const shared: Shared = {

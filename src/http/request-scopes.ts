@@ -9,7 +9,17 @@ import {
 } from '../scope/scope.js'
 import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
 
-/** What every binding and adapter accepts about its request scopes. */
+/**
+ * What every binding and adapter accepts about its request scopes.
+ *
+ * @example
+ * ```ts
+ * import { type RequestScopeOptions, serve, toFetchHandler } from 'taskscope/http'
+ * const scopeOptions: RequestScopeOptions = { errors: 'supervise', mercy: 2_000, grace: 10_000 }
+ * const server = await serve(app, { ...scopeOptions, port: 3000 })
+ * const handler = toFetchHandler(app, scopeOptions)
+ * ```
+ */
 export interface RequestScopeOptions {
 	/** Error mode of each request scope (default `'fail-fast'`: a failing background task cancels the request's others). */
 	errors?: ErrorMode

@@ -5,7 +5,21 @@ import type { Scope, ScopeResult } from '../scope/scope.js'
 import type { HttpApp } from './app.js'
 import { type NodeListenerOptions, toNodeListener } from './node-listener.js'
 
-/** Options of {@link serve}. */
+/**
+ * Options of {@link serve}.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'taskscope/http'
+ * const controller = new AbortController()
+ * await serve(app, {
+ *   port: 8080,
+ *   hostname: '0.0.0.0',
+ *   signal: controller.signal, // controller.abort() closes the server
+ *   http: { keepAliveTimeout: 10_000 },
+ * })
+ * ```
+ */
 export interface ServeOptions extends NodeListenerOptions {
 	/** The port (default 0: any free port; read the chosen one from `url` or `port`). */
 	port?: number
@@ -17,7 +31,17 @@ export interface ServeOptions extends NodeListenerOptions {
 	http?: ServerOptions
 }
 
-/** A running server. */
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * import { type ServerHandle, serve } from 'taskscope/http'
+ * const server: ServerHandle = await serve(app) // port 0: any free port
+ * const response = await fetch(`${server.url}/health`)
+ * const { stragglers } = await server.close({ grace: 1_000 })
+ * ```
+ */
 export interface ServerHandle extends AsyncDisposable {
 	/** `http://hostname:port` */
 	readonly url: string

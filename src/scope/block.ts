@@ -3,7 +3,19 @@ import { currentScopeOrUndefined } from './current.js'
 import { CancelledError, InvalidArgumentError } from './errors.js'
 import { createBlockScope, type Scope, type ScopeOptions } from './scope.js'
 
-/** The body of a `scope()` block. */
+/**
+ * The body of a `scope()` block.
+ *
+ * @example
+ * ```ts
+ * import { type ScopeBody, scope, sleep } from 'taskscope'
+ * const body: ScopeBody<string> = async (s) => {
+ *   s.spawn((task) => sleep(100, task))
+ *   return 'done'
+ * }
+ * await scope(body) // 'done', once the sleep has ended
+ * ```
+ */
 export type ScopeBody<T> = (scope: Scope) => T | PromiseLike<T>
 
 /**

@@ -10,6 +10,15 @@ import { TaskContext } from './task-context.js'
  * a task, a track handle) — which need no `AbortSignal` — or any standard `AbortSignal`. Leave it
  * out to use the running task's (with the async context on); with no task either, the wait
  * cannot be cancelled.
+ *
+ * @example
+ * ```ts
+ * import { type CancelInput, sleep } from 'taskscope'
+ * async function pollEvery(ms: number, signal?: CancelInput) {
+ *   for (;;) { await poll(); await sleep(ms, signal) } // sleep throws once cancelled
+ * }
+ * scope.spawn((task) => pollEvery(1_000, task)) // or a Scope, a Task, an AbortSignal
+ * ```
  */
 export type CancelInput = AbortSignal | TaskContext | Scope | Task<any>
 

@@ -1,15 +1,45 @@
 import { InvalidArgumentError, TaskscopeError } from './errors.js'
 
-/** The two methods of `AsyncLocalStorage` that taskscope uses. */
+/**
+ * The two methods of `AsyncLocalStorage` that taskscope uses.
+ *
+ * @example
+ * ```ts
+ * import { AsyncLocalStorage } from 'node:async_hooks'
+ * import type { AsyncLocalStorageLike } from 'taskscope'
+ * const storage: AsyncLocalStorageLike<{ requestId: string }> = new AsyncLocalStorage()
+ * storage.run({ requestId: 'r1' }, () => storage.getStore()?.requestId) // 'r1'
+ * ```
+ */
 export interface AsyncLocalStorageLike<T> {
 	run<R, A extends unknown[]>(store: T, callback: (...args: A) => R, ...args: A): R
 	getStore(): T | undefined
 }
 
-/** A constructor of {@link AsyncLocalStorageLike}, such as `AsyncLocalStorage` from `node:async_hooks`. */
+/**
+ * A constructor of {@link AsyncLocalStorageLike}, such as `AsyncLocalStorage` from
+ * `node:async_hooks`.
+ *
+ * @example
+ * ```ts
+ * import { AsyncLocalStorage } from 'node:async_hooks'
+ * import { type AsyncLocalStorageConstructor, enableAsyncContext } from 'taskscope'
+ * const Storage: AsyncLocalStorageConstructor = AsyncLocalStorage
+ * enableAsyncContext({ AsyncLocalStorage: Storage })
+ * ```
+ */
 export type AsyncLocalStorageConstructor = new <T>() => AsyncLocalStorageLike<T>
 
-/** Options of {@link enableAsyncContext}. */
+/**
+ * Options of {@link enableAsyncContext}.
+ *
+ * @example
+ * ```ts
+ * import { AsyncLocalStorage } from 'node:async_hooks'
+ * import { enableAsyncContext } from 'taskscope'
+ * enableAsyncContext({ AsyncLocalStorage }) // where process.getBuiltinModule is missing
+ * ```
+ */
 export interface AsyncContextOptions {
 	/**
 	 * The `AsyncLocalStorage` class to use. By default it is loaded from `node:async_hooks` through

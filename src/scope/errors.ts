@@ -45,7 +45,10 @@ export class TaskscopeError extends Error {
 	 */
 	static override [Symbol.hasInstance](value: unknown): boolean {
 		if (typeof value !== 'object' || value === null) return false
+		// `this` is the class on the right of `instanceof` (a subclass too), not TaskscopeError.
+		// biome-ignore lint/complexity/noThisInStatic: see above
 		if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+		// biome-ignore lint/complexity/noThisInStatic: see above
 		const name = this.name
 		for (
 			let proto = Object.getPrototypeOf(value);
@@ -59,7 +62,18 @@ export class TaskscopeError extends Error {
 }
 brand(TaskscopeError, 'TaskscopeError')
 
-/** Whether a cancellation was graceful (work may wind up) or forced (stop at the next chance). */
+/**
+ * Whether a cancellation was graceful (work may wind up) or forced (stop at the next chance).
+ *
+ * @example
+ * ```ts
+ * import { type CancelKind, CancelledError } from 'taskscope'
+ * function mayWindUp(error: unknown): boolean {
+ *   const kind: CancelKind | undefined = error instanceof CancelledError ? error.kind : undefined
+ *   return kind === 'graceful' // still time to finish cleanly; 'forced' means stop now
+ * }
+ * ```
+ */
 export type CancelKind = 'graceful' | 'forced'
 
 /**

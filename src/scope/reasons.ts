@@ -22,7 +22,18 @@ export type CancelReason =
 	| ParentCompletionReason
 	| UserReason
 
-/** The `kind` of a {@link CancelReason}. */
+/**
+ * The `kind` of a {@link CancelReason}.
+ *
+ * @example
+ * ```ts
+ * import type { CancelReasonKind } from 'taskscope'
+ * const cancellations = new Map<CancelReasonKind, number>() // 'disconnect', 'timeout', …
+ * scope.spawn(work, {
+ *   onCancel: (reason) => cancellations.set(reason.kind, (cancellations.get(reason.kind) ?? 0) + 1),
+ * })
+ * ```
+ */
 export type CancelReasonKind = CancelReason['kind']
 
 /**

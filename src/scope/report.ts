@@ -2,6 +2,13 @@
  * Receives failures that no `onError` handler in the scope tree took: failures under a
  * `'supervise'` scope with no handler above it, stragglers, failing hooks, and the failure of a
  * root scope whose result nobody asked for.
+ *
+ * @example
+ * ```ts
+ * import { setUnhandledErrorHandler, type UnhandledErrorHandler } from 'taskscope'
+ * const toLogger: UnhandledErrorHandler = (error, where) => logger.error({ err: error, where })
+ * const previous = setUnhandledErrorHandler(toLogger)
+ * ```
  */
 export type UnhandledErrorHandler = (error: unknown, where: string) => void
 

@@ -32,28 +32,83 @@ import { afterMicrotasks, clearTimer, setUnrefTimeout, type Timer } from './time
 import { TrackHandle } from './track.js'
 import { validateScopeOptions, validateSpawnOptions } from './validate.js'
 
-/** Where a scope is in its life. */
+/**
+ * Where a scope is in its life.
+ *
+ * @example
+ * ```ts
+ * import type { ScopeState } from 'taskscope'
+ * const state: ScopeState = scope.state // 'open' | 'cancelling' | 'closing' | 'closed'
+ * if (state === 'open') scope.spawn(work)
+ * ```
+ */
 export type ScopeState = 'open' | 'cancelling' | 'closing' | 'closed'
 
 /**
  * What a scope does when a task fails. `'fail-fast'` (default): the first failure cancels
  * everything else in the scope and the scope fails with it. `'supervise'`: failures are reported
  * to `onError` and the other tasks go on.
+ *
+ * @example
+ * ```ts
+ * import { type ErrorMode, Scope } from 'taskscope'
+ * const errors: ErrorMode = config.independentJobs ? 'supervise' : 'fail-fast'
+ * const jobs = new Scope({ name: 'jobs', errors, onError: (error) => console.error(error) })
+ * ```
  */
 export type ErrorMode = 'fail-fast' | 'supervise'
 
-/** Passed to a scope's `onError` with each failure that reaches it. */
+/**
+ * Passed to a scope's `onError` with each failure that reaches it.
+ *
+ * @example
+ * ```ts
+ * import { type FailureInfo, Scope } from 'taskscope'
+ * const jobs = new Scope({
+ *   errors: 'supervise',
+ *   onError: (error, { scope, task }: FailureInfo) =>
+ *     console.error(`failure in ${scope.name}`, task?.name, error),
+ * })
+ * ```
+ */
 export interface FailureInfo {
 	/** The scope the failure was reported in. */
 	readonly scope: Scope
-	/** The task that failed, when a task did (not for a failing hook of the scope itself). */
+	/**
+	 * The task the failure came from, when it came from a task of this scope; undefined for a
+	 * failure that rose from a child scope, a failing hook of the scope itself, and stragglers.
+	 */
 	readonly task: Task<unknown> | undefined
 }
 
-/** A scope's failure handler. It may return a promise; a handler that throws is reported, never rethrown. */
+/**
+ * A scope's failure handler. It may return a promise; a handler that throws is reported, never
+ * rethrown.
+ *
+ * @example
+ * ```ts
+ * import { Scope, type ScopeErrorHandler } from 'taskscope'
+ * const report: ScopeErrorHandler = (error, { task }) => tracker.capture(error, { task: task?.name })
+ * const jobs = new Scope({ errors: 'supervise', onError: report })
+ * ```
+ */
 export type ScopeErrorHandler = (error: unknown, info: FailureInfo) => unknown
 
-/** Options of `new Scope()`, `scope.child()` and `scope()`. */
+/**
+ * Options of `new Scope()`, `scope.child()` and `scope()`.
+ *
+ * @example
+ * ```ts
+ * import { Scope } from 'taskscope'
+ * const jobs = new Scope({
+ *   name: 'jobs',
+ *   timeout: 30_000, // cancelled (reason: timeout) after 30 s
+ *   errors: 'supervise', // a failing task does not cancel the others
+ *   onError: (error, { task }) => console.error(task?.name, error),
+ *   maxTasks: 100,
+ * })
+ * ```
+ */
 export interface ScopeOptions {
 	/** A name for logs, snapshots and errors (default `scope-<id>`). */
 	name?: string
@@ -82,7 +137,17 @@ export interface ScopeOptions {
 	maxTasks?: number
 }
 
-/** Options of `scope.cancel()`. */
+/**
+ * Options of `scope.cancel()`.
+ *
+ * @example
+ * ```ts
+ * import { ShutdownReason } from 'taskscope'
+ * // graceful now (graceSignals abort), forced after 5 s if tasks still run
+ * scope.cancel(new ShutdownReason(), { grace: 5_000 })
+ * const result = await scope.done
+ * ```
+ */
 export interface CancelOptions {
 	/**
 	 * Cancel gracefully first: `graceSignal`s abort and cancellation points throw, but the scope
@@ -92,13 +157,32 @@ export interface CancelOptions {
 	grace?: number
 }
 
-/** A task that ignored cancellation past the mercy period. */
+/**
+ * A task that ignored cancellation past the mercy period.
+ *
+ * @example
+ * ```ts
+ * import type { StragglerInfo } from 'taskscope'
+ * const stragglers: readonly StragglerInfo[] = (await scope.close()).stragglers
+ * for (const { id, name } of stragglers) console.warn(`task ${name} (#${id}) ignored cancellation`)
+ * ```
+ */
 export interface StragglerInfo {
 	readonly id: number
 	readonly name: string
 }
 
-/** How a scope ended; `close()` and `done` resolve with it (they never reject). */
+/**
+ * How a scope ended; `close()` and `done` resolve with it (they never reject).
+ *
+ * @example
+ * ```ts
+ * import type { ScopeResult } from 'taskscope'
+ * const result: ScopeResult = await scope.close()
+ * if (result.status === 'failed') console.error(result.error, `${result.failures.length} failures`)
+ * else if (result.status === 'cancelled') console.log('cancelled:', result.reason?.kind)
+ * ```
+ */
 export interface ScopeResult {
 	/** `'failed'` if a failure failed the scope, else `'cancelled'` if it was cancelled, else `'completed'`. */
 	readonly status: 'completed' | 'cancelled' | 'failed'
@@ -112,7 +196,15 @@ export interface ScopeResult {
 	readonly stragglers: readonly StragglerInfo[]
 }
 
-/** The default mercy period, in milliseconds. */
+/**
+ * The default mercy period, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MERCY, Scope } from 'taskscope'
+ * const patient = new Scope({ mercy: 5 * DEFAULT_MERCY }) // 5 s before stragglers are reported
+ * ```
+ */
 export const DEFAULT_MERCY = 1000
 
 const OPEN = 0
@@ -155,7 +247,7 @@ let nextScopeId = 1
  * import { Scope, sleep } from 'taskscope'
  * const scope = new Scope({ name: 'jobs', timeout: 5_000 })
  * scope.spawn(async (task) => { await sleep(100, task); return 'ok' })
- * scope.spawn(async (task) => { for await (const row of cancelable(rows(), task)) save(row) })
+ * scope.spawn(async (task) => { for await (const row of cancelable(rows(), task)) save(row) }) // cancelable from 'taskscope'
  * const result = await scope.close() // waits for both; { status: 'completed', failures: [], … }
  * ```
  */

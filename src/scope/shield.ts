@@ -5,7 +5,15 @@ import { createBlockScope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
 import { ownTimeout } from './with-timeout.js'
 
-/** Options of {@link shield}. */
+/**
+ * Options of {@link shield}.
+ *
+ * @example
+ * ```ts
+ * import { shield } from 'taskscope'
+ * await shield((s) => connection.close({ signal: s.signal }), { timeout: 2_000, name: 'close-db' })
+ * ```
+ */
 export interface ShieldOptions {
 	/** The shield's own bound, in ms (required: shielded work must not run unbounded). */
 	timeout: number

@@ -31,7 +31,17 @@ export interface ScopeSnapshot {
 	readonly stragglers: readonly StragglerInfo[]
 }
 
-/** One task in a {@link ScopeSnapshot}. */
+/**
+ * One task in a {@link ScopeSnapshot}.
+ *
+ * @example
+ * ```ts
+ * import type { TaskSnapshot } from 'taskscope'
+ * const line = (task: TaskSnapshot) =>
+ *   `${task.name} #${task.id}: ${task.status}${task.cancelled ? ` (${task.cancelled} cancel)` : ''}`
+ * console.log(scope.snapshot().tasks.map(line).join('\n'))
+ * ```
+ */
 export interface TaskSnapshot {
 	readonly id: number
 	readonly name: string

@@ -5,13 +5,44 @@ import { type CancelReason, SiblingFailureReason, toCancelReason } from './reaso
 import { createOwnedScope, type Scope } from './scope.js'
 import { TaskContext } from './task-context.js'
 
-/** The function a task runs. It receives the task's context and may return a promise. */
+/**
+ * The function a task runs. It receives the task's context and may return a promise.
+ *
+ * @example
+ * ```ts
+ * import { sleep, type TaskFunction } from 'taskscope'
+ * const heartbeat: TaskFunction<void> = async (task) => {
+ *   for (;;) { await ping(task.signal); await sleep(5_000, task) }
+ * }
+ * scope.spawn(heartbeat)
+ * ```
+ */
 export type TaskFunction<T> = (task: TaskContext) => T | PromiseLike<T>
 
-/** Where a task is in its life. */
+/**
+ * Where a task is in its life.
+ *
+ * @example
+ * ```ts
+ * import type { TaskStatus } from 'taskscope'
+ * await task.done
+ * const status: TaskStatus = task.status // 'completed', 'cancelled' or 'failed' by now
+ * ```
+ */
 export type TaskStatus = 'running' | 'completed' | 'cancelled' | 'failed'
 
-/** How a task ended; `task.result` resolves with it and never rejects. */
+/**
+ * How a task ended; `task.result` resolves with it and never rejects.
+ *
+ * @example
+ * ```ts
+ * import type { TaskResult } from 'taskscope'
+ * const outcome: TaskResult<number> = await task.result
+ * if (outcome.status === 'completed') console.log(outcome.value)
+ * else if (outcome.status === 'cancelled') console.log('cancelled:', outcome.reason.kind)
+ * else console.error(outcome.error)
+ * ```
+ */
 export type TaskResult<T> =
 	| { readonly status: 'completed'; readonly value: T }
 	| { readonly status: 'failed'; readonly error: unknown }
@@ -21,6 +52,18 @@ export type TaskResult<T> =
  * Options of `scope.spawn()`. Exactly one of the three hooks runs per task, after the task's own
  * children have ended; a hook may return a promise, which the task (and its scope) wait for. A
  * hook that throws is reported as a {@link HookError}, never rethrown.
+ *
+ * @example
+ * ```ts
+ * import type { SpawnOptions } from 'taskscope'
+ * const options: SpawnOptions<Report> = {
+ *   name: 'build-report',
+ *   onComplete: (report) => cache.set('report', report),
+ *   onCancel: (reason) => console.log('report cancelled:', reason.kind),
+ *   onError: (error) => console.error('report failed:', error),
+ * }
+ * scope.spawn((task) => buildReport(task.signal), options)
+ * ```
  */
 export interface SpawnOptions<T> {
 	/** A name for logs, snapshots and straggler reports (default: the function's name). */
@@ -161,7 +204,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * ```ts
 	 * const task = scope.spawn((t) => sleep(60_000, t))
 	 * task.cancel('no longer needed')
-	 * (await task.result).status // 'cancelled'
+	 * const { status } = await task.result // 'cancelled'
 	 * ```
 	 */
 	cancel(reason?: unknown): void {

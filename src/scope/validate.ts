@@ -13,6 +13,18 @@ export function checkMilliseconds(name: string, value: unknown, allowInfinity = 
 	return value
 }
 
+/** @internal A number of bytes: an integer >= 0, or Infinity for no limit. */
+export function checkByteCount(name: string, value: unknown): number {
+	if (
+		typeof value !== 'number' ||
+		value < 0 ||
+		!(Number.isInteger(value) || value === Number.POSITIVE_INFINITY)
+	) {
+		throw new InvalidArgumentError(name, 'a number of bytes (an integer >= 0, or Infinity)', value)
+	}
+	return value
+}
+
 function checkFunction(name: string, value: unknown): void {
 	if (value !== undefined && typeof value !== 'function') {
 		throw new InvalidArgumentError(name, 'a function', value)

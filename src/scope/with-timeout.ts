@@ -3,7 +3,18 @@ import { TimeoutError } from './errors.js'
 import { createBlockScope, type Scope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
 
-/** Options of {@link withTimeout}. */
+/**
+ * Options of {@link withTimeout}.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout } from 'taskscope'
+ * const rows = await withTimeout(5_000, (s) => db.query(sql, { signal: s.signal }), {
+ *   name: 'report-query',
+ *   parent: requestScope, // cancelled with the request, too
+ * })
+ * ```
+ */
 export interface WithTimeoutOptions {
 	/** A name for the block's scope (default `'withTimeout'`). */
 	name?: string

@@ -9,6 +9,16 @@ import { TaskContext } from '../scope/task-context.js'
  * TypeScript stand-in for dropping a Rust future. A standard `AbortSignal`, or one of the
  * library's own handles — a `Scope`, a task's context, a `Task` — which cancel without an
  * `AbortSignal` ever being made (a server can pass one per request at no cost).
+ *
+ * @example
+ * ```ts
+ * import { type CallSignal, service, toAbortSignal } from 'taskscope/service'
+ * const users = service(async (id: string, signal?: CallSignal) => {
+ *   const response = await fetch(`${API}/users/${id}`, { signal: toAbortSignal(signal) })
+ *   return response.json()
+ * })
+ * await users.call('42', AbortSignal.timeout(1_000)) // or a Scope, a task context, a Task
+ * ```
  */
 export type CallSignal = AbortSignal | Scope | TaskContext | Task<any>
 

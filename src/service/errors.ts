@@ -16,3 +16,19 @@ export class ServiceContractError extends TaskscopeError {
 		super(`service "${serviceName}" ${detail}`, 'ERR_TASKSCOPE_SERVICE_CONTRACT')
 	}
 }
+
+/**
+ * A call (or a reload) reached a service that was disposed: it serves no more calls.
+ *
+ * @example
+ * ```ts
+ * import { ServiceClosedError, reloadable } from 'taskscope/service'
+ * await app[Symbol.asyncDispose]()
+ * await app.call('late').catch((error) => error instanceof ServiceClosedError) // true
+ * ```
+ */
+export class ServiceClosedError extends TaskscopeError {
+	constructor(what: string) {
+		super(`${what} was disposed: it takes no more calls`, 'ERR_TASKSCOPE_SERVICE_CLOSED')
+	}
+}

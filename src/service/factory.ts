@@ -17,7 +17,18 @@ export interface ServiceFactory<S> {
 	make(previous?: S): S | Promise<S>
 }
 
-/** Wraps the factory of an inner service into the factory of an outer one (tower's `Layer`, for factories). */
+/**
+ * Wraps the factory of an inner service into the factory of an outer one (tower's `Layer`, for
+ * factories).
+ *
+ * @example
+ * ```ts
+ * import { type FactoryLayer, FactoryStack, factoryLayer, type Service } from 'taskscope/service'
+ * const counting: FactoryLayer<Service<string, string>, Counting> = factoryLayer('counting',
+ *   (inner, previous) => new Counting(inner, previous?.count ?? 0)) // the count survives reloads
+ * const stack = new FactoryStack(echoFactory).push(counting)
+ * ```
+ */
 export interface FactoryLayer<Inner, Outer> {
 	layer(inner: ServiceFactory<Inner>): ServiceFactory<Outer>
 }

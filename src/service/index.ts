@@ -32,7 +32,7 @@ export { TimeoutService } from '../layers/timeout/service.js'
 export { TimeoutError } from '../scope/errors.js'
 export { ServiceBuilder } from './builder.js'
 export { type CallSignal, toAbortSignal } from './call-signal.js'
-export { ServiceContractError } from './errors.js'
+export { ServiceClosedError, ServiceContractError } from './errors.js'
 // Factories and reload
 export {
 	type FactoryLayer,

@@ -21,7 +21,7 @@ export interface Layer<Inner, Outer> {
  *
  * @example
  * ```ts
- * import { layerFn, service } from 'taskscope/service'
+ * import { layerFn, type Service, service } from 'taskscope/service'
  * const upper = layerFn((inner: Service<string, string>) =>
  *   service(async (text: string, signal) => (await inner.call(text, signal)).toUpperCase()))
  * ```

@@ -1,13 +1,36 @@
 import { InvalidArgumentError } from '../scope/errors.js'
 import { reportUnhandled } from '../scope/report.js'
 import type { CallSignal } from './call-signal.js'
+import { ServiceClosedError } from './errors.js'
 import type { ServiceFactory } from './factory.js'
 import { invoke, type Service } from './service.js'
 
-/** Where the chains of a {@link reloadable} service come from: a factory, or a function of a config to one. */
+/**
+ * Where the chains of a {@link reloadable} service come from: a factory, or a function of a
+ * config to one.
+ *
+ * @example
+ * ```ts
+ * import { type ChainSource, reloadable, type Service, serviceFactory } from 'taskscope/service'
+ * const source: ChainSource<Service<string, string>, { greeting: string }> = (config) =>
+ *   serviceFactory('greeter', () => ({ call: async (name: string) => `${config.greeting} ${name}` }))
+ * const app = reloadable(source, { config: { greeting: 'hello' } })
+ * ```
+ */
 export type ChainSource<S, Config> = ServiceFactory<S> | ((config: Config) => ServiceFactory<S>)
 
-/** Options of {@link reloadable}. */
+/**
+ * Options of {@link reloadable}.
+ *
+ * @example
+ * ```ts
+ * import { reloadable } from 'taskscope/service'
+ * const app = reloadable(chainFor, {
+ *   config: await loadConfig(), // the first chain is chainFor(config)
+ *   onError: (error) => console.error('disposing an old chain failed', error),
+ * })
+ * ```
+ */
 export interface ReloadableOptions<Config> {
 	/** The config for the first chain (when the source is a function). */
 	config?: Config
@@ -15,12 +38,24 @@ export interface ReloadableOptions<Config> {
 	onError?: (error: unknown) => void
 }
 
-/** A service whose chain can be replaced while it serves. */
+/**
+ * A service whose chain can be replaced while it serves.
+ *
+ * @example
+ * ```ts
+ * import { type ReloadableService, reloadable } from 'taskscope/service'
+ * const app: ReloadableService<string, string, Config> = reloadable(chainFor, { config })
+ * await app.reload(nextConfig) // in-flight calls finish on the old chain
+ * app.generation // 2
+ * await app[Symbol.asyncDispose]() // disposes the current chain after its last call
+ * ```
+ */
 export interface ReloadableService<Req, Res, Config> extends Service<Req, Res>, AsyncDisposable {
 	/**
 	 * Builds the next chain from the current one (so state migrates), then routes new calls to it.
 	 * Calls in flight finish on the old chain, which is disposed after its last call. Reloads run
-	 * one at a time; a failed build rejects and leaves the current chain serving.
+	 * one at a time; a failed build rejects and leaves the current chain serving. Without a
+	 * `config`, the last one given is used again.
 	 */
 	reload(config?: Config): Promise<void>
 	/** How many chains have been built (1 after the first). */
@@ -75,9 +110,12 @@ class Reloadable<Req, Res, S extends Service<Req, Res>, Config>
 	#first: Promise<Chain<S>>
 	#reloads: Promise<unknown>
 	#generation = 0
+	#config: Config | undefined
+	#disposed = false
 
 	constructor(source: ChainSource<S, Config>, options: ReloadableOptions<Config>) {
 		this.#source = source
+		this.#config = options.config
 		this.#onError = options.onError ?? ((error) => reportUnhandled(error, 'reloadable chain'))
 		this.#first = this.#build(options.config, undefined).then((chain) => {
 			this.#current = chain
@@ -97,6 +135,7 @@ class Reloadable<Req, Res, S extends Service<Req, Res>, Config>
 	}
 
 	async call(request: Req, signal?: CallSignal): Promise<Res> {
+		if (this.#disposed) throw new ServiceClosedError('reloadable service')
 		if (this.#current === undefined) await this.#first
 		// Read after the await: a reload may have replaced the first chain meanwhile.
 		const chain = this.#current as Chain<S>
@@ -110,9 +149,11 @@ class Reloadable<Req, Res, S extends Service<Req, Res>, Config>
 	}
 
 	reload(config?: Config): Promise<void> {
+		if (this.#disposed) return Promise.reject(new ServiceClosedError('reloadable service'))
 		const next = this.#reloads.then(async () => {
 			const current = this.#current ?? (await this.#first)
-			const chain = await this.#build(config, current.service)
+			const chain = await this.#build(config === undefined ? this.#config : config, current.service)
+			if (config !== undefined) this.#config = config
 			this.#current = chain
 			this.#retire(current)
 		})
@@ -121,6 +162,7 @@ class Reloadable<Req, Res, S extends Service<Req, Res>, Config>
 	}
 
 	async [Symbol.asyncDispose](): Promise<void> {
+		this.#disposed = true
 		await this.#reloads
 		const chain = this.#current
 		if (chain === undefined) return

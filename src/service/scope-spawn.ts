@@ -7,7 +7,18 @@ import { type CallSignal, callerHasScope, linkToCaller } from './call-signal.js'
 import { checkService, invoke, type Service } from './service.js'
 import { type ScopedService, serviceTypeMap } from './service-type-map.js'
 
-/** The request as the scope layer hands it to the inner service: the request and its scope. */
+/**
+ * The request as the scope layer hands it to the inner service: the request and its scope.
+ *
+ * @example
+ * ```ts
+ * import { service, type WithScope } from 'taskscope/service'
+ * const handler = service(async ({ request, scope }: WithScope<string>) => {
+ *   scope.spawn((task) => warmCache(request, task.signal)) // cannot outlive the request
+ *   return `hello ${request}`
+ * })
+ * ```
+ */
 export interface WithScope<Req> {
 	readonly request: Req
 	/** The request's own scope: spawn background work here; it cannot outlive the request. */
@@ -23,13 +34,34 @@ export interface WithScope<Req> {
  *   gets `'call'`;
  * - a function of the response returning a promise: when that promise settles.
  * A caller that goes away (its signal aborts or its scope is cancelled) ends it in every case.
+ *
+ * @example
+ * ```ts
+ * import { type ScopeLifetime, scopeSpawnLayer } from 'taskscope/service'
+ * // the request scope lives until the job the response describes has finished
+ * const untilFinished: ScopeLifetime<Job> = (job) => job.finished
+ * const layer = scopeSpawnLayer<Job>({ until: untilFinished }) // or 'call' (default), 'caller'
+ * ```
  */
 export type ScopeLifetime<Res> =
 	| 'call'
 	| 'caller'
 	| ((response: Res, scope: Scope) => PromiseLike<unknown>)
 
-/** Options of {@link scopeSpawnLayer}. */
+/**
+ * Options of {@link scopeSpawnLayer}.
+ *
+ * @example
+ * ```ts
+ * import { scopeSpawnLayer } from 'taskscope/service'
+ * const layer = scopeSpawnLayer({
+ *   errors: 'supervise', // a failing background task does not cancel the others
+ *   mercy: 500,
+ *   onError: (error) => console.error('background task failed', error),
+ *   until: 'caller', // under serve(): until the response body has been sent
+ * })
+ * ```
+ */
 export interface ScopeSpawnOptions<Res = any> {
 	/** A name for the request scopes (default `'request'`). */
 	name?: string
@@ -71,7 +103,17 @@ export function scopeSpawnLayer<Res = any>(options?: ScopeSpawnOptions<Res>): Sc
 	return new ScopeSpawnLayer(options)
 }
 
-/** The layer made by {@link scopeSpawnLayer}. */
+/**
+ * The layer made by {@link scopeSpawnLayer}.
+ *
+ * @example
+ * ```ts
+ * import { type ScopeSpawnLayer, scopeSpawnLayer, service, type WithScope } from 'taskscope/service'
+ * const layer: ScopeSpawnLayer = scopeSpawnLayer({ name: 'request' })
+ * const app = layer.layer(service(async ({ request }: WithScope<string>) => request))
+ * // app is a ScopeSpawnService<string, string>: every call gets a request scope of its own
+ * ```
+ */
 export class ScopeSpawnLayer<Res = any> {
 	declare readonly [serviceTypeMap]: ScopedService
 
@@ -88,7 +130,19 @@ export class ScopeSpawnLayer<Res = any> {
 	}
 }
 
-/** The service made by {@link ScopeSpawnLayer}. */
+/**
+ * The service made by {@link ScopeSpawnLayer}.
+ *
+ * @example
+ * ```ts
+ * import { scopeSpawnLayer, service, type WithScope } from 'taskscope/service'
+ * const app = scopeSpawnLayer().layer(service(async ({ request, scope }: WithScope<string>) => {
+ *   scope.spawn((task) => audit(request, task.signal)) // cancelled once the call has settled
+ *   return request.toUpperCase()
+ * })) // a ScopeSpawnService<string, string>
+ * await app.call('hi') // 'HI'
+ * ```
+ */
 export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
 	/** The wrapped service. */
 	readonly inner: Service<WithScope<Req>, Res>

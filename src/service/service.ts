@@ -27,7 +27,17 @@ export interface Service<Req, Res> {
 	ready?(): boolean
 }
 
-/** The function behind {@link service}. */
+/**
+ * The function behind {@link service}.
+ *
+ * @example
+ * ```ts
+ * import { type ServiceFn, service, toAbortSignal } from 'taskscope/service'
+ * const fetchText: ServiceFn<string, string> = async (url, signal) =>
+ *   (await fetch(url, { signal: toAbortSignal(signal) })).text()
+ * const client = service(fetchText)
+ * ```
+ */
 export type ServiceFn<Req, Res> = (request: Req, signal?: CallSignal) => Res | PromiseLike<Res>
 
 /**
@@ -60,7 +70,7 @@ class FunctionService<Req, Res> implements Service<Req, Res> {
 	call(request: Req, signal?: CallSignal): Promise<Res> {
 		try {
 			const returned = this.#fn(request, signal)
-			return isThenable(returned) ? Promise.resolve(returned) : Promise.resolve(returned)
+			return Promise.resolve(returned)
 		} catch (error) {
 			return Promise.reject(error)
 		}

@@ -5,6 +5,7 @@ import {
 	fromLayer,
 	reloadable,
 	type Service,
+	ServiceClosedError,
 	serviceFactory,
 	timeoutLayer,
 } from 'taskscope/service'
@@ -132,5 +133,24 @@ describe('reloadable', () => {
 		await expect(app.reload()).rejects.toThrow('bad config')
 		expect(await app.call('after')).toBe('after')
 		expect(app.generation).toBe(1)
+	})
+
+	it('reuses the last config when reload() gets none, and refuses calls once disposed', async () => {
+		const configs: Array<number | undefined> = []
+		const app = reloadable(
+			(config: number) => {
+				configs.push(config)
+				return serviceFactory('config', () => ({ call: async () => config }))
+			},
+			{ config: 1 },
+		)
+		expect(await app.call('x')).toBe(1)
+		await app.reload(2)
+		await app.reload()
+		expect(await app.call('x')).toBe(2)
+		expect(configs).toEqual([1, 2, 2])
+		await app[Symbol.asyncDispose]()
+		await expect(app.call('late')).rejects.toBeInstanceOf(ServiceClosedError)
+		await expect(app.reload(3)).rejects.toBeInstanceOf(ServiceClosedError)
 	})
 })

@@ -3,7 +3,18 @@ import { checkService, type Service } from '../../service/service.js'
 import { type SameService, serviceTypeMap } from '../../service/service-type-map.js'
 import { ConcurrencyLimitService } from './service.js'
 
-/** Options of {@link concurrencyLimitLayer}. */
+/**
+ * Options of {@link concurrencyLimitLayer}.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyLimitLayer } from 'taskscope/service'
+ * const limit = concurrencyLimitLayer(8, {
+ *   queue: 32, // up to 32 calls wait; one more is refused with OverloadedError
+ *   holdUntilDrained: true, // a permit is held until the call's background tasks have ended too
+ * })
+ * ```
+ */
 export interface ConcurrencyLimitOptions {
 	/**
 	 * How many calls may wait for a permit (default: unbounded). When the line is full a call is
@@ -39,7 +50,17 @@ export function concurrencyLimitLayer(
 	return new ConcurrencyLimitLayer(max, options)
 }
 
-/** The layer made by {@link concurrencyLimitLayer}. */
+/**
+ * The layer made by {@link concurrencyLimitLayer}.
+ *
+ * @example
+ * ```ts
+ * import { type ConcurrencyLimitLayer, concurrencyLimitLayer } from 'taskscope/service'
+ * const limit: ConcurrencyLimitLayer = concurrencyLimitLayer(10)
+ * limit.max // 10
+ * const limited = limit.layer(handler) // a ConcurrencyLimitService
+ * ```
+ */
 export class ConcurrencyLimitLayer {
 	declare readonly [serviceTypeMap]: SameService
 

@@ -10,6 +10,14 @@ import { OverloadedError } from '../load-shed/error.js'
  * The service made by `concurrencyLimitLayer`: at most `max` calls inside at once; the rest wait
  * in line (first come, first served). A waiter whose caller goes away leaves the line at once and
  * never enters.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyLimitLayer } from 'taskscope/service'
+ * const limited = concurrencyLimitLayer(4).layer(handler) // a ConcurrencyLimitService
+ * void limited.call(request)
+ * console.log(limited.active, limited.waiting, limited.ready()) // 1 0 true
+ * ```
  */
 export class ConcurrencyLimitService<Req, Res> implements Service<Req, Res> {
 	/** The wrapped service. */

@@ -20,7 +20,16 @@ export function loadShedLayer(): LoadShedLayer {
 	return new LoadShedLayer()
 }
 
-/** The layer made by {@link loadShedLayer}. */
+/**
+ * The layer made by {@link loadShedLayer}.
+ *
+ * @example
+ * ```ts
+ * import { concurrencyLimitLayer, type LoadShedLayer, loadShedLayer } from 'taskscope/service'
+ * const shed: LoadShedLayer = loadShedLayer()
+ * const guarded = shed.layer(concurrencyLimitLayer(64).layer(handler)) // a LoadShedService
+ * ```
+ */
 export class LoadShedLayer {
 	declare readonly [serviceTypeMap]: SameService
 

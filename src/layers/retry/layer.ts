@@ -13,7 +13,7 @@ import { RetryService } from './service.js'
  *
  * @example
  * ```ts
- * import { ServiceBuilder, retryLayer } from 'taskscope/service'
+ * import { ServiceBuilder, retryLayer, service, toAbortSignal } from 'taskscope/service'
  * const client = new ServiceBuilder<string, Response>()
  *   .layer(retryLayer({ attempts: 3, backoff: { initial: 100 }, retryIf: (error) => error instanceof TypeError }))
  *   .service(service((url: string, signal) => fetch(url, { signal: toAbortSignal(signal) })))
@@ -23,7 +23,16 @@ export function retryLayer(policy: RetryPolicy): RetryLayer {
 	return new RetryLayer(policy)
 }
 
-/** The layer made by {@link retryLayer}. */
+/**
+ * The layer made by {@link retryLayer}.
+ *
+ * @example
+ * ```ts
+ * import { type RetryLayer, retryLayer } from 'taskscope/service'
+ * const retry: RetryLayer = retryLayer({ attempts: 3 })
+ * const resilient = retry.layer(client) // a RetryService: up to 3 attempts per call
+ * ```
+ */
 export class RetryLayer {
 	declare readonly [serviceTypeMap]: SameService
 

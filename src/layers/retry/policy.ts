@@ -1,7 +1,16 @@
 import { CancelledError, InvalidArgumentError } from '../../scope/errors.js'
 import { checkMilliseconds } from '../../scope/validate.js'
 
-/** Exponential backoff: `initial · factor^(attempt-1)`, capped at `max`, optionally jittered. */
+/**
+ * Exponential backoff: `initial · factor^(attempt-1)`, capped at `max`, optionally jittered.
+ *
+ * @example
+ * ```ts
+ * import { type ExponentialBackoff, retryLayer } from 'taskscope/service'
+ * const backoff: ExponentialBackoff = { initial: 100, factor: 3, max: 2_000, jitter: false }
+ * retryLayer({ attempts: 4, backoff }) // waits 100, 300, then 900 ms between the attempts
+ * ```
+ */
 export interface ExponentialBackoff {
 	/** The first delay, ms (default 50). */
 	initial?: number
@@ -13,7 +22,20 @@ export interface ExponentialBackoff {
 	jitter?: boolean
 }
 
-/** How `retryLayer` retries. */
+/**
+ * How `retryLayer` retries.
+ *
+ * @example
+ * ```ts
+ * import { type RetryPolicy, retryLayer } from 'taskscope/service'
+ * const policy: RetryPolicy = {
+ *   attempts: 5,
+ *   backoff: (attempt) => attempt * 200, // 200, 400, 600, 800 ms
+ *   retryIf: (error) => error instanceof TypeError, // fetch's network errors only
+ * }
+ * const layer = retryLayer(policy)
+ * ```
+ */
 export interface RetryPolicy {
 	/** Attempts in all, the first included (>= 1). */
 	attempts: number

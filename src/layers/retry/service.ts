@@ -12,6 +12,13 @@ import type { CheckedPolicy } from './policy.js'
  * attempt started is cancelled before the next begins; the waits between attempts are
  * cancellation points; once the caller has gone away nothing is retried. When the attempts are
  * used up the last error is thrown as it is (retry adds no error type of its own).
+ *
+ * @example
+ * ```ts
+ * import { retryLayer } from 'taskscope/service'
+ * const resilient = retryLayer({ attempts: 3, backoff: 250 }).layer(client) // a RetryService
+ * const response = await resilient.call(url, controller.signal) // no retry once it aborted
+ * ```
  */
 export class RetryService<Req, Res> implements Service<Req, Res> {
 	/** The wrapped service. */

@@ -4,7 +4,16 @@ import { checkService, type Service } from '../../service/service.js'
 import { type SameService, serviceTypeMap } from '../../service/service-type-map.js'
 import { TimeoutService } from './service.js'
 
-/** Options of {@link timeoutLayer}. */
+/**
+ * Options of {@link timeoutLayer}.
+ *
+ * @example
+ * ```ts
+ * import { timeoutLayer } from 'taskscope/service'
+ * // rejects at most 200 ms after the deadline, even if the inner call ignores cancellation
+ * const layer = timeoutLayer(1_000, { mercy: 200 })
+ * ```
+ */
 export interface TimeoutOptions {
 	/**
 	 * How long (ms) to wait, after the deadline, for an inner call that ignores cancellation
@@ -34,7 +43,17 @@ export function timeoutLayer(ms: number, options?: TimeoutOptions): TimeoutLayer
 	return new TimeoutLayer(ms, options)
 }
 
-/** The layer made by {@link timeoutLayer}. */
+/**
+ * The layer made by {@link timeoutLayer}.
+ *
+ * @example
+ * ```ts
+ * import { type TimeoutLayer, timeoutLayer } from 'taskscope/service'
+ * const timeout: TimeoutLayer = timeoutLayer(2_000)
+ * timeout.timeout // 2000
+ * const bounded = timeout.layer(handler) // a TimeoutService
+ * ```
+ */
 export class TimeoutLayer {
 	declare readonly [serviceTypeMap]: SameService
 

@@ -12,6 +12,13 @@ import { invoke, type Service } from '../../service/service.js'
  * and the call rejects with `TimeoutError` once the inner call has stopped, or after the mercy
  * period if it ignores cancellation (it is then reported as a straggler). It never answers while
  * leaving the inner call running unreported.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, timeoutLayer } from 'taskscope/service'
+ * const bounded = timeoutLayer(100).layer(slowService) // a TimeoutService
+ * await bounded.call(request).catch((error) => error instanceof TimeoutError) // true past 100 ms
+ * ```
  */
 export class TimeoutService<Req, Res> implements Service<Req, Res> {
 	/** The wrapped service. */
