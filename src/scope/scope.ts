@@ -215,6 +215,8 @@ type Phase = typeof OPEN | typeof CLOSING | typeof CANCELLING | typeof CLOSED
 const STATES: readonly ScopeState[] = ['open', 'closing', 'cancelling', 'closed']
 const NO_FAILURES: readonly unknown[] = Object.freeze([])
 const NO_STRAGGLERS: readonly StragglerInfo[] = Object.freeze([])
+// Shared by every scope until its first task: most request scopes spawn nothing.
+const NO_TASKS = Object.freeze([]) as unknown as Task<any>[]
 
 /** How an internal scope is tied to the tree; set just before `new Scope()` runs. */
 export interface ScopeInit {
@@ -236,6 +238,20 @@ export interface ScopeInit {
 let pendingInit: ScopeInit | undefined
 
 let nextScopeId = 1
+
+/** A scope's rarely needed state. */
+interface ScopeRare {
+	failures: unknown[] | undefined
+	unseen: unknown[] | undefined
+	stragglers: StragglerInfo[] | undefined
+	deadlineTimer: Timer | undefined
+	graceTimer: Timer | undefined
+	waiting: Array<(result: ScopeResult) => void> | undefined
+	result: ScopeResult | undefined
+	detachSignal: (() => void) | undefined
+	firedTimeout: TimeoutReason | undefined
+	mercyTimer: Timer | undefined
+}
 
 /**
  * A scope owns tasks and child scopes; nothing in it outlives it. Cancelling a scope cancels
@@ -267,7 +283,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	// Live tasks in an array, each knowing its slot: O(1) add and swap-remove, and a cancellation
 	// walk whose loads do not depend on each other (a linked list chases one pointer per task,
 	// a cache miss each, one after the other).
-	/** @internal */ tasks: Task<any>[] = []
+	/** @internal */ tasks: Task<any>[] = NO_TASKS
 	/** @internal Live tasks. */
 	taskCount = 0
 	/** @internal Live tasks + child scopes + held block bodies. */
@@ -279,14 +295,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */ observed = false
 	/** @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0. */
 	mercyAt = 0
-	/** @internal The mercy timer, once the scope was still live after its cancellation's microtasks. */
-	mercyTimer: Timer | undefined = undefined
-	/** @internal The timeout reason of this scope's own deadline, once it fired. */
-	firedTimeout: TimeoutReason | undefined = undefined
 	#name: string | undefined
 	#holds = 0
 	#abandonedHolds = 0
 	#kind: string
+	// What most scopes never need (failures, timers, waiters, results), out of line: a server makes
+	// a scope per request.
+	#rare: ScopeRare | undefined = undefined
 	#failFast: boolean
 	#onError: ScopeErrorHandler | undefined
 	#mercy: number | undefined
@@ -296,15 +311,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#children: Scope[] | undefined = undefined
 	/** @internal Its index in its parent's child array (-1 when it is not in one). */
 	childSlot = -1
-	#failures: unknown[] | undefined = undefined
-	#unseen: unknown[] | undefined = undefined
-	#stragglers: StragglerInfo[] | undefined = undefined
-	#deadlineTimer: Timer | undefined = undefined
-	#graceTimer: Timer | undefined = undefined
 	#finalizeQueued = false
-	#waiting: Array<(result: ScopeResult) => void> | undefined = undefined
-	#result: ScopeResult | undefined = undefined
-	#detachSignal: (() => void) | undefined = undefined
 
 	/**
 	 * Makes a root scope, or a child scope when `options.parent` is given.
@@ -348,6 +355,104 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		if (owner?.isEnded) this.#seal()
 		if (options?.signal !== undefined) this.#follow(options.signal, init?.abortReason)
+	}
+
+	#rareState(): ScopeRare {
+		this.#rare ??= {
+			failures: undefined,
+			unseen: undefined,
+			stragglers: undefined,
+			deadlineTimer: undefined,
+			graceTimer: undefined,
+			waiting: undefined,
+			result: undefined,
+			detachSignal: undefined,
+			firedTimeout: undefined,
+			mercyTimer: undefined,
+		}
+		return this.#rare
+	}
+
+	get #failures(): unknown[] | undefined {
+		return this.#rare?.failures
+	}
+
+	set #failures(value: unknown[] | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().failures = value
+	}
+
+	get #unseen(): unknown[] | undefined {
+		return this.#rare?.unseen
+	}
+
+	set #unseen(value: unknown[] | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().unseen = value
+	}
+
+	get #stragglers(): StragglerInfo[] | undefined {
+		return this.#rare?.stragglers
+	}
+
+	set #stragglers(value: StragglerInfo[] | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().stragglers = value
+	}
+
+	get #deadlineTimer(): Timer | undefined {
+		return this.#rare?.deadlineTimer
+	}
+
+	set #deadlineTimer(value: Timer | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().deadlineTimer = value
+	}
+
+	get #graceTimer(): Timer | undefined {
+		return this.#rare?.graceTimer
+	}
+
+	set #graceTimer(value: Timer | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().graceTimer = value
+	}
+
+	get #waiting(): Array<(result: ScopeResult) => void> | undefined {
+		return this.#rare?.waiting
+	}
+
+	set #waiting(value: Array<(result: ScopeResult) => void> | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().waiting = value
+	}
+
+	get #result(): ScopeResult | undefined {
+		return this.#rare?.result
+	}
+
+	set #result(value: ScopeResult | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().result = value
+	}
+
+	get #detachSignal(): (() => void) | undefined {
+		return this.#rare?.detachSignal
+	}
+
+	set #detachSignal(value: (() => void) | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().detachSignal = value
+	}
+
+	/** @internal The timeout reason of this scope's own deadline, once it fired. */
+	get firedTimeout(): TimeoutReason | undefined {
+		return this.#rare?.firedTimeout
+	}
+
+	set firedTimeout(value: TimeoutReason | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().firedTimeout = value
+	}
+
+	/** @internal The mercy timer, once the scope was still live after its cancellation's microtasks. */
+	get mercyTimer(): Timer | undefined {
+		return this.#rare?.mercyTimer
+	}
+
+	set mercyTimer(value: Timer | undefined) {
+		if (value !== undefined || this.#rare !== undefined) this.#rareState().mercyTimer = value
 	}
 
 	/** The scope's name. */
@@ -605,6 +710,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
 		if (this.taskCount >= this.#maxTasks) throw new ScopeLimitError(this.name, this.#maxTasks)
 		const task = new Task<T>(this, nameHint, options)
+		if (this.tasks === NO_TASKS) this.tasks = []
 		task.slot = this.tasks.length
 		this.tasks.push(task)
 		this.taskCount++
