@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { forwardMembers } from './forward-members.js'
 import { readRequestBody, requestBodyStream } from './request-body.js'
 import { type NodeIncomingRequest, requestUrl } from './request-url.js'
 
@@ -179,30 +180,7 @@ class LazyRequest {
 // itself (cache, mode, clone, formData, and whatever a newer Node adds) is forwarded to the
 // materialized Request. Done by reflection so new members of Request never hit the native
 // getters, which would throw on an object Request did not construct.
-Object.setPrototypeOf(LazyRequest.prototype, Request.prototype)
-for (const key of Reflect.ownKeys(Request.prototype)) {
-	if (key === 'constructor' || Object.hasOwn(LazyRequest.prototype, key)) continue
-	const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, key)!
-	if (descriptor.get !== undefined) {
-		Object.defineProperty(LazyRequest.prototype, key, {
-			configurable: true,
-			enumerable: descriptor.enumerable ?? false,
-			get(this: LazyRequest) {
-				return Reflect.get(materializeLazy(this), key)
-			},
-		})
-	} else if (typeof descriptor.value === 'function') {
-		Object.defineProperty(LazyRequest.prototype, key, {
-			configurable: true,
-			enumerable: descriptor.enumerable ?? false,
-			writable: true,
-			value(this: LazyRequest, ...args: unknown[]) {
-				const request = materializeLazy(this)
-				return Reflect.apply(Reflect.get(request, key) as Function, request, args)
-			},
-		})
-	}
-}
+forwardMembers(LazyRequest.prototype, Request.prototype, (lazy) => materializeLazy(lazy))
 
 /**
  * A web `Request` for a Node request (`node:http`, `node:https` or the `node:http2`

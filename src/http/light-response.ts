@@ -4,7 +4,9 @@
  *
  * @module
  */
+
 import type { OutgoingHttpHeaders } from 'node:http'
+import { forwardMembers } from './forward-members.js'
 
 // Captured once: the classes this module mirrors, whatever happens to the globals later.
 const NativeResponse = globalThis.Response
@@ -305,33 +307,12 @@ class LightResponse {
 // itself (body, text(), json(), clone(), formData(), and whatever a newer Node adds) is forwarded
 // to the materialized Response. Done by reflection so members of Response never run their native
 // getters on an object Response did not construct, which would throw.
-Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype)
 Object.setPrototypeOf(LightResponse, NativeResponse)
 // As the class users import it as: `response.constructor.name` reads as for the global one.
 Object.defineProperty(LightResponse, 'name', { value: 'Response' })
-for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
-	if (key === 'constructor' || Object.hasOwn(LightResponse.prototype, key)) continue
-	const descriptor = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key)!
-	if (descriptor.get !== undefined) {
-		Object.defineProperty(LightResponse.prototype, key, {
-			configurable: true,
-			enumerable: descriptor.enumerable ?? false,
-			get(this: LightResponse) {
-				return Reflect.get(materializeLight(this), key)
-			},
-		})
-	} else if (typeof descriptor.value === 'function') {
-		Object.defineProperty(LightResponse.prototype, key, {
-			configurable: true,
-			enumerable: descriptor.enumerable ?? false,
-			writable: true,
-			value(this: LightResponse, ...args: unknown[]) {
-				const response = materializeLight(this)
-				return Reflect.apply(Reflect.get(response, key) as Function, response, args)
-			},
-		})
-	}
-}
+forwardMembers(LightResponse.prototype, NativeResponse.prototype, (light) =>
+	materializeLight(light),
+)
 
 /**
  * A web `Response` that costs almost nothing to create, for servers that answer through
