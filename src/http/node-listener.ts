@@ -16,7 +16,7 @@ import {
 	watchResponse,
 } from './response-lifecycle.js'
 import { sendStatus } from './status.js'
-import { writeResponse } from './write-response.js'
+import { writeLightResponse, writeResponse } from './write-response.js'
 
 /**
  * The default request body limit: 1 MiB.
@@ -204,6 +204,13 @@ class Exchange {
 		if (isResponseClosed(this.res)) {
 			// The client went away meanwhile: release the body's producer.
 			response.body?.cancel().catch(() => {})
+			return
+		}
+		// A light Response is written at once; the watch on the response tells how it ended.
+		try {
+			if (writeLightResponse(this.res, response)) return
+		} catch (error) {
+			this.bodyFailed(error)
 			return
 		}
 		writeResponse(this.res, response).then((result) => {

@@ -94,6 +94,62 @@ export function writeResponse(res: NodeServerResponse, response: Response): Prom
 	})
 }
 
+/**
+ * @internal Writes a light `Response` (from `taskscope/http`) that was never materialized, in one
+ * `writeHead` + `end`, with the head the real Response would have had — no writer, no promise.
+ * Returns false, writing nothing, for any other response. The bindings use it for their fast path
+ * and learn the outcome from the watch they already have on the response.
+ */
+export function writeLightResponse(res: NodeServerResponse, response: Response): boolean {
+	const body = pristineLightBody(response)
+	if (body === undefined) return false
+	sendLightBody(res, response, body)
+	return true
+}
+
+function sendLightBody(
+	res: NodeServerResponse,
+	response: Response,
+	body: string | Uint8Array | null,
+): void {
+	// As reading (or cancelling) a real body would.
+	markLightUsed(response)
+	if (isResponseClosed(res)) return
+	const http2 = http2StreamOf(res) !== undefined
+	const headers = lightNodeHeaders(response, http2 ? connectionSpecific : undefined)
+	if (body === null || isHeadRequest(res)) {
+		writeHeadTo(res, http2, response, headers)
+		res.end()
+		return
+	}
+	if (typeof body !== 'string') {
+		if (!hasFraming(headers)) headers['content-length'] = body.byteLength
+		writeHeadTo(res, http2, response, headers)
+		res.end(body)
+		return
+	}
+	const length = Buffer.byteLength(body)
+	if (!hasFraming(headers)) headers['content-length'] = length
+	writeHeadTo(res, http2, response, headers)
+	// Node sends a string body in one write with the head, encoded as the body is: the head's
+	// Latin-1 field values (é…) would go out as UTF-8. An ASCII body reads the same in Latin-1;
+	// any other is sent as bytes, as the real Response's would be.
+	if (length === body.length) res.end(body, 'latin1')
+	else res.end(Buffer.from(body))
+}
+
+/** HTTP/2 has no status text; HTTP/1 sends the response's own when it has one. */
+function writeHeadTo(
+	res: NodeServerResponse,
+	http2: boolean,
+	response: Response,
+	headers: OutgoingHttpHeaders,
+): void {
+	const statusText = response.statusText
+	if (statusText === '' || http2) res.writeHead(response.status, headers)
+	else (res as ServerResponse).writeHead(response.status, statusText, headers)
+}
+
 /** The state of one `writeResponse` call. */
 class ResponseWriter {
 	readonly res: NodeServerResponse
@@ -143,38 +199,10 @@ class ResponseWriter {
 		this.send(response, this.reader).catch((error: unknown) => this.fail(error))
 	}
 
-	/**
-	 * Sends a light response that was never materialized: its stored body in one write, with the
-	 * head the real Response would have had, without building one.
-	 */
+	/** Sends a light response that was never materialized (see {@link sendLightBody}). */
 	sendLight(response: Response, body: string | Uint8Array | null): void {
-		const res = this.res
-		// As reading (or cancelling) a real body would.
-		markLightUsed(response)
-		if (isResponseClosed(res)) return
-		const headers = lightNodeHeaders(
-			response,
-			this.stream === undefined ? undefined : connectionSpecific,
-		)
-		if (body === null || isHeadRequest(res)) {
-			this.writeHeadWith(response, headers)
-			res.end()
-			return
-		}
-		if (typeof body !== 'string') {
-			if (!hasFraming(headers)) headers['content-length'] = body.byteLength
-			this.writeHeadWith(response, headers)
-			res.end(body)
-			return
-		}
-		const length = Buffer.byteLength(body)
-		if (!hasFraming(headers)) headers['content-length'] = length
-		this.writeHeadWith(response, headers)
-		// Node sends a string body in one write with the head, encoded as the body is: the head's
-		// Latin-1 field values (é…) would go out as UTF-8. An ASCII body reads the same in Latin-1;
-		// any other is sent as bytes, as the real Response's would be.
-		if (length === body.length) res.end(body, 'latin1')
-		else res.end(Buffer.from(body))
+		sendLightBody(this.res, response, body)
+		this.headWritten = this.res.headersSent
 	}
 
 	/** Sends a body: in one write if it is all there already, streamed otherwise. */
@@ -236,12 +264,7 @@ class ResponseWriter {
 	}
 
 	writeHeadWith(response: Response, headers: OutgoingHttpHeaders): void {
-		const statusText = response.statusText
-		if (statusText === '' || this.stream !== undefined) {
-			this.res.writeHead(response.status, headers)
-		} else {
-			;(this.res as ServerResponse).writeHead(response.status, statusText, headers)
-		}
+		writeHeadTo(this.res, this.stream !== undefined, response, headers)
 		// Only now is the response ours to destroy if the body fails (writeHead may throw first).
 		this.headWritten = true
 	}

@@ -184,6 +184,10 @@ export function isCancelReason(value: unknown): value is CancelReason {
  * signal aborted with one does.
  */
 export function toCancelReason(value: unknown): CancelReason {
+	// The shared reasons first: the bindings cancel a scope per request with one of them.
+	if (value === PARENT_COMPLETION || value === DISCONNECT || value === SHUTDOWN) {
+		return value as CancelReason
+	}
 	if (isCancelReason(value)) return value
 	if (value instanceof Error && value.name === 'CancelledError') {
 		const inner = (value as { reason?: unknown }).reason
