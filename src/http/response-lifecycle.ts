@@ -27,10 +27,18 @@ export interface ResponseWatch {
 const NGHTTP2_NO_ERROR = 0
 const NGHTTP2_INTERNAL_ERROR = 2
 
-const kWatches = Symbol('taskscope.responseWatches')
-const kFinished = Symbol('taskscope.responseFinished')
+/** What is known of a watched response: its watches, and whether it emitted 'finish'. */
+interface ResponseState {
+	head: Watch<any> | undefined
+	/** undefined: not watched when it could still finish; then whether 'finish' fired. */
+	finished: boolean | undefined
+}
 
-type Watched = NodeServerResponse & { [kWatches]?: Watch<any> | undefined; [kFinished]?: boolean }
+// Kept beside the response, not on it: properties added to Node's ServerResponse (or Express's
+// req/res) give those objects new shapes, and Node's own writeHead/end then run measurably slower.
+const states = new WeakMap<NodeServerResponse, ResponseState>()
+
+type Watched = NodeServerResponse
 
 /**
  * One listener registration. All watches on a response form a list hung on the response, so a
@@ -68,16 +76,17 @@ class Watch<C> implements ResponseWatch {
 
 function unlink(res: Watched, watch: Watch<any>): void {
 	let previous: Watch<any> | undefined
-	let current = res[kWatches]
+	const state = states.get(res)
+	let current = state?.head
 	while (current !== undefined && current !== watch) {
 		previous = current
 		current = current.next
 	}
 	if (current === undefined) return
 	if (previous !== undefined) previous.next = watch.next
-	else res[kWatches] = watch.next
+	else (state as ResponseState).head = watch.next
 	// Keep the listener count honest for tools that report it; nobody else is waiting.
-	if (res[kWatches] === undefined) res.removeListener('close', onResponseClose)
+	if (state?.head === undefined) res.removeListener('close', onResponseClose)
 }
 
 /**
@@ -131,13 +140,18 @@ export function watchResponse<C = undefined>(
 		queueMicrotask(() => watch.fire(responseOutcome(res)))
 		return watch
 	}
-	const head = watched[kWatches]
+	let state = states.get(res)
+	if (state === undefined) {
+		state = { head: undefined, finished: undefined }
+		states.set(res, state)
+	}
+	const head = state.head
 	if (head === undefined) {
-		watched[kWatches] = watch
+		state.head = watch
 		res.on('close', onResponseClose)
 		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
-		if (watched[kFinished] === undefined && !res.writableFinished) {
-			watched[kFinished] = false
+		if (state.finished === undefined && !res.writableFinished) {
+			state.finished = false
 			res.on('finish', onResponseFinish)
 		}
 	} else {
@@ -150,13 +164,15 @@ export function watchResponse<C = undefined>(
 
 // Shared by every response: EventEmitter calls listeners with `this` bound to the emitter.
 function onResponseFinish(this: Watched): void {
-	this[kFinished] = true
+	const state = states.get(this)
+	if (state !== undefined) state.finished = true
 }
 
 function onResponseClose(this: Watched): void {
-	let watch = this[kWatches]
-	this[kWatches] = undefined
-	if (watch === undefined) return
+	const state = states.get(this)
+	let watch = state?.head
+	if (state === undefined || watch === undefined) return
+	state.head = undefined
 	const outcome = responseOutcome(this)
 	let failure: { error: unknown } | undefined
 	while (watch !== undefined) {
@@ -199,7 +215,7 @@ export function isResponseClosed(res: NodeServerResponse): boolean {
  * a client's RST_STREAM still makes the compatibility response emit `'finish'`.
  */
 export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
-	const finished = (res as Watched)[kFinished]
+	const finished = states.get(res)?.finished
 	if (finished === false || !res.writableEnded) return 'disconnect'
 	if (finished === undefined && !res.writableFinished) return 'disconnect'
 	const stream = http2StreamOf(res)

@@ -57,9 +57,11 @@ let storage: AsyncLocalStorageLike<object> | undefined
  * `AsyncLocalStorage`, so `currentScope()`, `spawn()` and the cancellation points called without
  * a signal find the running task by themselves.
  *
- * It is off by default on Node 20 and 22, where any active `AsyncLocalStorage` makes every
- * `await` in the process slower (~155 ns each on Node 20), and on by default on Node ≥ 24, whose
- * AsyncContextFrame removes that cost. Tasks spawned before the call have no context.
+ * It is off by default: on Node 20 and 22 any active `AsyncLocalStorage` makes every `await` in
+ * the process slower (~70–155 ns each), and on every version running each task inside the
+ * storage makes spawning 1.4–2× slower and a parked task ~180 bytes bigger (Node 24's
+ * AsyncContextFrame removes the await tax, not that one). Programs that never use the implicit
+ * API pay nothing. Tasks spawned before the call have no context.
  *
  * @example
  * ```ts
@@ -132,29 +134,4 @@ function loadAsyncLocalStorage(): AsyncLocalStorageConstructor {
 		)
 	}
 	return asyncHooks.AsyncLocalStorage
-}
-
-/**
- * Node ≥ 24 backs AsyncLocalStorage with AsyncContextFrame, which makes it free for code that
- * does not use it; there the implicit context is on unless Node runs with
- * `--no-async-context-frame`.
- */
-function contextIsFree(): boolean {
-	const process = (
-		globalThis as {
-			process?: { versions?: { node?: string }; execArgv?: string[]; env?: Record<string, string> }
-		}
-	).process
-	const version = process?.versions?.node
-	if (version === undefined || Number.parseInt(version, 10) < 24) return false
-	const flags = `${(process?.execArgv ?? []).join(' ')} ${process?.env?.NODE_OPTIONS ?? ''}`
-	return !flags.includes('--no-async-context-frame')
-}
-
-if (contextIsFree()) {
-	try {
-		enableAsyncContext()
-	} catch {
-		// No AsyncLocalStorage on this runtime after all: stay off.
-	}
 }
