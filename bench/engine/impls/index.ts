@@ -1,0 +1,20 @@
+import type { Impl } from '../impl.js'
+
+/**
+ * Implementation name -> loader. Each worker imports only the one it measures, so no other
+ * library's module graph (or AsyncLocalStorage, or JIT feedback) is present in its process.
+ */
+export const implLoaders: Record<string, () => Promise<Impl>> = {
+	'raw-set': async () => (await import('./raw-set.js')).rawSet,
+	'raw-callback': async () => (await import('./raw-callback.js')).rawCallback,
+	'raw-abort-controller': async () =>
+		(await import('./raw-abort-controller.js')).rawAbortController,
+	taskscope: async () => (await import('./taskscope.js')).loadTaskscope(),
+	'taskscope+als': async () =>
+		(await import('./taskscope.js')).loadTaskscope({ asyncContext: true }),
+	'taskscope-sleep': async () => (await import('./taskscope.js')).loadTaskscope({ wait: 'sleep' }),
+	effect: async () => (await import('./effect.js')).effect,
+	effection: async () => (await import('./effection.js')).effection,
+	'no-als': async () => (await import('./als.js')).noAls,
+	'als-active': async () => (await import('./als.js')).alsActive,
+}

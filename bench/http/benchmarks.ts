@@ -1,0 +1,29 @@
+import type { DisconnectResult, HttpResult } from '../lib/results.js'
+import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
+import { renderHttpResult } from './report.js'
+import { type HttpRunOptions, runThroughput } from './throughput.js'
+
+export interface HttpBenchmark {
+	name: string
+	title: string
+	/** Resolves to undefined when there is nothing to report. */
+	run(options: HttpRunOptions): Promise<HttpResult | DisconnectResult | undefined>
+}
+
+export const httpBenchmarks: readonly HttpBenchmark[] = [
+	{
+		name: 'http',
+		title: 'hello-world servers under autocannon: server CPU per request and req/s',
+		run: runThroughput,
+	},
+	{
+		name: 'http-disconnect',
+		title: "client cuts 1,000 held requests: raw 'close' → background task's cancel hook, p50/p99",
+		run: runDisconnectLatency,
+	},
+]
+
+/** The table(s) of any HTTP result. */
+export function renderHttpBenchmark(result: HttpResult | DisconnectResult): string {
+	return result.kind === 'http' ? renderHttpResult(result) : renderDisconnectResult(result)
+}

@@ -1,0 +1,17 @@
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
+import type { BenchServer } from '../contract.js'
+
+const server: BenchServer = {
+	describe: 'Fastify 5, async route returning a string, logger off',
+	async listen(host, port) {
+		const app = Fastify({ logger: false })
+		app.get('/', async () => 'hello world')
+		await app.listen({ host, port })
+		return {
+			port: (app.server.address() as AddressInfo).port,
+			close: () => app.close(),
+		}
+	},
+}
+export default server

@@ -1,0 +1,18 @@
+import { createServer } from 'node:http'
+import type { BenchServer } from '../contract.js'
+import { listenOn } from '../listen.js'
+
+// The baseline every HTTP ratio is taken against.
+const server: BenchServer = {
+	describe: 'bare node:http request listener',
+	listen: (host, port) =>
+		listenOn(
+			createServer((_req, res) => {
+				res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+				res.end('hello world')
+			}),
+			host,
+			port,
+		),
+}
+export default server

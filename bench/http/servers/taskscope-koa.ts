@@ -1,0 +1,46 @@
+import { createServer } from 'node:http'
+import Koa from 'koa'
+import { sleep } from 'taskscope'
+import { taskscope } from 'taskscope/koa'
+import type { BenchServer } from '../contract.js'
+import { idOf } from '../disconnect-probe.js'
+import { listenOn } from '../listen.js'
+
+const server: BenchServer = {
+	describe:
+		'Koa 3 with app.use(taskscope()), the next middleware spawns one background task (sleep 1 s) into ctx.scope',
+	listen(host, port) {
+		const app = new Koa()
+		app.use(taskscope())
+		app.use((ctx) => {
+			ctx.scope.spawn((task) => sleep(1_000, task))
+			ctx.body = 'hello world'
+		})
+		return listenOn(createServer(app.callback()), host, port)
+	},
+	disconnect: {
+		describe: 'Koa 3, taskscope() middleware',
+		listen(host, port, probe) {
+			const app = new Koa()
+			app.silent = true
+			app.use((ctx, next) => {
+				probe.watch(ctx.url, ctx.res)
+				return next()
+			})
+			app.use(taskscope())
+			app.use(async (ctx) => {
+				const id = idOf(ctx.url)
+				ctx.scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+				probe.parked(id)
+				try {
+					await sleep(60_000, ctx.scope)
+					ctx.body = 'too late'
+				} catch {
+					// The client is gone: nobody to answer.
+				}
+			})
+			return listenOn(createServer(app.callback()), host, port)
+		},
+	},
+}
+export default server

@@ -1,0 +1,53 @@
+import { createServer } from 'node:http'
+import { sleep } from 'taskscope'
+import { Response, serve, toNodeListener } from 'taskscope/http'
+import type { BenchServer } from '../contract.js'
+import { idOf } from '../disconnect-probe.js'
+import { listenOn } from '../listen.js'
+
+const server: BenchServer = {
+	describe:
+		"taskscope serve(), a plain handler spawning one background task per request (sleep 1 s: cancelled when the response is done), taskscope/http's light Response",
+	async listen(hostname, port) {
+		const handle = await serve(
+			({ scope }) => {
+				scope.spawn((task) => sleep(1_000, task))
+				return new Response('hello world')
+			},
+			{ hostname, port },
+		)
+		return {
+			port: handle.port,
+			close: async () => {
+				await handle.close({ grace: 0 })
+			},
+		}
+	},
+	disconnect: {
+		describe: 'toNodeListener() on http.createServer (what serve() runs)',
+		async listen(host, port, probe) {
+			const listener = toNodeListener(async ({ request, scope }) => {
+				const id = idOf(request.url)
+				scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+				probe.parked(id)
+				await sleep(60_000, scope)
+				return new Response('too late')
+			})
+			const running = await listenOn(
+				createServer((req, res) => {
+					probe.watch(req.url, res)
+					listener(req, res)
+				}),
+				host,
+				port,
+			)
+			return {
+				port: running.port,
+				close: async () => {
+					await Promise.all([listener.close({ grace: 0 }), running.close()])
+				},
+			}
+		},
+	},
+}
+export default server
