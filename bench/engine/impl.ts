@@ -16,6 +16,8 @@ export interface Impl {
 	parkTree?(depth: number, fanOut: number): Promise<CancelAll>
 	/** Run `n` plain awaits in a loop (the AsyncLocalStorage tax benchmark). */
 	awaitLoop?(n: number): Promise<void>
+	/** Make `n` calls, one after the other, through a service (the per-call cost of a stack). */
+	serviceCalls?(n: number): Promise<void>
 }
 
 /** Thrown by a loader when its implementation cannot run here (e.g. the engine is not written yet). */

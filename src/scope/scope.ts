@@ -616,9 +616,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 * spawns until then (a layer joining the work its inner call started).
 	 */
 	join(): Promise<ScopeResult> {
+		this.endWhenDrained()
+		return this.done
+	}
+
+	/** @internal join() without a promise: the scope closes once what runs in it has ended. */
+	endWhenDrained(): void {
 		if (this.phase === OPEN) this.phase = CLOSING
 		this.#checkDone()
-		return this.done
 	}
 
 	/**
@@ -831,10 +836,11 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		// One microtask later, so a spawn in the same tick as cancel() still gets a task that
 		// never runs (and runs its onCancel hook) rather than a ScopeClosedError.
 		this.#finalizeQueued = true
-		queueMicrotask(() => this.#finalize())
+		scheduleFinalize(this)
 	}
 
-	#finalize(): void {
+	/** @internal Closes the scope if it is still drained (run from the finalize batch). */
+	finalize(): void {
 		this.#finalizeQueued = false
 		if (this.live !== 0 || this.phase === CLOSED) return
 		this.phase = CLOSED
@@ -1077,6 +1083,34 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		const listener = () => this.cancel(reasonOfSignal(signal, fallback))
 		signal.addEventListener('abort', listener, { once: true })
 		this.#detachSignal = () => signal.removeEventListener('abort', listener)
+	}
+}
+
+// Scopes waiting to close, drained in one microtask: Node's queueMicrotask wraps every callback
+// for async_hooks, which costs more than the rest of a request scope's close.
+let finalizing: Scope[] = []
+let drainScheduled = false
+
+function scheduleFinalize(scope: Scope): void {
+	finalizing.push(scope)
+	if (drainScheduled) return
+	drainScheduled = true
+	queueMicrotask(drainFinalizing)
+}
+
+function drainFinalizing(): void {
+	// A scope queued while draining (a parent whose last child just closed) waits for the next
+	// batch, one microtask later — after the reactions to its children's `done` — as it would with
+	// a microtask of its own.
+	const batch = finalizing
+	finalizing = []
+	drainScheduled = false
+	for (const scope of batch) {
+		try {
+			scope.finalize()
+		} catch (error) {
+			reportUnhandled(error, `closing scope "${scope.name}"`)
+		}
 	}
 }
 

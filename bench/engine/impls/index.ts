@@ -16,5 +16,10 @@ export const implLoaders: Record<string, () => Promise<Impl>> = {
 	effect: async () => (await import('./effect.js')).effect,
 	effection: async () => (await import('./effection.js')).effection,
 	'no-als': async () => (await import('./als.js')).noAls,
+	'raw-async-fn': async () => (await import('./service.js')).rawAsyncFunction,
+	'service-fn': async () => (await import('./service.js')).loadStack('none'),
+	'scope-layer': async () => (await import('./service.js')).loadStack('scope'),
+	'scope-layer+caller-scope': async () => (await import('./service.js')).loadStack('scope-caller'),
+	'limit+timeout+scope': async () => (await import('./service.js')).loadStack('full'),
 	'als-active': async () => (await import('./als.js')).alsActive,
 }
