@@ -16,6 +16,33 @@ export interface Site {
 	close(): Promise<unknown>
 }
 
+/**
+ * The Site of an adapter on a node:http server: shutdown closes the server and winds the request
+ * scopes up; close also cuts what is left (once, however often it is called).
+ */
+export function nodeSite(
+	server: import('node:http').Server,
+	scopes: { close(options?: { grace?: number }): Promise<ScopeResult> },
+): Site {
+	const { port } = server.address() as { port: number }
+	let closed: Promise<unknown> | undefined
+	return {
+		url: `http://127.0.0.1:${port}`,
+		shutdown: () => {
+			server.close()
+			return scopes.close()
+		},
+		close: () => {
+			closed ??= (async () => {
+				await scopes.close({ grace: 100 })
+				server.closeAllConnections()
+				await new Promise((resolve) => server.close(resolve))
+			})()
+			return closed
+		},
+	}
+}
+
 /** Starts a server whose routes call {@link answer} (GET and POST), with the adapter's `options`. */
 export type StartSite = (scenario: Scenario, options: TaskscopeOptions) => Promise<Site>
 

@@ -6,7 +6,7 @@ import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/express'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, idOf, type Site } from './cases.js'
+import { adapterCases, answer, idOf, nodeSite, type Site } from './cases.js'
 
 function send(res: Response, reply: Reply): void {
 	res.status(reply.status)
@@ -39,23 +39,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	const server = await new Promise<Server>((resolve) => {
 		const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
 	})
-	const { port } = server.address() as { port: number }
-	let closed: Promise<unknown> | undefined
-	return {
-		url: `http://127.0.0.1:${port}`,
-		shutdown: () => {
-			server.close()
-			return scopes.close()
-		},
-		close: () => {
-			closed ??= (async () => {
-				await scopes.close({ grace: 100 })
-				server.closeAllConnections()
-				await new Promise((resolve) => server.close(resolve))
-			})()
-			return closed
-		},
-	}
+	return nodeSite(server, scopes)
 }
 
 describe('taskscope/express: conformance', () => {

@@ -6,7 +6,7 @@ import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/koa'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, idOf, type Site } from './cases.js'
+import { adapterCases, answer, idOf, nodeSite, type Site } from './cases.js'
 
 function send(ctx: Context, reply: Reply): void {
 	ctx.status = reply.status
@@ -47,23 +47,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 		)
 	})
 	const server = await listen(app)
-	const { port } = server.address() as { port: number }
-	let closed: Promise<unknown> | undefined
-	return {
-		url: `http://127.0.0.1:${port}`,
-		shutdown: () => {
-			server.close()
-			return scopes.close()
-		},
-		close: () => {
-			closed ??= (async () => {
-				await scopes.close({ grace: 100 })
-				server.closeAllConnections()
-				await new Promise((resolve) => server.close(resolve))
-			})()
-			return closed
-		},
-	}
+	return nodeSite(server, scopes)
 }
 
 describe('taskscope/koa: conformance', () => {
