@@ -14,6 +14,7 @@ import {
 } from '../src/http/lazy-request.js'
 import { watchResponse } from '../src/http/response-lifecycle.js'
 import { sendStatus, statusForError } from '../src/http/status.js'
+import { within } from './support.js'
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -54,14 +55,6 @@ function capture<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
 		resolve = r
 	})
 	return { promise, resolve }
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-	})
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 interface RawResponse {

@@ -15,6 +15,7 @@ import {
 	responseOutcome,
 	watchResponse,
 } from '../src/http/response-lifecycle.js'
+import { deferred, within } from './support.js'
 
 // Every server and client made by a test is closed after it, whatever happened.
 const cleanups: Array<() => void> = []
@@ -50,24 +51,6 @@ async function listenHttp2(
 		server.close()
 	})
 	return { port, client }
-}
-
-/** Resolves with the value, or rejects when it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-	})
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** A promise and the function that resolves it. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-	let resolve!: (value: T) => void
-	const promise = new Promise<T>((r) => {
-		resolve = r
-	})
-	return { promise, resolve }
 }
 
 function rawConnect(port: number): Promise<net.Socket> {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ClientDisconnectError } from '../src/http/errors.js'
 import { sendStatus, statusResponse } from '../src/http/status.js'
 import { type WriteResult, writeResponse } from '../src/http/write-response.js'
+import { deferred, within } from './support.js'
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -28,22 +29,6 @@ async function serve(respond: Respond): Promise<{ port: number; results: Promise
 	server.listen(0, '127.0.0.1')
 	await once(server, 'listening')
 	return { port: (server.address() as AddressInfo).port, results }
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-	})
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-	let resolve!: (value: T) => void
-	const promise = new Promise<T>((r) => {
-		resolve = r
-	})
-	return { promise, resolve }
 }
 
 async function waitUntil(condition: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -192,19 +177,7 @@ describe('writeResponse on node:http', () => {
 		socket.pause()
 		socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
 		// Wait until the producer has been idle for a while: the pipe is full.
-		let last = -1
-		let idleSince = performance.now()
-		await waitUntil(
-			() => {
-				if (body.state.pulled !== last) {
-					last = body.state.pulled
-					idleSince = performance.now()
-				}
-				return body.state.pulled > 0 && performance.now() - idleSince > 300
-			},
-			'the producer to stall',
-			15_000,
-		)
+		await producerStalled(body.state, 300)
 		const stalledAt = body.state.pulledBytes
 		// Without backpressure all 64 MiB would be pulled; with it, only what the kernel's
 		// socket buffers and one write's worth of queue hold.
@@ -258,19 +231,7 @@ describe('writeResponse on node:http', () => {
 		const socket = await rawConnect(port)
 		socket.pause()
 		socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
-		let last = -1
-		let idleSince = performance.now()
-		await waitUntil(
-			() => {
-				if (body.state.pulled !== last) {
-					last = body.state.pulled
-					idleSince = performance.now()
-				}
-				return body.state.pulled > 0 && performance.now() - idleSince > 200
-			},
-			'the producer to stall',
-			15_000,
-		)
+		await producerStalled(body.state, 200)
 		socket.destroy()
 		expect(await within(results[0]!, 5000, 'result')).toEqual({ outcome: 'disconnect' })
 		await waitUntil(() => body.state.cancelCalled, 'cancel', 5000)
@@ -528,3 +489,20 @@ describe('status helpers', () => {
 		expect(await response.text()).toBe('Gateway Timeout')
 	})
 })
+
+/** Waits until the producer has pulled nothing for `idleMs`: the pipe to the client is full. */
+async function producerStalled(state: { pulled: number }, idleMs: number): Promise<void> {
+	let last = -1
+	let idleSince = performance.now()
+	await waitUntil(
+		() => {
+			if (state.pulled !== last) {
+				last = state.pulled
+				idleSince = performance.now()
+			}
+			return state.pulled > 0 && performance.now() - idleSince > idleMs
+		},
+		'the producer to stall',
+		15_000,
+	)
+}

@@ -131,16 +131,16 @@ export function adapterCases(start: StartSite): void {
 					() => 'connection closed',
 				),
 			)
-			await within(10_000, Promise.all(ids.map((id) => scenario.started(id))), '20 starts')
+			await within(Promise.all(ids.map((id) => scenario.started(id))), 10_000, '20 starts')
 			const closing = site.shutdown()
-			const statuses = await within(10_000, Promise.all(answers), 'answers')
+			const statuses = await within(Promise.all(answers), 10_000, 'answers')
 			expect(statuses).toEqual(ids.map(() => 503))
 			agent.destroy()
-			const result = await within(10_000, closing, 'shutdown')
+			const result = await within(closing, 10_000, 'shutdown')
 			expect(result.stragglers).toEqual([])
 			const records = await within(
-				5_000,
 				Promise.all(ids.map((id) => scenario.ended(id))),
+				5_000,
 				'task ends',
 			)
 			expect(records.map((record) => record.reason?.kind)).toEqual(ids.map(() => 'shutdown'))
@@ -161,7 +161,7 @@ export function adapterCases(start: StartSite): void {
 				expect(response.body.toString()).not.toMatch(/failure/)
 			}
 			for (const id of ['async', 'sync']) {
-				const record = await within(5_000, scenario.ended(id), `task end ${id}`)
+				const record = await within(scenario.ended(id), 5_000, `task end ${id}`)
 				expect(record.reason?.kind).toBe('parent-completion')
 			}
 			const after = await get(`${site.url}/fast?id=after`)
@@ -184,8 +184,8 @@ export function adapterCases(start: StartSite): void {
 				await sleep(20)
 			}
 			const records = await within(
-				5_000,
 				Promise.all([0, 1, 2, 3, 4].map((index) => scenario.ended(`p${index}`))),
+				5_000,
 				'task ends',
 			)
 			expect(records.map((record) => record.reason?.kind)).toEqual(
@@ -208,10 +208,10 @@ export function adapterCases(start: StartSite): void {
 			request.on('error', () => {})
 			request.end('y'.repeat(10_000))
 			// The task starts after the framework has read the whole body.
-			await within(5_000, scenario.started('gone'), 'task start')
+			await within(scenario.started('gone'), 5_000, 'task start')
 			await sleep(20)
 			request.destroy()
-			const record = await within(5_000, scenario.ended('gone'), 'task end')
+			const record = await within(scenario.ended('gone'), 5_000, 'task end')
 			expect(record.outcome).toBe('cancelled')
 			expect(record.reason?.kind).toBe('disconnect')
 		} finally {

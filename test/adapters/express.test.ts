@@ -101,7 +101,7 @@ describe('taskscope/express: two instances on one app', () => {
 		try {
 			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
 			expect((await get(url)).body.toString()).toBe('ok')
-			await within(5_000, Promise.all([outer.close(), inner.close()]), 'close')
+			await within(Promise.all([outer.close(), inner.close()]), 5_000, 'close')
 			expect(seen.sort()).toEqual(['inner parent-completion', 'outer parent-completion'])
 		} finally {
 			server.closeAllConnections()
@@ -133,7 +133,7 @@ describe('taskscope/express: a response ended after its socket was destroyed', (
 		try {
 			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
 			await expect(get(url)).rejects.toThrow()
-			await within(5_000, scopes.close(), 'close')
+			await within(scopes.close(), 5_000, 'close')
 			expect(seen).toEqual(['ended true', 'disconnect'])
 		} finally {
 			server.closeAllConnections()

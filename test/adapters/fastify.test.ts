@@ -126,7 +126,7 @@ describe('taskscope/fastify: the plugin', () => {
 			const { port } = app.server.address() as { port: number }
 			const response = await post(`http://127.0.0.1:${port}/`, 'hello', agent)
 			expect(response).toEqual({ status: 200, body: 'ok' })
-			await within(5_000, app.taskscope.scope.close(), 'root close')
+			await within(app.taskscope.scope.close(), 5_000, 'root close')
 			// Only the scope's verdict is asserted: on Fastify 5.12 `seen` also holds 'request.signal
 			// aborted' (fastify PRs #6725/#7033 would change that), which this plugin does not rely on.
 			expect(seen.filter((event) => event.startsWith('scope'))).toEqual([
@@ -148,14 +148,14 @@ describe('taskscope/fastify: the plugin', () => {
 		const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`
 		try {
 			expect((await get(url)).status).toBe(200)
-			await within(5_000, app.taskscope.close(), 'taskscope close')
+			await within(app.taskscope.close(), 5_000, 'taskscope close')
 			const refused = await get(url)
 			expect(refused.status).toBe(503)
 			expect(refused.body.toString()).toBe('Service Unavailable')
 		} finally {
 			const closing = app.close()
 			app.server.closeAllConnections()
-			await within(5_000, closing, 'app.close()')
+			await within(closing, 5_000, 'app.close()')
 		}
 		expect(app.taskscope.scope.state).toBe('closed')
 	})
@@ -204,7 +204,7 @@ describe('taskscope/fastify on HTTP/2 (h2c)', () => {
 				stream.on('error', reject)
 			})
 			expect(body).toBe('over http/2')
-			await within(5_000, doneEnded, 'completion')
+			await within(doneEnded, 5_000, 'completion')
 			expect(reasons.get('done')).toBe('parent-completion')
 
 			const cutEnded = whenEnded('cut')
@@ -216,7 +216,7 @@ describe('taskscope/fastify on HTTP/2 (h2c)', () => {
 				})
 				stream.on('error', () => {})
 			})
-			await within(5_000, cutEnded, 'reset')
+			await within(cutEnded, 5_000, 'reset')
 			expect(reasons.get('cut')).toBe('disconnect')
 		} finally {
 			client.close()

@@ -115,7 +115,7 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 		await sleep(10)
 		expect(kinds()).toEqual(['parent-completion', 'parent-completion'])
 		expect(producerCancelled).toBe(true)
-		await within(5_000, scopes.close(), 'close')
+		await within(scopes.close(), 5_000, 'close')
 	})
 
 	it('treats a cancelled body or an aborted request signal as a disconnect', async () => {
@@ -139,7 +139,7 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 		await sleep(10)
 		expect(kinds()).toEqual(['disconnect', 'disconnect'])
 		expect(request.signal.aborted).toBe(true)
-		await within(5_000, scopes.close(), 'close')
+		await within(scopes.close(), 5_000, 'close')
 	})
 
 	it('a handler error is answered by Hono, and its scope ends with the 500 body', async () => {
@@ -161,7 +161,7 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 		const missing = await app.fetch(new Request('http://x/missing'))
 		expect(missing.status).toBe(404)
 		await missing.text() // an unread body would hold its request scope open
-		await within(5_000, scopes.close(), 'close')
+		await within(scopes.close(), 5_000, 'close')
 	})
 
 	it('close() winds in-flight requests up (reason: shutdown) and answers new ones 503', async () => {
@@ -177,10 +177,10 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 		const inFlight = Array.from({ length: 5 }, () => app.fetch(new Request('http://x/')))
 		await sleep(10)
 		const closing = scopes.close({ grace: 500 })
-		const responses = await within(5_000, Promise.all(inFlight), 'answers')
+		const responses = await within(Promise.all(inFlight), 5_000, 'answers')
 		expect(responses.map((response) => response.status)).toEqual([503, 503, 503, 503, 503])
 		await Promise.all(responses.map((response) => response.text()))
-		const result = await within(5_000, closing, 'close')
+		const result = await within(closing, 5_000, 'close')
 		expect(result.stragglers).toEqual([])
 		expect(kinds()).toEqual(['shutdown', 'shutdown', 'shutdown', 'shutdown', 'shutdown'])
 		const late = await app.fetch(new Request('http://x/'))

@@ -84,7 +84,7 @@ describe('taskscope/koa: a client cutting a streamed body', () => {
 					})
 					request.on('error', () => {})
 				})
-				const record = await within(5_000, scenario.ended(id), `producer end ${id}`)
+				const record = await within(scenario.ended(id), 5_000, `producer end ${id}`)
 				expect(record.reason?.kind).toBe('disconnect')
 			}
 		} finally {

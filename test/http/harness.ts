@@ -4,6 +4,9 @@ import { once } from 'node:events'
 import http from 'node:http'
 import { type CancelReason, type Scope, sleep } from 'taskscope'
 import { expect, it } from 'vitest'
+import { within } from '../support.js'
+
+export { within }
 
 /** What a route asks the binding to send. */
 export type Reply =
@@ -156,17 +159,6 @@ export interface Running {
 	close(): Promise<unknown>
 }
 
-/** Fails a promise that takes longer than `ms` (so a broken binding fails instead of hanging). */
-export function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined
-	return Promise.race([
-		promise,
-		new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)
-		}),
-	]).finally(() => clearTimeout(timer))
-}
-
 /** GET with a plain node:http client; resolves with status and body. */
 export function get(
 	url: string,
@@ -206,10 +198,10 @@ export function conformance(
 		try {
 			const request = http.get(`${server.url}/slow?id=cut`)
 			request.on('error', () => {})
-			await within(5_000, scenario.started('cut'), 'task start')
+			await within(scenario.started('cut'), 5_000, 'task start')
 			const cutAt = performance.now()
 			request.destroy()
-			const record = await within(5_000, scenario.ended('cut'), 'task end')
+			const record = await within(scenario.ended('cut'), 5_000, 'task end')
 			expect(record.outcome).toBe('cancelled')
 			expect(record.reason?.kind).toBe('disconnect')
 			// Generous on a busy machine; the bench reports the real latency.
@@ -231,7 +223,7 @@ export function conformance(
 			const response = await get(`${server.url}/fast?id=done`)
 			expect(response.status).toBe(200)
 			expect(response.body.toString()).toBe('fast done')
-			const record = await within(5_000, scenario.ended('done'), 'task end')
+			const record = await within(scenario.ended('done'), 5_000, 'task end')
 			expect(record.outcome).toBe('cancelled')
 			expect(record.reason?.kind).toBe('parent-completion')
 		} finally {
@@ -254,8 +246,8 @@ export function conformance(
 				if (response.reused) reused++
 			}
 			const records = await within(
-				10_000,
 				Promise.all(Array.from({ length: 50 }, (_, index) => scenario.ended(`k${index}`))),
+				10_000,
 				'50 task ends',
 			)
 			const kinds = records.map((record) => record.reason?.kind)
@@ -274,14 +266,14 @@ export function conformance(
 		const scenario = new Scenario()
 		const server = await start(scenario)
 		try {
-			const response = await within(20_000, get(`${server.url}/stream?id=whole`), 'stream')
+			const response = await within(get(`${server.url}/stream?id=whole`), 20_000, 'stream')
 			expect(response.status).toBe(200)
 			expect(response.body.length).toBe(STREAM_SIZE)
 			for (let index = 0; index < STREAM_SIZE / CHUNK; index++) {
 				expect(response.body[index * CHUNK]).toBe(index % 251)
 				expect(response.body[(index + 1) * CHUNK - 1]).toBe(index % 251)
 			}
-			const record = await within(5_000, scenario.ended('whole'), 'producer end')
+			const record = await within(scenario.ended('whole'), 5_000, 'producer end')
 			expect(record.outcome).toBe('completed')
 		} finally {
 			await server.close()
@@ -306,7 +298,7 @@ export function conformance(
 				request.on('error', () => {})
 				setTimeout(() => reject(new Error('no data')), 10_000)
 			})
-			const record = await within(5_000, scenario.ended('cutstream'), 'producer end')
+			const record = await within(scenario.ended('cutstream'), 5_000, 'producer end')
 			expect(record.outcome).toBe('cancelled')
 			expect(record.reason?.kind).toBe('disconnect')
 		} finally {

@@ -47,7 +47,7 @@ describe('toNodeListener on node:http2 (compatibility API)', () => {
 				stream.on('error', reject)
 			})
 			expect(body).toBe('over http/2')
-			await within(5_000, doneEnded, 'completion')
+			await within(doneEnded, 5_000, 'completion')
 			expect(reasons.get('done')?.kind).toBe('parent-completion')
 
 			const cutEnded = whenEnded('cut')
@@ -59,7 +59,7 @@ describe('toNodeListener on node:http2 (compatibility API)', () => {
 				})
 				stream.on('error', () => {})
 			})
-			await within(5_000, cutEnded, 'reset')
+			await within(cutEnded, 5_000, 'reset')
 			expect(reasons.get('cut')?.kind).toBe('disconnect')
 		} finally {
 			client.close()

@@ -6,22 +6,7 @@ import { sleep, type TaskContext } from 'taskscope'
 export const parkForever = (task: TaskContext): Promise<void> =>
 	sleep(Number.POSITIVE_INFINITY, task)
 
-/** A promise with its resolve/reject exposed. */
-export interface Deferred<T> {
-	readonly promise: Promise<T>
-	resolve(value: T): void
-	reject(error: unknown): void
-}
-
-export function deferred<T = void>(): Deferred<T> {
-	let resolve!: (value: T) => void
-	let reject!: (error: unknown) => void
-	const promise = new Promise<T>((res, rej) => {
-		resolve = res
-		reject = rej
-	})
-	return { promise, resolve, reject }
-}
+export { type Deferred, deferred } from '../support.js'
 
 /** Lets every queued microtask (and the ones they queue) run: one macrotask turn. */
 export function flushMicrotasks(): Promise<void> {
