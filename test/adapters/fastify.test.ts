@@ -6,7 +6,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/fastify'
 import { describe, expect, it } from 'vitest'
-import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
+import { conformance, get, http2Text, type Reply, type Scenario, within } from '../http/harness.js'
 import { adapterCases, answer, idOf, post, type Site } from './cases.js'
 
 function send(reply: FastifyReply, answered: Reply): FastifyReply {
@@ -193,16 +193,7 @@ describe('taskscope/fastify on HTTP/2 (h2c)', () => {
 		const client = http2.connect(`http://127.0.0.1:${port}`)
 		try {
 			const doneEnded = whenEnded('done')
-			const body = await new Promise<string>((resolve, reject) => {
-				const stream = client.request({ ':path': '/?id=done' })
-				let text = ''
-				stream.setEncoding('utf8')
-				stream.on('data', (chunk: string) => {
-					text += chunk
-				})
-				stream.on('end', () => resolve(text))
-				stream.on('error', reject)
-			})
+			const body = await http2Text(client, '/?id=done')
 			expect(body).toBe('over http/2')
 			await within(doneEnded, 5_000, 'completion')
 			expect(reasons.get('done')).toBe('parent-completion')

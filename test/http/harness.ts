@@ -320,3 +320,20 @@ export async function rawExchange(url: string, payload: string, ms = 2_000): Pro
 	socket.destroy()
 	return Buffer.concat(chunks).toString('latin1')
 }
+
+/** GETs `path` over an HTTP/2 session and resolves with the body as text. */
+export function http2Text(
+	client: import('node:http2').ClientHttp2Session,
+	path: string,
+): Promise<string> {
+	return new Promise<string>((resolve, reject) => {
+		const stream = client.request({ ':path': path })
+		let text = ''
+		stream.setEncoding('utf8')
+		stream.on('data', (chunk: string) => {
+			text += chunk
+		})
+		stream.on('end', () => resolve(text))
+		stream.on('error', reject)
+	})
+}

@@ -2,7 +2,7 @@ import http2 from 'node:http2'
 import { type CancelReason, sleep } from 'taskscope'
 import { toNodeListener } from 'taskscope/http'
 import { describe, expect, it } from 'vitest'
-import { within } from './harness.js'
+import { http2Text, within } from './harness.js'
 
 describe('toNodeListener on node:http2 (compatibility API)', () => {
 	it('completion ends the scope with the completion reason; a reset stream is a disconnect', async () => {
@@ -36,16 +36,7 @@ describe('toNodeListener on node:http2 (compatibility API)', () => {
 		const client = http2.connect(`http://127.0.0.1:${port}`)
 		try {
 			const doneEnded = whenEnded('done')
-			const body = await new Promise<string>((resolve, reject) => {
-				const stream = client.request({ ':path': '/?id=done' })
-				let text = ''
-				stream.setEncoding('utf8')
-				stream.on('data', (chunk: string) => {
-					text += chunk
-				})
-				stream.on('end', () => resolve(text))
-				stream.on('error', reject)
-			})
+			const body = await http2Text(client, '/?id=done')
 			expect(body).toBe('over http/2')
 			await within(doneEnded, 5_000, 'completion')
 			expect(reasons.get('done')?.kind).toBe('parent-completion')
