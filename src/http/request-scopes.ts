@@ -1,3 +1,4 @@
+import { ScopeClosedError } from '../scope/errors.js'
 import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../scope/reasons.js'
 import {
 	createScope,
@@ -66,6 +67,10 @@ export class RequestScopes {
 	 * `signal` (fetch runtimes) cancels it with a disconnect reason.
 	 */
 	open(signal?: AbortSignal): Scope {
+		// A cancelled scope answers spawns with work that never runs; a server that is shutting
+		// down must refuse the request instead (503), so ask before opening.
+		const root = this.root
+		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
 		if (signal === undefined) return createScope(this.#requestOptions, this.#init)
 		return createScope(
 			{ ...this.#requestOptions, signal },

@@ -1,6 +1,7 @@
 import { contextStorage } from './context.js'
 import { currentScopeOrUndefined } from './current.js'
-import { CancelledError, InvalidArgumentError } from './errors.js'
+import { InvalidArgumentError, isCancelledError } from './errors.js'
+import { isAbortError } from './hostile.js'
 import { createBlockScope, type Scope, type ScopeOptions } from './scope.js'
 
 /**
@@ -77,11 +78,6 @@ export async function runBlock<T>(block: Scope, body: ScopeBody<T>): Promise<T> 
 
 /** @internal */
 export function isCancellation(scope: Scope, error: unknown): boolean {
-	if (error instanceof CancelledError) return true
-	return (
-		scope.cancelled &&
-		typeof error === 'object' &&
-		error !== null &&
-		(error as { name?: unknown }).name === 'AbortError'
-	)
+	if (isCancelledError(error)) return true
+	return scope.cancelled && isAbortError(error)
 }

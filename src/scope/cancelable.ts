@@ -1,6 +1,7 @@
 import { type CancelInput, resolveCancelInput, throwIfCancelled } from './cancel-input.js'
 import { CancelNode } from './cancel-node.js'
 import { InvalidArgumentError } from './errors.js'
+import { isThenable, safeGet } from './hostile.js'
 
 /**
  * Makes a promise, an async iterable or a stream into a cancellation point.
@@ -200,20 +201,8 @@ class CancelableIterator<T> implements AsyncIterableIterator<T> {
 	}
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-	return (
-		typeof value === 'object' &&
-		value !== null &&
-		typeof (value as PromiseLike<unknown>).then === 'function'
-	)
-}
-
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-	return (
-		typeof value === 'object' &&
-		value !== null &&
-		typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
-	)
+	return typeof safeGet(value, Symbol.asyncIterator) === 'function'
 }
 
 function swallow(promise: PromiseLike<unknown>): void {

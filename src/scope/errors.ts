@@ -1,3 +1,4 @@
+import { safeGet, safeInstanceOf } from './hostile.js'
 import type { CancelReason } from './reasons.js'
 
 // Marks the prototype of every taskscope error class (set on first construction), so
@@ -108,16 +109,13 @@ export class CancelledError extends TaskscopeError {
 brand(CancelledError, 'CancelledError')
 
 /**
- * @internal A fast `instanceof CancelledError` for hot paths (also true for one from another copy
- * of taskscope): checks the stable `code` instead of walking prototypes.
+ * @internal `instanceof CancelledError` (also true for one from another copy of taskscope) that
+ * never throws: a rejection is classified by brand, not by duck-typing its `code`, so a plain
+ * object `{ code: 'ERR_TASKSCOPE_CANCELLED' }` is not taken for a cancellation, and a Proxy or a
+ * throwing getter is just "not a cancellation".
  */
 export function isCancelledError(value: unknown): value is CancelledError {
-	return (
-		typeof value === 'object' &&
-		value !== null &&
-		(value as { code?: unknown }).code === 'ERR_TASKSCOPE_CANCELLED' &&
-		(value as { reason?: unknown }).reason !== undefined
-	)
+	return safeInstanceOf(value, CancelledError)
 }
 
 /**
@@ -284,7 +282,7 @@ function listed(names: readonly string[]): string {
 	return names.length > 10 ? `${shown} and ${names.length - 10} more` : shown
 }
 
-/** A short, safe description of any value for error messages. */
+/** A short description of any value for error messages; never throws, whatever the value does. */
 export function describe(value: unknown): string {
 	if (value === null) return 'null'
 	switch (typeof value) {
@@ -298,15 +296,24 @@ export function describe(value: unknown): string {
 			return String(value)
 		case 'symbol':
 			return value.toString()
-		case 'function':
-			return `function ${value.name || '(anonymous)'}`
+		case 'function': {
+			const name = safeGet(value, 'name')
+			return `function ${typeof name === 'string' && name !== '' ? name : '(anonymous)'}`
+		}
 		default: {
-			const name = (value as object).constructor?.name
-			return name && name !== 'Object' ? `an instance of ${name}` : 'an object'
+			const name = safeGet(safeGet(value, 'constructor'), 'name')
+			return typeof name === 'string' && name !== '' && name !== 'Object'
+				? `an instance of ${name}`
+				: 'an object'
 		}
 	}
 }
 
-function messageOf(error: unknown): string {
-	return error instanceof Error ? error.message : describe(error)
+/** @internal The message of an error for another message; never throws. */
+export function messageOf(error: unknown): string {
+	if (!safeInstanceOf(error, Error)) return describe(error)
+	const message = safeGet(error, 'message', undefined)
+	return typeof message === 'string'
+		? message
+		: `${describe(error)} (its message could not be read)`
 }

@@ -1,4 +1,4 @@
-import { afterMicrotasks, setUnrefTimeout, type Timer } from './timers.js'
+import { afterMicrotasks, setRefTimeout, type Timer } from './timers.js'
 
 /** Something that must be told when its mercy period has run out, unless it ended first. */
 export interface MercyWatcher {
@@ -37,7 +37,7 @@ function flushPending(): void {
 	const now = Date.now()
 	for (const watcher of batch) {
 		if (watcher.isEnded || watcher.mercyTimer !== undefined) continue
-		watcher.mercyTimer = setUnrefTimeout(() => expire(watcher), Math.max(0, watcher.mercyAt - now))
+		watcher.mercyTimer = setRefTimeout(() => expire(watcher), Math.max(0, watcher.mercyAt - now))
 	}
 }
 

@@ -1,3 +1,5 @@
+import { safeGet, safeInstanceOf } from './hostile.js'
+
 /**
  * Why a scope or task was cancelled. Every reason has a `kind` to switch on; the HTTP layer maps
  * kinds to answers (timeout → 504, shutdown → 503, disconnect → nothing is written).
@@ -145,12 +147,7 @@ export class UserReason {
 
 	constructor(detail?: unknown) {
 		this.detail = detail
-		this.message =
-			typeof detail === 'string'
-				? detail
-				: detail instanceof Error
-					? detail.message
-					: 'cancelled by the program'
+		this.message = typeof detail === 'string' ? detail : messageOfDetail(detail)
 	}
 }
 
@@ -174,7 +171,7 @@ const reasonClasses = [
  */
 export function isCancelReason(value: unknown): value is CancelReason {
 	if (typeof value !== 'object' || value === null) return false
-	for (const type of reasonClasses) if (value instanceof type) return true
+	for (const type of reasonClasses) if (safeInstanceOf(value, type)) return true
 	return false
 }
 
@@ -189,11 +186,18 @@ export function toCancelReason(value: unknown): CancelReason {
 		return value as CancelReason
 	}
 	if (isCancelReason(value)) return value
-	if (value instanceof Error && value.name === 'CancelledError') {
-		const inner = (value as { reason?: unknown }).reason
+	// Any value is accepted, hostile ones too (getters that throw, Proxies): nothing here throws.
+	if (safeInstanceOf(value, Error) && safeGet(value, 'name') === 'CancelledError') {
+		const inner = safeGet(value, 'reason')
 		if (isCancelReason(inner)) return inner
 	}
 	return new UserReason(value)
+}
+
+function messageOfDetail(detail: unknown): string {
+	if (!safeInstanceOf(detail, Error)) return 'cancelled by the program'
+	const message = safeGet(detail, 'message')
+	return typeof message === 'string' ? message : 'cancelled by the program'
 }
 
 /** Shared, immutable instances for reasons that carry no data (no allocation per request). */

@@ -26,9 +26,16 @@ import {
 } from './reasons.js'
 import { reportUnhandled } from './report.js'
 import type { ScopeSnapshot, TaskSnapshot } from './snapshot.js'
+import { type StragglerInfo, StragglerRecord } from './straggler-record.js'
 import { type SpawnOptions, Task, type TaskFunction } from './task.js'
 import { onCancelOf } from './task-context.js'
-import { afterMicrotasks, clearTimer, setUnrefTimeout, type Timer } from './timers.js'
+import {
+	afterMicrotasks,
+	clearTimer,
+	setRefTimeout,
+	setUnrefTimeout,
+	type Timer,
+} from './timers.js'
 import { TrackHandle } from './track.js'
 import { validateScopeOptions, validateSpawnOptions } from './validate.js'
 
@@ -157,20 +164,7 @@ export interface CancelOptions {
 	grace?: number
 }
 
-/**
- * A task that ignored cancellation past the mercy period.
- *
- * @example
- * ```ts
- * import type { StragglerInfo } from 'taskscope'
- * const stragglers: readonly StragglerInfo[] = (await scope.close()).stragglers
- * for (const { id, name } of stragglers) console.warn(`task ${name} (#${id}) ignored cancellation`)
- * ```
- */
-export interface StragglerInfo {
-	readonly id: number
-	readonly name: string
-}
+export type { StragglerInfo } from './straggler-record.js'
 
 /**
  * How a scope ended; `close()` and `done` resolve with it (they never reject).
@@ -192,8 +186,13 @@ export interface ScopeResult {
 	readonly reason?: CancelReason
 	/** Every failure reported in the scope, first to last (task failures, failing hooks). */
 	readonly failures: readonly unknown[]
-	/** Tasks abandoned after the mercy period. */
+	/**
+	 * Tasks abandoned after the mercy period, here and below: the most recent
+	 * 100 by name (a long-lived root would otherwise grow without bound).
+	 */
 	readonly stragglers: readonly StragglerInfo[]
+	/** How many tasks were abandoned in all, named or not. */
+	readonly stragglerCount: number
 }
 
 /**
@@ -243,7 +242,7 @@ let nextScopeId = 1
 interface ScopeRare {
 	failures: unknown[] | undefined
 	unseen: unknown[] | undefined
-	stragglers: StragglerInfo[] | undefined
+	stragglers: StragglerRecord | undefined
 	deadlineTimer: Timer | undefined
 	graceTimer: Timer | undefined
 	waiting: Array<(result: ScopeResult) => void> | undefined
@@ -304,7 +303,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#rare: ScopeRare | undefined = undefined
 	#failFast: boolean
 	#onError: ScopeErrorHandler | undefined
-	#mercy: number | undefined
+	#mercy: number
 	#maxTasks: number
 	// Child scopes, like tasks, in an array with slots: a server's root adds and removes one
 	// per request.
@@ -336,7 +335,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.#kind = init?.kind ?? 'scope'
 		this.#failFast = options?.errors !== 'supervise'
 		this.#onError = options?.onError
-		this.#mercy = options?.mercy
+		// The mercy period in force, fixed now: asking the ancestors each time would cost a walk up
+		// the tree per cancelled scope, quadratic in a deep tree.
+		this.#mercy = options?.mercy ?? parent?.mercy() ?? DEFAULT_MERCY
 		this.#maxTasks = options?.maxTasks ?? Number.POSITIVE_INFINITY
 
 		const inherited =
@@ -389,12 +390,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (value !== undefined || this.#rare !== undefined) this.#rareState().unseen = value
 	}
 
-	get #stragglers(): StragglerInfo[] | undefined {
+	get #stragglers(): StragglerRecord | undefined {
 		return this.#rare?.stragglers
 	}
 
-	set #stragglers(value: StragglerInfo[] | undefined) {
-		if (value !== undefined || this.#rare !== undefined) this.#rareState().stragglers = value
+	#stragglerRecord(): StragglerRecord {
+		const rare = this.#rareState()
+		rare.stragglers ??= new StragglerRecord()
+		return rare.stragglers
 	}
 
 	get #deadlineTimer(): Timer | undefined {
@@ -590,7 +593,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (grace !== undefined && grace > 0) {
 			if (this.level !== NOT_CANCELLED) return
 			this.cancelTo(GRACEFUL, event)
-			this.#graceTimer = setUnrefTimeout(() => this.#forceAfterGrace(), grace)
+			this.#graceTimer = setRefTimeout(() => this.#forceAfterGrace(), grace)
 			return
 		}
 		this.cancelTo(FORCED, event)
@@ -685,7 +688,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			deadline: this.deadline,
 			tasks,
 			children,
-			stragglers: [...(this.#stragglers ?? NO_STRAGGLERS)],
+			stragglers: this.#stragglers?.named() ?? [],
+			stragglerCount: this.#stragglers?.count ?? 0,
 		}
 	}
 
@@ -712,7 +716,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	#newTask<T>(nameHint: string, options: SpawnOptions<T> | undefined): Task<T> {
 		if (options !== undefined) validateSpawnOptions(options)
-		if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
+		if (this.level !== NOT_CANCELLED) {
+			// A scope that ended by cancellation answers a late spawn as a cancelled one does: with
+			// a task that never runs (its onCancel runs). Code on a cancel path races with the
+			// scope's end all the time; that is not a logic error, spawning after close() is.
+			if (this.phase === CLOSED) return this.#detachedTask(nameHint, options)
+		} else if (this.sealed || this.phase === CLOSED) {
+			throw new ScopeClosedError(this.name, this.state)
+		}
 		if (this.taskCount >= this.#maxTasks) throw new ScopeLimitError(this.name, this.#maxTasks)
 		const task = new Task<T>(this, nameHint, options)
 		if (this.tasks === NO_TASKS) this.tasks = []
@@ -720,6 +731,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.tasks.push(task)
 		this.taskCount++
 		this.live++
+		return task
+	}
+
+	/** A never-run task for a scope that has already closed: nothing waits for it. */
+	#detachedTask<T>(nameHint: string, options: SpawnOptions<T> | undefined): Task<T> {
+		const task = new Task<T>(this, nameHint, options)
+		task.abandoned = true
 		return task
 	}
 
@@ -742,12 +760,18 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	}
 
 	/** @internal */
-	adopt(child: Scope): void {
-		if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
+	adopt(child: Scope): boolean {
+		if (this.level === NOT_CANCELLED) {
+			if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
+		} else if (this.phase === CLOSED) {
+			// Ended by cancellation: the child starts cancelled and closes by itself (see spawn).
+			return false
+		}
 		this.#children ??= []
 		child.childSlot = this.#children.length
 		this.#children.push(child)
 		this.live++
+		return true
 	}
 
 	/** @internal */
@@ -878,7 +902,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			error: this.failed ? this.firstError : undefined,
 			reason: this.event?.reason,
 			failures: this.#failures ?? NO_FAILURES,
-			stragglers: this.#stragglers ?? NO_STRAGGLERS,
+			stragglers: this.#stragglers?.named() ?? NO_STRAGGLERS,
+			stragglerCount: this.#stragglers?.count ?? 0,
 		}
 		if (this.phase === CLOSED) this.#result = result
 		return result
@@ -1008,10 +1033,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal The mercy period in force (own, else inherited, else the default). */
 	mercy(): number {
-		for (let scope: Scope | undefined = this; scope !== undefined; scope = scope.parent) {
-			if (scope.#mercy !== undefined) return scope.#mercy
-		}
-		return DEFAULT_MERCY
+		return this.#mercy
 	}
 
 	/** @internal The mercy period after forced cancellation ran out. */
@@ -1019,25 +1041,24 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (this.phase === CLOSED) return
 		const mercy = this.mercy()
 		const names: string[] = []
-		const stragglers: StragglerInfo[] = []
 		for (const task of [...this.tasks].sort(byId)) {
 			if (!task.fnSettled || task.hookPending) {
 				task.abandoned = true
 				this.#unlink(task)
 				names.push(task.name)
-				stragglers.push({ id: task.id, name: task.name })
+				this.#stragglerRecord().add({ id: task.id, name: task.name })
 			}
 		}
 		if (this.#holds > 0) {
 			// Work the scope waits for that is not a task: a block's body, a request's handler.
-			names.push(`${this.name} (its own work)`)
-			stragglers.push({ id: this.id, name: `${this.name} (its own work)` })
+			const name = `${this.name} (its own work)`
+			names.push(name)
+			this.#stragglerRecord().add({ id: this.id, name })
 			this.live -= this.#holds
 			this.#abandonedHolds += this.#holds
 			this.#holds = 0
 		}
 		if (names.length > 0) {
-			this.#stragglers = [...(this.#stragglers ?? NO_STRAGGLERS), ...stragglers]
 			this.problem(new StragglerError(this.name, names, mercy), undefined, false)
 		}
 		this.#checkDone()
@@ -1050,9 +1071,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 	}
 
-	#addStragglers(stragglers: readonly StragglerInfo[]): void {
+	#addStragglers(stragglers: StragglerRecord): void {
 		if (this.phase === CLOSED) return
-		this.#stragglers = [...(this.#stragglers ?? NO_STRAGGLERS), ...stragglers]
+		this.#stragglerRecord().addAll(stragglers)
 	}
 
 	#forceAfterGrace(): void {
@@ -1132,6 +1153,15 @@ function ownDeadline(options: ScopeOptions | undefined): number {
 /** The typed reason behind an external signal's abort. */
 function reasonOfSignal(signal: AbortSignal, fallback: CancelReason | undefined): CancelReason {
 	const reason: unknown = signal.reason
+	try {
+		return typedReasonOf(reason, fallback)
+	} catch {
+		// A reason whose getters or traps throw: the scope is cancelled all the same.
+		return fallback ?? new UserReason(reason)
+	}
+}
+
+function typedReasonOf(reason: unknown, fallback: CancelReason | undefined): CancelReason {
 	if (fallback !== undefined && !isCancelReason(reason) && !(reason instanceof CancelledError)) {
 		return fallback
 	}

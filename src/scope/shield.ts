@@ -3,7 +3,7 @@ import { currentScopeOrUndefined } from './current.js'
 import { InvalidArgumentError, TimeoutError } from './errors.js'
 import { createBlockScope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
-import { ownTimeout } from './with-timeout.js'
+import { cutByOwnDeadline, ownTimeout } from './with-timeout.js'
 
 /**
  * Options of {@link shield}.
@@ -50,9 +50,12 @@ export async function shield<T>(fn: ScopeBody<T>, options: ShieldOptions): Promi
 		{ name: options.name ?? 'shield', parent: currentScopeOrUndefined(), timeout },
 		true,
 	)
+	let value: T
 	try {
-		return await runBlock(block, fn)
+		value = await runBlock(block, fn)
 	} catch (error) {
 		throw ownTimeout(block, error) ? new TimeoutError(timeout, 'shield') : error
 	}
+	if (cutByOwnDeadline(block)) throw new TimeoutError(timeout, 'shield')
+	return value
 }

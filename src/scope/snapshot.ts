@@ -27,8 +27,10 @@ export interface ScopeSnapshot {
 	readonly tasks: readonly TaskSnapshot[]
 	/** Child scopes (not tasks' own scopes, which appear under their task). */
 	readonly children: readonly ScopeSnapshot[]
-	/** Tasks abandoned after the mercy period. */
+	/** Tasks abandoned after the mercy period, here and below (the most recent 100 by name). */
 	readonly stragglers: readonly StragglerInfo[]
+	/** How many tasks were abandoned in all. */
+	readonly stragglerCount: number
 }
 
 /**

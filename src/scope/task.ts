@@ -1,6 +1,7 @@
 import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
 import { contextStorage } from './context.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
+import { isAbortError, readThen, subscribe } from './hostile.js'
 import { type CancelReason, SiblingFailureReason, toCancelReason } from './reasons.js'
 import { createOwnedScope, type Scope } from './scope.js'
 import { TaskContext } from './task-context.js'
@@ -259,14 +260,21 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			queueMicrotask(() => this.settleRejected(error))
 			return
 		}
-		if (isThenable(returned)) {
-			try {
-				// Bound functions, not closures: smaller, and no context object per task.
-				returned.then(fulfilTask.bind(this), rejectTask.bind(this))
-			} catch (error) {
-				// A thenable whose then() throws: the task fails with that error, later (as above).
-				queueMicrotask(() => this.settleRejected(error))
-			}
+		const read = readThen(returned)
+		if (read.method !== undefined) {
+			// Bound functions, not closures: smaller, and no context object per task.
+			const threw = subscribe(
+				returned as object,
+				read.method,
+				fulfilTask.bind(this),
+				rejectTask.bind(this),
+			)
+			// A thenable whose then() throws: the task fails with that error, later (as above).
+			if (threw !== undefined) queueMicrotask(() => this.settleRejected(threw.error))
+		} else if (read.threw !== undefined) {
+			// A value whose `then` getter throws cannot be awaited: the task fails with that error.
+			const { error } = read.threw
+			queueMicrotask(() => this.settleRejected(error))
 		} else {
 			queueMicrotask(() => this.settleFulfilled(returned as T))
 		}
@@ -308,8 +316,16 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#fulfilled(value: T): void {
-		this.#setOutcome(COMPLETED)
-		this.#payload = value
+		if (this.level === FORCED) {
+			// Forced cancellation drops the work, as dropping a future does: whatever the function
+			// returns once it was told to stop is discarded, and the task ends cancelled. (After a
+			// graceful cancellation a value still stands: that is what the grace period is for.)
+			this.#setOutcome(CANCELLED)
+			this.#payload = (this.event as CancelEvent).reason
+		} else {
+			this.#setOutcome(COMPLETED)
+			this.#payload = value
+		}
 		this.#afterFunction()
 	}
 
@@ -423,23 +439,31 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			pending = this.#runHook(state)
 		} catch (error) {
 			this.#hookFailed(state, error)
+			this.#end()
+			return
 		}
-		if (isThenable(pending)) {
-			this.#flags |= HOOK_PENDING
-			try {
-				pending.then(
-					() => this.#end(),
-					(error) => {
-						this.#hookFailed(state, error)
-						this.#end()
-					},
-				)
-				return
-			} catch (error) {
-				this.#hookFailed(state, error)
-			}
+		const read = readThen(pending)
+		if (read.threw !== undefined) this.#hookFailed(state, read.threw.error)
+		if (read.method === undefined) {
+			this.#end()
+			return
 		}
-		this.#end()
+		this.#flags |= HOOK_PENDING
+		const threw = subscribe(
+			pending as object,
+			read.method,
+			() => this.#end(),
+			(error) => {
+				// A hook that returns a task (`onCancel: () => scope.spawn(…)`) or a cancelled wait
+				// did not fail when that was cancelled.
+				if (!isCancelledError(error)) this.#hookFailed(state, error)
+				this.#end()
+			},
+		)
+		if (threw !== undefined) {
+			this.#hookFailed(state, threw.error)
+			this.#end()
+		}
 	}
 
 	#runHook(state: State): unknown {
@@ -456,6 +480,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#end(): void {
+		if ((this.#flags & ENDED) !== 0) return // a hook's thenable that settles twice
 		this.#flags = (this.#flags | ENDED) & ~HOOK_PENDING
 		this.#options = undefined
 		if ((this.#flags & ABANDONED) === 0) this.owner.taskEnded(this)
@@ -496,21 +521,4 @@ function fulfilTask(this: Task<unknown>, value: unknown): void {
 
 function rejectTask(this: Task<unknown>, error: unknown): void {
 	this.settleRejected(error)
-}
-
-/** @internal */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-	return (
-		value !== null &&
-		(typeof value === 'object' || typeof value === 'function') &&
-		typeof (value as PromiseLike<unknown>).then === 'function'
-	)
-}
-
-function isAbortError(error: unknown): boolean {
-	return (
-		typeof error === 'object' &&
-		error !== null &&
-		(error as { name?: unknown }).name === 'AbortError'
-	)
 }

@@ -15,6 +15,16 @@ export function setUnrefTimeout(callback: () => void, delay: number): Timer | un
 	return timer
 }
 
+/**
+ * @internal A timer that keeps the process alive until it fires: for a scope that is cancelling,
+ * which is doing work (its grace and mercy periods), so a script cannot exit before the scope
+ * settles and names its stragglers. Bounded by the period it measures.
+ */
+export function setRefTimeout(callback: () => void, delay: number): Timer | undefined {
+	if (delay === Number.POSITIVE_INFINITY) return undefined
+	return setTimeout(callback, Math.min(delay, MAX_DELAY))
+}
+
 /** @internal Clears a timer if there is one; returns undefined to assign back. */
 export function clearTimer(timer: Timer | undefined): undefined {
 	if (timer !== undefined) clearTimeout(timer)

@@ -49,18 +49,24 @@ export async function withTimeout<T>(
 		}),
 		false,
 	)
+	let value: T
 	try {
-		return await runBlock(block, fn)
+		value = await runBlock(block, fn)
 	} catch (error) {
 		throw ownTimeout(block, error) ? new TimeoutError(ms) : error
 	}
+	// The body returned in time, but the deadline cut work it had started: the block did not
+	// finish within its limit.
+	if (cutByOwnDeadline(block)) throw new TimeoutError(ms)
+	return value
+}
+
+/** @internal Whether the block's own deadline cancelled it (whatever its body did). */
+export function cutByOwnDeadline(block: Scope): boolean {
+	return block.firedTimeout !== undefined && block.cancelReason === block.firedTimeout
 }
 
 /** @internal Whether `error` is the cancellation caused by this block's own deadline. */
 export function ownTimeout(block: Scope, error: unknown): boolean {
-	return (
-		block.firedTimeout !== undefined &&
-		block.cancelReason === block.firedTimeout &&
-		isCancellation(block, error)
-	)
+	return cutByOwnDeadline(block) && isCancellation(block, error)
 }

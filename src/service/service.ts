@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../scope/errors.js'
-import { isThenable } from '../scope/task.js'
+import { isThenable } from '../scope/hostile.js'
 import type { CallSignal } from './call-signal.js'
 import { ServiceContractError } from './errors.js'
 

@@ -14,6 +14,7 @@ import {
 	sleep,
 	spawn,
 	type Task,
+	TimeoutError,
 	TimeoutReason,
 	withTimeout,
 } from 'taskscope'
@@ -262,14 +263,17 @@ describe('cancellation points without a signal', () => {
 	})
 
 	it("sleep() inside a block follows the block's cancellation", async () => {
-		const outcome = await withTimeout(20, async () => {
+		let outcome: unknown
+		const block = withTimeout(20, async () => {
 			try {
 				await sleep(60_000)
-				return 'slept'
+				outcome = 'slept'
 			} catch (error) {
-				return error
+				outcome = error
 			}
 		})
+		// The deadline cut the block: it rejects, whatever its body returned.
+		await expect(block).rejects.toBeInstanceOf(TimeoutError)
 		expect(outcome).toBeInstanceOf(CancelledError)
 		expect((outcome as CancelledError).reason).toBeInstanceOf(TimeoutReason)
 	})

@@ -253,6 +253,7 @@ describe('supervise', () => {
 			reason: undefined,
 			failures: [boom],
 			stragglers: [],
+			stragglerCount: 0,
 		})
 		expect(seen).toEqual([boom])
 	})

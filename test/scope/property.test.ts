@@ -176,6 +176,8 @@ interface TaskRecord {
 	hooks: Array<{ kind: TaskStatus; status: TaskStatus | undefined }>
 	hookEnded: boolean
 	scopeClosedAtHook: boolean
+	/** Spawned into a scope that had already closed (ended by cancellation): never runs. */
+	readonly spawnedAfterClose: boolean
 	ownScopeOpenAtHook: boolean
 	pendingAtHook: TaskRecord[]
 }
@@ -223,11 +225,15 @@ class Run {
 			bodyError: undefined,
 			blockOutcome: undefined,
 		}
-		if (kind !== 'owned') parent?.children.push(record)
+		// A block started in a scope that already ended by cancellation is not its child: it starts
+		// cancelled and closes by itself.
+		if (kind !== 'owned' && parent?.scope.state !== 'closed') parent?.children.push(record)
 		this.scopes.push(record)
 		void target.done.then((result) => {
 			record.result = result
-			record.pendingAtDone = subtreeTasks(record).filter((task) => !task.hookEnded)
+			record.pendingAtDone = subtreeTasks(record).filter(
+				(task) => !task.hookEnded && !task.spawnedAfterClose,
+			)
 			record.openChildrenAtDone = record.children.filter((child) => child.scope.state !== 'closed')
 		})
 		return record
@@ -288,6 +294,7 @@ class Run {
 			scopeClosedAtHook: false,
 			ownScopeOpenAtHook: false,
 			pendingAtHook: [],
+			spawnedAfterClose: where.scope.state === 'closed',
 		}
 		const hook = (kind: TaskStatus) => () => this.hook(record, kind)
 		// May throw (ScopeClosedError into a closed scope): then there is no task to track.
@@ -373,7 +380,7 @@ class Run {
 		record.ownScopeOpenAtHook ||=
 			record.ownScope !== undefined && record.ownScope.scope.state !== 'closed'
 		record.pendingAtHook = record.ownScope
-			? subtreeTasks(record.ownScope).filter((task) => !task.hookEnded)
+			? subtreeTasks(record.ownScope).filter((task) => !task.hookEnded && !task.spawnedAfterClose)
 			: []
 		const mode = record.spec.hook
 		if (mode === 'sync' || mode === 'throw') {
@@ -575,7 +582,10 @@ async function check(run: Run): Promise<void> {
 			run.fail(`${record.name}: completed with ${String(result.value)}`)
 		}
 		if (!record.ran && status !== 'cancelled') run.fail(`${record.name}: never ran, ${status}`)
-		if (!excused(record) && record.scopeClosedAtHook) {
+		if (record.spawnedAfterClose && (record.ran || status !== 'cancelled')) {
+			run.fail(`${record.name}: spawned after its scope closed, yet ${status} (ran: ${record.ran})`)
+		}
+		if (!excused(record) && !record.spawnedAfterClose && record.scopeClosedAtHook) {
 			run.fail(`${record.name}: ended after its scope closed`)
 		}
 		if (record.ownScopeOpenAtHook) run.fail(`${record.name}: hook ran before its own scope closed`)

@@ -1,5 +1,6 @@
 // The tree: nothing outlives its parent, and things end in the seed's termination order.
 import {
+	CancelledError,
 	type CancelReason,
 	ParentCompletionReason,
 	Scope,
@@ -230,7 +231,7 @@ describe('done order', () => {
 			throw new Error('x')
 		}, hooks('fails'))
 		const cancelled = root.spawn(parkForever, hooks('cancelled'))
-		// Completes although it was cancelled first: the function did finish.
+		// Returns a value after forced cancellation reached it: the value is dropped, it ends cancelled.
 		const lateCompleter = root.spawn(async (task) => {
 			try {
 				await sleep(60_000, task)
@@ -254,7 +255,7 @@ describe('done order', () => {
 			completes: ['complete'],
 			fails: ['error'],
 			cancelled: ['cancel'],
-			'late-completer': ['complete'],
+			'late-completer': ['cancel'],
 			'fails-through-child': ['error'],
 		})
 	})
@@ -398,6 +399,7 @@ describe('scope lifecycle', () => {
 			reason: undefined,
 			failures: [],
 			stragglers: [],
+			stragglerCount: 0,
 		})
 	})
 
@@ -420,7 +422,19 @@ describe('scope lifecycle', () => {
 		expect(late.status).toBe('running')
 		await scope.done
 		expect(late.status).toBe('cancelled')
-		expect(() => scope.spawn(async () => 1)).toThrow(/closed/)
+		// Ended by cancellation: a late spawn still gets a task that never runs (not a throw).
+		let ran = false
+		const reasons: string[] = []
+		const later = scope.spawn(
+			async () => {
+				ran = true
+			},
+			{ onCancel: (reason) => void reasons.push(reason.kind) },
+		)
+		await expect(later).rejects.toBeInstanceOf(CancelledError)
+		expect(ran).toBe(false)
+		expect(reasons).toEqual(['user'])
+		expect(scope.state).toBe('closed')
 	})
 
 	it('waits for child scopes on close (join), and seals them', async () => {
