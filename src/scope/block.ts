@@ -1,23 +1,8 @@
-import { contextStorage } from './context.js'
+import { checkBody, runBlock, type ScopeBody } from './block-run.js'
 import { currentScopeOrUndefined } from './current.js'
-import { InvalidArgumentError, isCancelledError } from './errors.js'
-import { isAbortError } from './hostile.js'
-import { createBlockScope, type Scope, type ScopeOptions } from './scope.js'
+import { createBlockScope, type ScopeOptions } from './scope.js'
 
-/**
- * The body of a `scope()` block.
- *
- * @example
- * ```ts
- * import { type ScopeBody, scope, sleep } from 'taskscope'
- * const body: ScopeBody<string> = async (s) => {
- *   s.spawn((task) => sleep(100, task))
- *   return 'done'
- * }
- * await scope(body) // 'done', once the sleep has ended
- * ```
- */
-export type ScopeBody<T> = (scope: Scope) => T | PromiseLike<T>
+export type { ScopeBody } from './block-run.js'
 
 /**
  * A structured block: runs `body(scope)` in a new scope and resolves with the body's value only
@@ -41,7 +26,7 @@ export type ScopeBody<T> = (scope: Scope) => T | PromiseLike<T>
  * ```
  */
 export async function scope<T>(body: ScopeBody<T>, options?: ScopeOptions): Promise<T> {
-	if (typeof body !== 'function') throw new InvalidArgumentError('body', 'a function', body)
+	checkBody(body)
 	return runBlock(createBlockScope(withCurrentParent(options), false), body)
 }
 
@@ -50,34 +35,4 @@ export function withCurrentParent(options: ScopeOptions | undefined): ScopeOptio
 	if (options?.parent !== undefined) return options
 	const parent = currentScopeOrUndefined()
 	return parent === undefined ? options : { ...options, parent }
-}
-
-/** @internal Runs a block's body in its scope, then joins the scope. */
-export async function runBlock<T>(block: Scope, body: ScopeBody<T>): Promise<T> {
-	block.hold()
-	let value: T | undefined
-	let failed = false
-	let error: unknown
-	try {
-		const storage = contextStorage()
-		value = await (storage === undefined ? body(block) : storage.run(block, body, block))
-	} catch (caught) {
-		failed = true
-		error = caught
-	}
-	if (failed && !isCancellation(block, error)) block.bodyFailed(error)
-	block.release()
-	const result = await block.close()
-	if (result.status === 'failed') {
-		block.reportUnseenFailures()
-		throw result.error
-	}
-	if (failed) throw error
-	return value as T
-}
-
-/** @internal */
-export function isCancellation(scope: Scope, error: unknown): boolean {
-	if (isCancelledError(error)) return true
-	return scope.cancelled && isAbortError(error)
 }

@@ -88,8 +88,14 @@ export abstract class CancelNode {
 	/** @internal Whether the node has ended; an ended node ignores cancellation. */
 	abstract get isEnded(): boolean
 
-	/** @internal Pushes a cancellation on to the node's children. */
-	protected abstract propagate(level: CancelLevel, event: CancelEvent): void
+	/** @internal Appends the nodes a cancellation passes on to (in order) to `out`. */
+	abstract pushChildren(out: CancelNode[]): void
+
+	/** @internal The node was just marked cancelled, before any callback runs (no user code). */
+	marked(_level: CancelLevel): void {}
+
+	/** @internal The node's own waiters and signals have fired (scopes check whether they are done). */
+	afterCancel(_level: CancelLevel): void {}
 
 	/** @internal The error a cancellation point throws now that the node is cancelled. */
 	cancelError(): CancelledError {
@@ -127,30 +133,13 @@ export abstract class CancelNode {
 	}
 
 	/**
-	 * @internal Raises the node to `level`. Returns false when nothing changed (already at that
-	 * level or ended). The subtree is marked first, then the node's own waiters and signals fire,
-	 * so user code run by an abort listener sees the whole subtree cancelled.
+	 * @internal Raises the node and everything below it to `level`. Returns false when nothing
+	 * changed (already at that level, or ended). See {@link cancelTree}.
 	 */
 	cancelTo(level: CancelLevel, event: CancelEvent): boolean {
 		if (level <= this.level || this.isEnded) return false
-		this.raise(level, event)
+		cancelTree(this, level, event)
 		return true
-	}
-
-	/** @internal The body of cancelTo, once the caller checked that it applies. */
-	protected raise(level: CancelLevel, event: CancelEvent): void {
-		const first = this.level === NOT_CANCELLED
-		this.level = level
-		if (first) this.event = event
-		const current = this.event as CancelEvent
-		this.propagate(level, current)
-		const waiter = this.waiter
-		if (first && waiter !== undefined) {
-			this.waiter = undefined
-			wake(waiter, current.error(level))
-		}
-		const extra = this.extra
-		if (extra !== undefined) notifyExtra(extra, first, level, current)
 	}
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
@@ -177,6 +166,75 @@ export abstract class CancelNode {
 	cancelKind(): CancelKind | undefined {
 		return this.level === FORCED ? 'forced' : this.level === GRACEFUL ? 'graceful' : undefined
 	}
+}
+
+// The walk's work lists, reused: cancelling a request scope must not allocate four arrays. A
+// callback run while notifying may cancel something else; that nested walk gets fresh lists.
+let walking = false
+const sharedStack: CancelNode[] = []
+const sharedEvents: CancelEvent[] = []
+const sharedMarked: CancelNode[] = []
+const sharedFirst: boolean[] = []
+
+/**
+ * Cancels `root` and its subtree in two passes, without recursion (a 100,000-deep tree must not
+ * overflow the stack). First every node is marked — no user code runs, so a callback of the
+ * second pass sees the whole subtree cancelled. Then, children before their parent and siblings
+ * in order, each node's waiters wake, its signals abort, and it may settle. A node takes its
+ * parent's event, so a graceful cancellation turned forced keeps its first reason.
+ */
+function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
+	const nested = walking
+	const stack = nested ? [] : sharedStack
+	const events = nested ? [] : sharedEvents
+	const marked = nested ? [] : sharedMarked
+	const first = nested ? [] : sharedFirst
+	walking = true
+	try {
+		stack.push(root)
+		events.push(event)
+		while (stack.length > 0) {
+			const node = stack.pop() as CancelNode
+			const given = events.pop() as CancelEvent
+			if (level <= node.level || node.isEnded) continue
+			const isFirst = node.level === NOT_CANCELLED
+			node.level = level
+			if (isFirst) node.event = given
+			node.marked(level)
+			marked.push(node)
+			first.push(isFirst)
+			const from = stack.length
+			node.pushChildren(stack)
+			// Later siblings are pushed last and so visited first; the notify pass runs backwards,
+			// which puts siblings back in order.
+			const own = node.event as CancelEvent
+			for (let index = from; index < stack.length; index++) events.push(own)
+		}
+		for (let index = marked.length - 1; index >= 0; index--) {
+			notify(marked[index] as CancelNode, first[index] as boolean, level)
+		}
+	} finally {
+		if (!nested) {
+			walking = false
+			stack.length = 0
+			events.length = 0
+			marked.length = 0
+			first.length = 0
+		}
+	}
+}
+
+/** The second pass for one node: wake its waiters, abort its signals, let it settle. */
+function notify(node: CancelNode, first: boolean, level: CancelLevel): void {
+	const current = node.event as CancelEvent
+	const waiter = node.waiter
+	if (first && waiter !== undefined) {
+		node.waiter = undefined
+		wake(waiter, current.error(level))
+	}
+	const extra = node.extra
+	if (extra !== undefined) notifyExtra(extra, first, level, current)
+	node.afterCancel(level)
 }
 
 /** Wakes the waiters beyond the first and aborts the signals, when a node has them. */

@@ -1,25 +1,10 @@
-import { runBlock, type ScopeBody } from './block.js'
+import { checkBody, runTimedBlock, type ScopeBody, type ShieldOptions } from './block-run.js'
 import { currentScopeOrUndefined } from './current.js'
-import { InvalidArgumentError, TimeoutError } from './errors.js'
+import { InvalidArgumentError } from './errors.js'
 import { createBlockScope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
-import { cutByOwnDeadline, ownTimeout } from './with-timeout.js'
 
-/**
- * Options of {@link shield}.
- *
- * @example
- * ```ts
- * import { shield } from 'taskscope'
- * await shield((s) => connection.close({ signal: s.signal }), { timeout: 2_000, name: 'close-db' })
- * ```
- */
-export interface ShieldOptions {
-	/** The shield's own bound, in ms (required: shielded work must not run unbounded). */
-	timeout: number
-	/** A name for the shield's scope (default `'shield'`). */
-	name?: string
-}
+export type { ShieldOptions } from './block-run.js'
 
 /**
  * Runs cleanup that outer cancellation cannot interrupt: `fn(scope)` runs in a scope that the
@@ -45,17 +30,10 @@ export async function shield<T>(fn: ScopeBody<T>, options: ShieldOptions): Promi
 		throw new InvalidArgumentError('options', 'an object with a `timeout`', options)
 	}
 	const timeout = checkMilliseconds('options.timeout', options.timeout)
-	if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn)
+	checkBody(fn, 'fn')
 	const block = createBlockScope(
 		{ name: options.name ?? 'shield', parent: currentScopeOrUndefined(), timeout },
 		true,
 	)
-	let value: T
-	try {
-		value = await runBlock(block, fn)
-	} catch (error) {
-		throw ownTimeout(block, error) ? new TimeoutError(timeout, 'shield') : error
-	}
-	if (cutByOwnDeadline(block)) throw new TimeoutError(timeout, 'shield')
-	return value
+	return runTimedBlock(block, fn, timeout, 'shield')
 }

@@ -2,8 +2,8 @@ import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from
 import { contextStorage } from './context.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
 import { isAbortError, readThen, subscribe } from './hostile.js'
-import { type CancelReason, SiblingFailureReason, toCancelReason } from './reasons.js'
-import { createOwnedScope, type Scope } from './scope.js'
+import { type CancelReason, toCancelReason } from './reasons.js'
+import type { Scope } from './scope.js'
 import { TaskContext } from './task-context.js'
 
 /**
@@ -98,7 +98,6 @@ const ENDED = 16
 const STATE_SHIFT = 5
 const OUTCOME_SHIFT = 7
 const TWO_BITS = 3
-const STATE_MASK = TWO_BITS << STATE_SHIFT
 
 interface TaskRare {
 	failure: unknown
@@ -337,28 +336,27 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		} else {
 			this.#setOutcome(FAILED)
 			this.#payload = error
-			this.recordFailure(error)
+			if (this.noteFailure(error)) this.owner.taskFailed(this, error)
 		}
 		this.#afterFunction()
 	}
 
 	/**
-	 * @internal A failure of this task: its function's error, or a failure that rose from its
-	 * child scope. The first one becomes the task's outcome; every one is passed to the scope.
+	 * @internal Notes a failure of this task: its function's error, or a failure that rose from
+	 * its child scope. The first becomes the task's outcome. Returns false for a failure it already
+	 * has (its function rethrowing what rose from its child scope: `await child`).
 	 */
-	recordFailure(error: unknown): void {
+	noteFailure(error: unknown): boolean {
 		const rare = this.#rareState()
 		if ((this.#flags & FAILED_FLAG) === 0) {
 			this.#flags |= FAILED_FLAG
 			rare.failure = error
-		} else {
-			// The function rethrowing a failure that already rose from its child scope (`await
-			// child` of a child that failed) is the same failure, not a second one.
-			if (error === rare.failure || rare.laterFailures?.includes(error) === true) return
-			rare.laterFailures ??= []
-			rare.laterFailures.push(error)
+			return true
 		}
-		this.owner.taskFailed(this, error)
+		if (error === rare.failure || rare.laterFailures?.includes(error) === true) return false
+		rare.laterFailures ??= []
+		rare.laterFailures.push(error)
+		return true
 	}
 
 	#state(): State {
@@ -378,14 +376,6 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		return this.#rare
 	}
 
-	/** @internal A fail-fast child scope failed: this task fails too, and stops its work. */
-	childFailed(error: unknown): void {
-		this.recordFailure(error)
-		if (this.#state() === RUNNING) {
-			this.cancelTo(FORCED, new CancelEvent(new SiblingFailureReason(error)))
-		}
-	}
-
 	/** @internal A problem that is reported but does not fail the task (a failing callback). */
 	problem(error: unknown): void {
 		this.owner.problem(error, this)
@@ -398,17 +388,13 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal The task's own child scope, created on first use. */
 	ownScope(): Scope {
-		this.childScope ??= createOwnedScope(this)
+		this.childScope ??= this.owner.ownedScopeFor(this)
 		return this.childScope
 	}
 
-	protected propagate(level: CancelLevel, event: CancelEvent): void {
-		this.childScope?.cancelTo(level, event)
-	}
-
-	/** @internal cancelTo for a task, as its scope's walk calls it: no dispatch on the node kind. */
-	cancelTask(level: CancelLevel, event: CancelEvent): void {
-		if (level > this.level && (this.#flags & STATE_MASK) === 0) this.raise(level, event)
+	/** @internal Cancellation passes on to the task's own child scope. */
+	pushChildren(out: CancelNode[]): void {
+		if (this.childScope !== undefined) out.push(this.childScope)
 	}
 
 	/**

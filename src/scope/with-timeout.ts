@@ -1,5 +1,5 @@
-import { isCancellation, runBlock, type ScopeBody, withCurrentParent } from './block.js'
-import { TimeoutError } from './errors.js'
+import { withCurrentParent } from './block.js'
+import { checkBody, runTimedBlock, type ScopeBody } from './block-run.js'
 import { createBlockScope, type Scope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
 
@@ -41,6 +41,7 @@ export async function withTimeout<T>(
 	options?: WithTimeoutOptions,
 ): Promise<T> {
 	checkMilliseconds('ms', ms)
+	checkBody(fn, 'fn')
 	const block = createBlockScope(
 		withCurrentParent({
 			name: options?.name ?? 'withTimeout',
@@ -49,24 +50,5 @@ export async function withTimeout<T>(
 		}),
 		false,
 	)
-	let value: T
-	try {
-		value = await runBlock(block, fn)
-	} catch (error) {
-		throw ownTimeout(block, error) ? new TimeoutError(ms) : error
-	}
-	// The body returned in time, but the deadline cut work it had started: the block did not
-	// finish within its limit.
-	if (cutByOwnDeadline(block)) throw new TimeoutError(ms)
-	return value
-}
-
-/** @internal Whether the block's own deadline cancelled it (whatever its body did). */
-export function cutByOwnDeadline(block: Scope): boolean {
-	return block.firedTimeout !== undefined && block.cancelReason === block.firedTimeout
-}
-
-/** @internal Whether `error` is the cancellation caused by this block's own deadline. */
-export function ownTimeout(block: Scope, error: unknown): boolean {
-	return cutByOwnDeadline(block) && isCancellation(block, error)
+	return runTimedBlock(block, fn, ms, 'operation')
 }
