@@ -66,6 +66,7 @@ export {
 export { type ShieldOptions, shield } from './scope/shield.js'
 export { sleep } from './scope/sleep.js'
 export type { ScopeSnapshot, TaskSnapshot } from './scope/snapshot.js'
+export { structureChecksEnabled } from './scope/structure-checks.js'
 export {
 	type SpawnOptions,
 	Task,

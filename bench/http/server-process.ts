@@ -34,6 +34,8 @@ export function startServer(
 ): Promise<ServerProcess> {
 	const child = fork(hostScript, [name, mode], {
 		cwd: repoRoot,
+		// Production, as users deploy: taskscope's development checks off (see README).
+		env: { ...process.env, NODE_ENV: 'production' },
 		execPath,
 		execArgv: [...loaderFlags],
 		stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

@@ -31,6 +31,8 @@ export function runChild<T>(
 	const started = performance.now()
 	const child = fork(script, args, {
 		cwd: repoRoot,
+		// Production, as users deploy: taskscope's development checks off (see README).
+		env: { ...process.env, NODE_ENV: 'production' },
 		execPath: options.execPath,
 		execArgv: ['--expose-gc', ...loaderFlags, ...(options.nodeFlags ?? [])],
 		stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

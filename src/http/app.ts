@@ -1,3 +1,4 @@
+import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
 import type { WithScope } from '../service/scope-spawn.js'
@@ -35,6 +36,16 @@ export type HttpApp = Service<Request, Response> | RequestHandler
 
 /** @internal Turns an app into one calling convention: `(request, scope) => Promise<unknown>`. */
 export function toCall(app: HttpApp): (request: Request, scope: Scope) => Promise<unknown> {
+	const call = directCall(app)
+	// The handler runs as the request scope's work: with the implicit context on, `spawn()` and
+	// `scope()` in it find the request scope; in development, a detached root made there is told.
+	return (request, scope) =>
+		workNeedsContext()
+			? runAsWork(scope, () => call(request, scope), undefined)
+			: call(request, scope)
+}
+
+function directCall(app: HttpApp): (request: Request, scope: Scope) => Promise<unknown> {
 	if (typeof app === 'function') {
 		return (request, scope) => {
 			try {

@@ -1,7 +1,7 @@
 // Running a structured block (`scope()`, `withTimeout`, `shield` and their `Scope`/`TaskContext`
 // spellings) in a scope that was already made. No Scope import: the Scope class uses this too.
 
-import { contextStorage } from './context.js'
+import { runAsWork } from './context.js'
 import { InvalidArgumentError, isCancelledError, TimeoutError } from './errors.js'
 import { isAbortError } from './hostile.js'
 import type { Scope } from './scope.js'
@@ -44,8 +44,7 @@ export async function runBlock<T>(block: Scope, body: ScopeBody<T>): Promise<T> 
 	let failed = false
 	let error: unknown
 	try {
-		const storage = contextStorage()
-		value = await (storage === undefined ? body(block) : storage.run(block, body, block))
+		value = await runAsWork(block, body, block)
 	} catch (caught) {
 		failed = true
 		error = caught

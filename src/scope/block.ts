@@ -1,6 +1,7 @@
 import { checkBody, runBlock, type ScopeBody } from './block-run.js'
 import { currentScopeOrUndefined } from './current.js'
 import { createBlockScope, type ScopeOptions } from './scope.js'
+import { insideWork, warnDetachedRoot } from './structure-checks.js'
 
 export type { ScopeBody } from './block-run.js'
 
@@ -27,12 +28,21 @@ export type { ScopeBody } from './block-run.js'
  */
 export async function scope<T>(body: ScopeBody<T>, options?: ScopeOptions): Promise<T> {
 	checkBody(body)
-	return runBlock(createBlockScope(withCurrentParent(options), false), body)
+	return runBlock(createBlockScope(withCurrentParent(options, 'scope'), false), body)
 }
 
-/** @internal Fills in the current scope as the parent, unless one was given. */
-export function withCurrentParent(options: ScopeOptions | undefined): ScopeOptions | undefined {
+/**
+ * @internal Fills in the current scope as the parent, unless one was given. With none to find
+ * inside running work (the implicit context is off), the block is a detached root: said loudly in
+ * development.
+ */
+export function withCurrentParent(
+	options: ScopeOptions | undefined,
+	what: string,
+): ScopeOptions | undefined {
 	if (options?.parent !== undefined) return options
 	const parent = currentScopeOrUndefined()
-	return parent === undefined ? options : { ...options, parent }
+	if (parent !== undefined) return { ...options, parent }
+	if (insideWork()) warnDetachedRoot(what)
+	return options
 }

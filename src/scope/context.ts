@@ -1,4 +1,5 @@
 import { InvalidArgumentError, TaskscopeError } from './errors.js'
+import { workGuard } from './structure-checks.js'
 
 /**
  * The two methods of `AsyncLocalStorage` that taskscope uses.
@@ -113,6 +114,22 @@ export function isAsyncContextEnabled(): boolean {
 /** @internal The storage, or undefined when the implicit context is off. */
 export function contextStorage(): AsyncLocalStorageLike<object> | undefined {
 	return storage
+}
+
+/**
+ * @internal Runs `fn(arg)` as the work of `node` (a task, a block's scope, a request scope): in
+ * the implicit context when it is on, else marked as running work for the development checks.
+ */
+export function runAsWork<A, R>(node: object, fn: (arg: A) => R, arg: A): R {
+	if (storage !== undefined) return storage.run(node, fn, arg)
+	const guard = workGuard()
+	if (guard !== undefined && guard.getStore() !== true) return guard.run(true, fn, arg)
+	return fn(arg)
+}
+
+/** @internal Whether running work must go through runAsWork (the context or the checks are on). */
+export function workNeedsContext(): boolean {
+	return storage !== undefined || workGuard() !== undefined
 }
 
 /** @internal The running task or scope, if the implicit context is on and there is one. */

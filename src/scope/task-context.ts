@@ -1,3 +1,4 @@
+import type { ScopeBody, ShieldOptions } from './block-run.js'
 import { type CancelNode, NOT_CANCELLED, type WakeableWaiter } from './cancel-node.js'
 import { type CancelKind, type CancelledError, HookError, InvalidArgumentError } from './errors.js'
 import type { CancelReason } from './reasons.js'
@@ -49,11 +50,45 @@ export class TaskContext {
 	}
 
 	/**
-	 * The task's own child scope, for nested spawns. When the task's function settles, whatever
-	 * still runs in it is cancelled, and the task ends only after it has.
+	 * The task's own child scope, for nested spawns and blocks (`task.scope.spawn(…)`,
+	 * `task.scope.scope(…)`). When the task's function settles, whatever still runs in it is
+	 * cancelled, and the task ends only after it has.
 	 */
 	get scope(): Scope {
 		return this.taskNode.ownScope()
+	}
+
+	/**
+	 * Runs `body(inner)` as a block nested in this task, with a time limit (see
+	 * `Scope.withTimeout`): cancelled with the task, and rejecting with `TimeoutError` once its
+	 * own deadline cut it. Needs no async context.
+	 *
+	 * @example
+	 * ```ts
+	 * scope.spawn(async (task) => {
+	 *   const rows = await task.withTimeout(2_000, (s) => db.query(sql, { signal: s.signal }))
+	 * })
+	 * ```
+	 */
+	withTimeout<T>(ms: number, body: ScopeBody<T>, options?: { name?: string }): Promise<T> {
+		return this.taskNode.ownScope().withTimeout(ms, body, options)
+	}
+
+	/**
+	 * Runs cleanup that the task's cancellation cannot interrupt, bounded by its own `timeout`
+	 * (see `shield`). Use it in `catch`/`finally` once the task was cancelled.
+	 *
+	 * @example
+	 * ```ts
+	 * scope.spawn(async (task) => {
+	 *   const tx = await db.begin()
+	 *   try { await work(tx, task) }
+	 *   finally { await task.shield((s) => tx.rollback({ signal: s.signal }), { timeout: 2_000 }) }
+	 * })
+	 * ```
+	 */
+	shield<T>(body: ScopeBody<T>, options: ShieldOptions): Promise<T> {
+		return this.taskNode.ownScope().shield(body, options)
 	}
 
 	/** Whether cancellation (graceful or forced) has reached the task. */

@@ -1,5 +1,5 @@
 import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
-import { contextStorage } from './context.js'
+import { runAsWork, workNeedsContext } from './context.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
 import { isAbortError, readThen, subscribe } from './hostile.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
@@ -252,8 +252,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	start(fn: TaskFunction<T>): void {
 		let returned: T | PromiseLike<T>
 		try {
-			const storage = contextStorage()
-			returned = storage === undefined ? fn(this.context) : storage.run(this, fn, this.context)
+			returned = workNeedsContext() ? runAsWork(this, fn, this.context) : fn(this.context)
 		} catch (error) {
 			// Settle later: a synchronous throw must not re-enter the caller of spawn().
 			queueMicrotask(() => this.settleRejected(error))

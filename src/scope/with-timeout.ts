@@ -43,11 +43,14 @@ export async function withTimeout<T>(
 	checkMilliseconds('ms', ms)
 	checkBody(fn, 'fn')
 	const block = createBlockScope(
-		withCurrentParent({
-			name: options?.name ?? 'withTimeout',
-			parent: options?.parent,
-			timeout: ms,
-		}),
+		withCurrentParent(
+			{
+				name: options?.name ?? 'withTimeout',
+				parent: options?.parent,
+				timeout: ms,
+			},
+			'withTimeout',
+		),
 		false,
 	)
 	return runTimedBlock(block, fn, ms, 'operation')
