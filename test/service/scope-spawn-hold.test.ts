@@ -255,7 +255,7 @@ describe('scopeSpawnLayer holds the request scope while the handler runs', () =>
 		client.on('error', () => {})
 		const requestScope = await within(started.promise, 5_000, 'the handler to start')
 		client.destroy()
-		for (let round = 0; round < 200 && !requestScope.cancelled; round++) await settle()
+		for (let round = 0; round < 400 && !requestScope.cancelled; round++) await settle()
 		expect(requestScope.cancelReason?.kind).toBe('disconnect')
 		gate.resolve()
 		await within(requestScope.done, 5_000, 'the request scope to close')
