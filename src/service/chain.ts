@@ -20,7 +20,10 @@ import { nameOf } from './service.js'
 export interface DrainReport {
 	/** The generation of the chain that drained (1 for the first chain). */
 	readonly generation: number
-	/** How many services of the chain were disposed (those a newer chain still holds are not). */
+	/**
+	 * How many services of the chain were disposed, failed disposals included (a service a newer
+	 * chain still holds is not disposed yet, and not counted).
+	 */
 	readonly disposed: number
 	/** The disposals that failed, in the order they ran. */
 	readonly failures: readonly ServiceDisposeError[]

@@ -184,11 +184,9 @@ export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
 
 	async call(request: Req, signal?: CallSignal): Promise<Res> {
 		const scope = this.#open(signal)
-		// The handler is the scope's own work, as a block's body is: while it runs the scope may be
-		// cancelled but cannot drain and close, so a spawn after the caller left gets a task that
-		// never runs (its onCancel runs), not a ScopeClosedError. A handler that ignores a forced
-		// cancellation does not wedge the scope: the engine abandons the hold after the mercy
-		// period and reports the handler as a straggler.
+		// The handler is the scope's own work, as a block's body is: held, the scope cannot close
+		// under it (a late spawn gets a never-run task, not ScopeClosedError). After a forced
+		// cancellation the engine abandons the hold once the mercy period is over.
 		scope.hold()
 		let response: Res
 		try {

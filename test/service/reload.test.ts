@@ -63,17 +63,18 @@ describe('reloadable', () => {
 		)
 		const app = reloadable(() => new FactoryStack(echo).push(counting))
 		const calls: Promise<string>[] = []
+		const drains: Promise<unknown>[] = []
 		for (let round = 0; round < 10; round++) {
 			for (let index = 0; index < 100; index++) {
 				const request = round * 100 + index
 				calls.push(app.call(request))
 			}
-			await app.reload()
+			drains.push((await app.reload()).drained)
 		}
 		const answers = await Promise.all(calls)
 		expect(answers).toEqual(Array.from({ length: 1000 }, (_, request) => `echo ${request}`))
 		expect(app.generation).toBe(11)
-		await sleep(10)
+		await Promise.all(drains)
 		// The ten old chains are disposed exactly once; the current one is not.
 		expect(chains.map((chain) => chain.disposals)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
 		expect(chains.every((chain) => chain.callsAfterDispose === 0)).toBe(true)
