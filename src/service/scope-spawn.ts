@@ -192,19 +192,17 @@ export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
 		try {
 			response = await invoke(this.inner, { request, scope }, scope)
 		} catch (error) {
-			scope.cancel(PARENT_COMPLETION)
+			// Released before the cancel: a cancel that finds no live work arms no mercy watch.
 			scope.release()
+			scope.cancel(PARENT_COMPLETION)
 			throw error
 		}
+		scope.release()
 		// A caller that went away for good gets its cancellation, not a value nobody asked for
 		// any more (as a task reached by forced cancellation ends cancelled whatever it returns).
 		const gone = callerGoneError(signal, scope)
-		if (gone !== undefined) {
-			scope.release()
-			throw gone
-		}
+		if (gone !== undefined) throw gone
 		this.#endLater(response, scope, signal)
-		scope.release()
 		return response
 	}
 
