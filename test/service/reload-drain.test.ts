@@ -2,6 +2,7 @@
 // exactly once, after the chain's last call, innermost last; reload() and asyncDispose() let
 // callers await it; disposal failures are reported, never lost.
 import { HookError, sleep } from 'taskscope'
+import { serve } from 'taskscope/http'
 import {
 	type DrainReport,
 	FactoryStack,
@@ -13,10 +14,11 @@ import {
 	serviceFactory,
 } from 'taskscope/service'
 import { describe, expect, it } from 'vitest'
+import { get } from '../http/harness.js'
 import { unhandledReports } from '../setup.js'
 import { type Deferred, deferred, within } from '../support.js'
 
-interface Request {
+interface Call {
 	readonly id: number
 	/** The innermost service answers once this settles. */
 	readonly wait?: Promise<void>
@@ -25,20 +27,20 @@ interface Request {
 type DisposeKind = 'async' | 'sync' | 'async-throws' | 'sync-throws'
 
 /** One level of a chain: counts its calls, and records its disposal in the shared log. */
-class Level implements Service<Request, string> {
+class Level implements Service<Call, string> {
 	inflight = 0
 	disposals = 0
 	disposedWithCallsInFlight = 0
 	callsAfterDispose = 0
 	readonly #label: string
 	readonly #generation: number
-	readonly #inner: Service<Request, string> | undefined
+	readonly #inner: Service<Call, string> | undefined
 	readonly #log: string[]
 
 	constructor(
 		label: string,
 		generation: number,
-		inner: Service<Request, string> | undefined,
+		inner: Service<Call, string> | undefined,
 		log: string[],
 		dispose: DisposeKind,
 	) {
@@ -69,7 +71,7 @@ class Level implements Service<Request, string> {
 		return `${this.#label}${this.#generation}`
 	}
 
-	async call(request: Request): Promise<string> {
+	async call(request: Call): Promise<string> {
 		if (this.disposals > 0) this.callsAfterDispose++
 		this.inflight++
 		try {
@@ -90,14 +92,9 @@ class Level implements Service<Request, string> {
 
 /** The outer level shows its inner service as `inner`; the middle one hides it (a closure's). */
 class OuterLevel extends Level {
-	readonly inner: Service<Request, string>
+	readonly inner: Service<Call, string>
 
-	constructor(
-		inner: Service<Request, string>,
-		generation: number,
-		log: string[],
-		kind: DisposeKind,
-	) {
+	constructor(inner: Service<Call, string>, generation: number, log: string[], kind: DisposeKind) {
 		super('outer', generation, inner, log, kind)
 		this.inner = inner
 	}
@@ -121,10 +118,10 @@ function threeLevels(kinds: Kinds = {}, onError?: (error: unknown) => void) {
 	const handler = serviceFactory('handler', () =>
 		keep(new Level('handler', ++generation, undefined, log, kinds.handler ?? 'sync')),
 	)
-	const middle = factoryLayer('middle', (inner: Service<Request, string>) =>
+	const middle = factoryLayer('middle', (inner: Service<Call, string>) =>
 		keep(new Level('middle', generation, inner, log, kinds.middle ?? 'async')),
 	)
-	const outer = factoryLayer('outer', (inner: Service<Request, string>) =>
+	const outer = factoryLayer('outer', (inner: Service<Call, string>) =>
 		keep(new OuterLevel(inner, generation, log, kinds.outer ?? 'async')),
 	)
 	const app = reloadable(() => new FactoryStack(handler).push(middle).push(outer), { onError })
@@ -360,7 +357,7 @@ describe('reloadable: every level of an old chain drained and disposed', () => {
 			})
 			return level
 		})
-		const passThrough = factoryLayer('pass', (inner: Service<Request, string>) => inner)
+		const passThrough = factoryLayer('pass', (inner: Service<Call, string>) => inner)
 		const app = reloadable(new FactoryStack(handler).push(passThrough))
 		expect(await app.call({ id: 1 })).toBe('handler1:1')
 		const { drained } = await app.reload()
@@ -387,5 +384,50 @@ describe('reloadable: every level of an old chain drained and disposed', () => {
 		await expect(app.reload()).rejects.toMatchObject({ name: 'InvalidArgumentError' })
 		expect(await app.call('b')).toBe('b')
 		await app[Symbol.asyncDispose]()
+	})
+
+	it('under serve(): requests in flight across a reload finish on the old chain, which is disposed after the last response', async () => {
+		const log: string[] = []
+		const gate = deferred()
+		const allSlowArrived = deferred()
+		let slowArrived = 0
+		let generation = 0
+		const handlerFactory = serviceFactory('handler', () => {
+			const own = ++generation
+			let inflight = 0
+			const handler: Service<Request, Response> & Disposable = {
+				async call(request: Request) {
+					inflight++
+					try {
+						if (new URL(request.url).pathname === '/slow') {
+							if (++slowArrived === 5) allSlowArrived.resolve()
+							await gate.promise
+						}
+						return new Response(`chain ${own}`)
+					} finally {
+						inflight--
+					}
+				},
+				[Symbol.dispose]: () => log.push(`dispose ${own} with ${inflight} in flight`),
+			}
+			return handler
+		})
+		const app = reloadable(handlerFactory)
+		await using server = await serve(app)
+		const slow = Array.from({ length: 5 }, () => get(`${server.url}/slow`))
+		await within(allSlowArrived.promise, 10_000, 'the slow requests to reach the first chain')
+		expect((await get(`${server.url}/fast`)).body.toString()).toBe('chain 1')
+		const { drained } = await app.reload()
+		expect((await get(`${server.url}/fast`)).body.toString()).toBe('chain 2')
+		expect(await hasSettled(drained)).toBe(false)
+		gate.resolve()
+		for (const response of await Promise.all(slow)) expect(response.body.toString()).toBe('chain 1')
+		expect(await within(drained, 5_000, 'the old chain')).toEqual({
+			generation: 1,
+			disposed: 1,
+			failures: [],
+		})
+		await app[Symbol.asyncDispose]()
+		expect(log).toEqual(['dispose 1 with 0 in flight', 'dispose 2 with 0 in flight'])
 	})
 })
