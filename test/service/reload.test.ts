@@ -154,4 +154,28 @@ describe('reloadable', () => {
 		await expect(app.call('late')).rejects.toBeInstanceOf(ServiceClosedError)
 		await expect(app.reload(3)).rejects.toBeInstanceOf(ServiceClosedError)
 	})
+
+	it('migrates state through a layer that does not expose its inner service', async () => {
+		const built: string[] = []
+		const counter = serviceFactory('counter', (previous: { calls: number } | undefined) => {
+			built.push(previous === undefined ? 'fresh' : `migrated at ${previous.calls}`)
+			const state = { calls: previous?.calls ?? 0 }
+			return {
+				get calls() {
+					return state.calls
+				},
+				call: async (request: string) => `${request} #${++state.calls}`,
+			}
+		})
+		// The wrapper keeps its inner service in a closure: the chain is walked through what it was built on.
+		const hiding = factoryLayer('hiding', (inner: Service<string, string>) => ({
+			call: (request: string) => inner.call(request.toUpperCase()),
+		}))
+		const app = reloadable(new FactoryStack(counter).push(hiding))
+		expect(await app.call('a')).toBe('A #1')
+		await app.reload()
+		expect(await app.call('b')).toBe('B #2')
+		expect(built).toEqual(['fresh', 'migrated at 1'])
+		await app[Symbol.asyncDispose]()
+	})
 })
