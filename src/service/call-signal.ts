@@ -1,5 +1,5 @@
-import { CancelNode } from '../scope/cancel-node.js'
-import { InvalidArgumentError } from '../scope/errors.js'
+import { CancelNode, FORCED } from '../scope/cancel-node.js'
+import { type CancelledError, InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
 import { Task } from '../scope/task.js'
 import { TaskContext } from '../scope/task-context.js'
@@ -56,6 +56,23 @@ export function callerCancelled(signal: CallSignal | undefined): boolean {
 	if (signal instanceof CancelNode) return signal.level !== 0
 	if (signal instanceof TaskContext) return signal.cancelled
 	return signal.aborted
+}
+
+/**
+ * @internal The cancellation to reject a call with when its caller has gone away for good: the
+ * caller's own forced cancellation, or (for an aborted `AbortSignal`, which carries no typed
+ * reason) the forced cancellation of `follower`, the scope that followed it. `undefined` while
+ * the caller is still there or only gracefully cancelled (a value made during grace stands).
+ */
+export function callerGoneError(
+	signal: CallSignal | undefined,
+	follower: CancelNode,
+): CancelledError | undefined {
+	if (signal === undefined) return undefined
+	const node = signal instanceof TaskContext ? signal.taskNode : signal
+	if (node instanceof CancelNode) return node.level === FORCED ? node.cancelError() : undefined
+	if (!(node as AbortSignal).aborted || follower.level !== FORCED) return undefined
+	return follower.cancelError()
 }
 
 /** @internal Whether the caller passed one of the library's handles (which it will end). */

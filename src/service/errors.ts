@@ -32,3 +32,47 @@ export class ServiceClosedError extends TaskscopeError {
 		super(`${what} was disposed: it takes no more calls`, 'ERR_TASKSCOPE_SERVICE_CLOSED')
 	}
 }
+
+/**
+ * Disposing a service of a retired `reloadable` chain failed (its `Symbol.asyncDispose`
+ * rejected, or its `Symbol.dispose` threw). `cause` is what it threw; the other services of the
+ * chain are disposed all the same. Goes to the reloadable's `onError`, else to the
+ * unhandled-error handler, and is listed in the chain's drain report; never thrown at a caller.
+ *
+ * @example
+ * ```ts
+ * import { reloadable, ServiceDisposeError } from 'taskscope/service'
+ * const app = reloadable(chainFor, {
+ *   config,
+ *   onError: (error) => {
+ *     if (error instanceof ServiceDisposeError) log.warn(error.message, error.cause)
+ *   },
+ * })
+ * const { failures } = await (await app.reload(next)).drained // the same errors, listed
+ * ```
+ */
+export class ServiceDisposeError extends TaskscopeError {
+	/** The name of the service whose disposal failed. */
+	readonly service: string
+	/** The generation of the chain it belonged to (1 for the first chain). */
+	readonly generation: number
+
+	constructor(service: string, generation: number, cause: unknown) {
+		super(
+			`disposing service "${service}" of chain ${generation} failed: ${messageOf(cause)}`,
+			'ERR_TASKSCOPE_SERVICE_DISPOSE',
+			{ cause },
+		)
+		this.service = service
+		this.generation = generation
+	}
+}
+
+// What was thrown may be anything, with getters that throw too.
+function messageOf(cause: unknown): string {
+	try {
+		return cause instanceof Error ? String(cause.message) : String(cause)
+	} catch {
+		return 'a value that cannot be shown'
+	}
+}

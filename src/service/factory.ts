@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../scope/errors.js'
+import { levelsOf, recordBuiltOn } from './chain-levels.js'
 import type { Layer } from './layer.js'
 
 /**
@@ -36,16 +37,9 @@ export interface FactoryLayer<Inner, Outer> {
 // Which factory kind made each service, so a rebuild can find its own predecessor in the old chain.
 const kinds = new WeakMap<object, string>()
 
-/** @internal Walks the previous chain (through `.inner`) to the service of `kind`, if any. */
+/** @internal Walks the previous chain (see `levelsOf`) to the service of `kind`, if any. */
 export function findPrevious(previous: unknown, kind: string): object | undefined {
-	for (
-		let node = previous;
-		typeof node === 'object' && node !== null;
-		node = (node as { inner?: unknown }).inner
-	) {
-		if (kinds.get(node) === kind) return node
-	}
-	return undefined
+	return levelsOf(previous).find((node) => kinds.get(node) === kind)
 }
 
 function tag<S>(service: S, kind: string): S {
@@ -88,8 +82,9 @@ export function serviceFactory<S>(
  * A factory layer. `build(inner, previous)` wraps the freshly made inner service; `previous` is the
  * service of the same `kind` in the chain being replaced (for state migration), or `undefined` when
  * there is none — the first build, or a chain whose layers changed kind: then this layer starts
- * fresh while the layers below still find their own predecessors. Services should expose their
- * inner service as `inner` so the search can walk the chain.
+ * fresh while the layers below still find their own predecessors. The chain is walked through
+ * the inner service each layer was built on (and a service's `inner`, for services built
+ * otherwise), both to find predecessors and, in `reloadable`, to dispose every level.
  *
  * @example
  * ```ts
@@ -108,9 +103,11 @@ export function factoryLayer<Inner, Outer>(
 		layer: (innerFactory) => ({
 			async make(previous?: Outer): Promise<Outer> {
 				const own = findPrevious(previous, kind) as Outer | undefined
-				const below = own === undefined ? previous : (own as { inner?: unknown }).inner
+				const below = own === undefined ? previous : levelsOf(own)[1]
 				const inner = await innerFactory.make(below as Inner | undefined)
-				return tag(await build(inner, own), kind)
+				const outer = await build(inner, own)
+				recordBuiltOn(outer, inner)
+				return tag(outer, kind)
 			},
 		}),
 	}

@@ -32,7 +32,8 @@ export { TimeoutService } from '../layers/timeout/service.js'
 export { TimeoutError } from '../scope/errors.js'
 export { ServiceBuilder } from './builder.js'
 export { type CallSignal, toAbortSignal } from './call-signal.js'
-export { ServiceClosedError, ServiceContractError } from './errors.js'
+export type { DrainReport } from './chain.js'
+export { ServiceClosedError, ServiceContractError, ServiceDisposeError } from './errors.js'
 // Factories and reload
 export {
 	type FactoryLayer,
@@ -47,6 +48,7 @@ export {
 	type ChainSource,
 	type ReloadableOptions,
 	type ReloadableService,
+	type ReloadResult,
 	reloadable,
 } from './reloadable.js'
 // The request scope

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../scope/errors.js'
 import { DISCONNECT, PARENT_COMPLETION } from '../scope/reasons.js'
 import { createScope, type ErrorMode, type Scope, type ScopeErrorHandler } from '../scope/scope.js'
 import { validateScopeOptions } from '../scope/validate.js'
-import { type CallSignal, callerHasScope, linkToCaller } from './call-signal.js'
+import { type CallSignal, callerGoneError, callerHasScope, linkToCaller } from './call-signal.js'
 import { checkService, invoke, type Service } from './service.js'
 import { type ScopedService, serviceTypeMap } from './service-type-map.js'
 
@@ -86,6 +86,15 @@ export interface ScopeSpawnOptions<Res = any> {
  * (reason: parent completion; see `until`) or when the caller goes away (reason: disconnect, or
  * the caller's own reason), and every task spawned into it stops.
  *
+ * The handler is the scope's own work, as a `scope()` block's body is: while it runs the scope
+ * may be cancelled but does not close, so a handler that spawns after its caller left gets a
+ * task that never runs and ends cancelled (its `onCancel` runs), never a `ScopeClosedError`. Once
+ * the caller has gone away for good (its signal aborted, or forced cancellation reached its
+ * scope), the call rejects with that cancellation (a `CancelledError`) even if the handler then
+ * returns a value; a value made during a graceful cancellation stands. A handler that ignores a
+ * forced cancellation is given the mercy period, then abandoned: the scope closes and reports it
+ * as a straggler (`StragglerError`, to `onError`), so it cannot hold up what waits for the scope.
+ *
  * @example
  * ```ts
  * import { ServiceBuilder, scopeSpawnLayer, service, type WithScope } from 'taskscope/service'
@@ -97,6 +106,20 @@ export interface ScopeSpawnOptions<Res = any> {
  *   }))
  * const controller = new AbortController()
  * await app.call('hello', controller.signal) // abort() = the client went away
+ * ```
+ *
+ * @example
+ * ```ts
+ * // A spawn after the caller left: the task never runs, onCancel runs, the call rejects.
+ * const late = scopeSpawnLayer().layer(service(async ({ scope }: WithScope<string>) => {
+ *   await slowLookup()                                      // ignores cancellation
+ *   scope.spawn(audit, { onCancel: () => log('skipped') }) // logs 'skipped'
+ *   return 'ok'
+ * }))
+ * const caller = new AbortController()
+ * const call = late.call('x', caller.signal)
+ * caller.abort()
+ * await call // rejects with CancelledError (reason: disconnect), not ScopeClosedError
  * ```
  */
 export function scopeSpawnLayer<Res = any>(options?: ScopeSpawnOptions<Res>): ScopeSpawnLayer<Res> {
@@ -161,13 +184,24 @@ export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
 
 	async call(request: Req, signal?: CallSignal): Promise<Res> {
 		const scope = this.#open(signal)
+		// The handler is the scope's own work, as a block's body is: held, the scope cannot close
+		// under it (a late spawn gets a never-run task, not ScopeClosedError). After a forced
+		// cancellation the engine abandons the hold once the mercy period is over.
+		scope.hold()
 		let response: Res
 		try {
 			response = await invoke(this.inner, { request, scope }, scope)
 		} catch (error) {
+			// Released before the cancel: a cancel that finds no live work arms no mercy watch.
+			scope.release()
 			scope.cancel(PARENT_COMPLETION)
 			throw error
 		}
+		scope.release()
+		// A caller that went away for good gets its cancellation, not a value nobody asked for
+		// any more (as a task reached by forced cancellation ends cancelled whatever it returns).
+		const gone = callerGoneError(signal, scope)
+		if (gone !== undefined) throw gone
 		this.#endLater(response, scope, signal)
 		return response
 	}

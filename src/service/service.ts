@@ -113,10 +113,16 @@ export function checkService(name: string, value: unknown): void {
 	}
 }
 
-function nameOf(value: object): string {
-	const named = (value as { name?: unknown }).name
-	if (typeof named === 'string' && named !== '') return named
-	return value.constructor?.name ?? 'service'
+/** @internal A service's name for messages: its `name`, else its class's; never throws. */
+export function nameOf(value: object): string {
+	try {
+		const named = (value as { name?: unknown }).name
+		if (typeof named === 'string' && named !== '') return named
+		const className = value.constructor?.name
+		return typeof className === 'string' && className !== '' ? className : 'service'
+	} catch {
+		return 'service'
+	}
 }
 
 function describeValue(value: unknown): string {

@@ -63,17 +63,18 @@ describe('reloadable', () => {
 		)
 		const app = reloadable(() => new FactoryStack(echo).push(counting))
 		const calls: Promise<string>[] = []
+		const drains: Promise<unknown>[] = []
 		for (let round = 0; round < 10; round++) {
 			for (let index = 0; index < 100; index++) {
 				const request = round * 100 + index
 				calls.push(app.call(request))
 			}
-			await app.reload()
+			drains.push((await app.reload()).drained)
 		}
 		const answers = await Promise.all(calls)
 		expect(answers).toEqual(Array.from({ length: 1000 }, (_, request) => `echo ${request}`))
 		expect(app.generation).toBe(11)
-		await sleep(10)
+		await Promise.all(drains)
 		// The ten old chains are disposed exactly once; the current one is not.
 		expect(chains.map((chain) => chain.disposals)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
 		expect(chains.every((chain) => chain.callsAfterDispose === 0)).toBe(true)
@@ -152,5 +153,29 @@ describe('reloadable', () => {
 		await app[Symbol.asyncDispose]()
 		await expect(app.call('late')).rejects.toBeInstanceOf(ServiceClosedError)
 		await expect(app.reload(3)).rejects.toBeInstanceOf(ServiceClosedError)
+	})
+
+	it('migrates state through a layer that does not expose its inner service', async () => {
+		const built: string[] = []
+		const counter = serviceFactory('counter', (previous: { calls: number } | undefined) => {
+			built.push(previous === undefined ? 'fresh' : `migrated at ${previous.calls}`)
+			const state = { calls: previous?.calls ?? 0 }
+			return {
+				get calls() {
+					return state.calls
+				},
+				call: async (request: string) => `${request} #${++state.calls}`,
+			}
+		})
+		// The wrapper keeps its inner service in a closure: the chain is walked through what it was built on.
+		const hiding = factoryLayer('hiding', (inner: Service<string, string>) => ({
+			call: (request: string) => inner.call(request.toUpperCase()),
+		}))
+		const app = reloadable(new FactoryStack(counter).push(hiding))
+		expect(await app.call('a')).toBe('A #1')
+		await app.reload()
+		expect(await app.call('b')).toBe('B #2')
+		expect(built).toEqual(['fresh', 'migrated at 1'])
+		await app[Symbol.asyncDispose]()
 	})
 })

@@ -2,11 +2,15 @@
 import type { Scope } from 'taskscope'
 import {
 	concurrencyLimitLayer,
+	type DrainReport,
 	layerFn,
+	type ReloadResult,
+	reloadable,
 	type Service,
 	ServiceBuilder,
 	scopeSpawnLayer,
 	service,
+	serviceFactory,
 	timeoutLayer,
 	type WithScope,
 } from 'taskscope/service'
@@ -47,5 +51,17 @@ describe('types flowing through ServiceBuilder', () => {
 		expectTypeOf(builder.service(inner)).toEqualTypeOf<Service<{ id: number }, string>>()
 		// @ts-expect-error the inner service must answer strings
 		builder.service(service(async (request: { id: number }) => request.id))
+	})
+})
+
+describe('types of reloadable', () => {
+	it('reload() resolves to the new generation and an awaitable drain of the old chain', () => {
+		const app = reloadable(
+			serviceFactory('echo', () => service(async (request: string) => request.length)),
+		)
+		expectTypeOf(app.call).returns.toEqualTypeOf<Promise<number>>()
+		expectTypeOf(app.reload).returns.toEqualTypeOf<Promise<ReloadResult>>()
+		expectTypeOf<ReloadResult['drained']>().toEqualTypeOf<Promise<DrainReport>>()
+		expectTypeOf(app[Symbol.asyncDispose]).returns.toEqualTypeOf<Promise<void>>()
 	})
 })
