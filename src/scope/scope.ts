@@ -25,6 +25,7 @@ import {
 	UserReason,
 } from './reasons.js'
 import { reportUnhandled } from './report.js'
+import { rootObserver } from './root-observer.js'
 import type { ScopeSnapshot, TaskSnapshot } from './snapshot.js'
 import { type SpawnOptions, Task, type TaskFunction } from './task.js'
 import { onCancelOf } from './task-context.js'
@@ -355,6 +356,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		if (owner?.isEnded) this.#seal()
 		if (options?.signal !== undefined) this.#follow(options.signal, init?.abortReason)
+		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
 	}
 
 	#rareState(): ScopeRare {
