@@ -60,6 +60,7 @@ type ClearFunction = (handle: unknown) => void
 interface TimerRecord {
 	due: number
 	readonly interval: number | undefined
+	cleared: boolean
 }
 
 const WRAPPED = ['setTimeout', 'setInterval', 'setImmediate'] as const
@@ -119,6 +120,11 @@ class FakeTimerClock implements TestClock {
 	readonly #records = new Map<unknown, TimerRecord>()
 	readonly #saved = new Map<string, unknown>()
 	readonly #installed = new Map<string, unknown>()
+	// Callbacks the fake timers fired during a tick, run by the clock once the tick has returned:
+	// no user code runs inside the fake timers' own loop (node:test's mock timers lose a timer
+	// when a callback schedules another mid-loop), and microtasks run between callbacks.
+	#ticking = false
+	#fired: Array<() => void> = []
 
 	constructor(tick: (ms: number) => void) {
 		if (globalThis.setTimeout === originalSetTimeout) {
@@ -160,8 +166,7 @@ class FakeTimerClock implements TestClock {
 				continue
 			}
 			if (now >= target) return
-			this.#tick(Math.min(target, due ?? target) - now)
-			await realTurn()
+			await this.#step(Math.min(target, due ?? target) - now)
 		}
 		throw new FakeTimersError(
 			`Timers kept falling due after ${MAX_STEPS} steps without time reaching its target: a timer loop?`,
@@ -189,11 +194,33 @@ class FakeTimerClock implements TestClock {
 		this.uninstall()
 	}
 
+	/** Ticks the fake timers by `ms`, then runs what they fired, each followed by its microtasks. */
+	async #step(ms: number): Promise<void> {
+		this.#ticking = true
+		try {
+			this.#tick(ms)
+		} finally {
+			this.#ticking = false
+		}
+		const fired = this.#fired
+		this.#fired = []
+		let failure: { error: unknown } | undefined
+		for (const run of fired) {
+			try {
+				run()
+			} catch (error) {
+				failure ??= { error }
+			}
+			await realTurn()
+		}
+		if (fired.length === 0) await realTurn()
+		if (failure !== undefined) throw failure.error
+	}
+
 	/** Runs the timers due at `now`; those the fake timers hold for one more ms move on by one. */
 	async #runDueNow(now: number): Promise<void> {
 		const due = [...this.#records].filter(([, record]) => record.due <= now)
-		this.#tick(0)
-		await realTurn()
+		await this.#step(0)
 		for (const [handle, record] of due) {
 			if (this.#records.get(handle) === record && record.due <= now) record.due = now + 1
 		}
@@ -226,15 +253,25 @@ class FakeTimerClock implements TestClock {
 		const records = this.#records
 		const repeat = name === 'setInterval'
 		const immediate = name === 'setImmediate'
+		const clock = this
 		const wrapper = function (this: unknown, callback: any, delay?: number, ...args: any[]) {
 			if (typeof callback !== 'function') return fake.call(this, callback, delay, ...args)
 			const wait = immediate ? 0 : normalDelay(delay)
-			const record: TimerRecord = { due: Date.now() + wait, interval: repeat ? wait : undefined }
+			const record: TimerRecord = {
+				due: Date.now() + wait,
+				interval: repeat ? wait : undefined,
+				cleared: false,
+			}
 			let handle: unknown
 			const fire = function (this: unknown, ...fired: any[]) {
-				if (record.interval === undefined) records.delete(handle)
-				else record.due = Date.now() + Math.max(1, record.interval)
-				return callback.apply(this, fired)
+				const run = () => {
+					if (record.cleared) return
+					if (record.interval === undefined) records.delete(handle)
+					else record.due = Date.now() + Math.max(1, record.interval)
+					callback.apply(this, fired)
+				}
+				if (clock.#ticking) clock.#fired.push(run)
+				else run()
 			}
 			// (For setImmediate, `delay` is the callback's first argument: passed on the same way.)
 			handle = fake.call(this, fire, delay, ...args)
@@ -242,6 +279,8 @@ class FakeTimerClock implements TestClock {
 			return handle
 		}
 		const clearWrapper = function (this: unknown, handle: unknown) {
+			const record = records.get(handle)
+			if (record !== undefined) record.cleared = true
 			records.delete(handle)
 			return fakeClear.call(this, handle)
 		}
