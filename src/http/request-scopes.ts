@@ -71,7 +71,10 @@ export class RequestScopes {
 		const scope =
 			signal === undefined
 				? createScope(this.#requestOptions, this.#init)
-				: createScope({ ...this.#requestOptions, signal }, { ...this.#init, abortReason: DISCONNECT })
+				: createScope(
+						{ ...this.#requestOptions, signal },
+						{ ...this.#init, abortReason: DISCONNECT },
+					)
 		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
 		return scope
 	}

@@ -64,7 +64,11 @@ interface TimerRecord {
 }
 
 const WRAPPED = ['setTimeout', 'setInterval', 'setImmediate'] as const
-const CLEARS = { setTimeout: 'clearTimeout', setInterval: 'clearInterval', setImmediate: 'clearImmediate' } as const
+const CLEARS = {
+	setTimeout: 'clearTimeout',
+	setInterval: 'clearInterval',
+	setImmediate: 'clearImmediate',
+} as const
 
 /**
  * Makes a {@link TestClock} over the fake timers the test installed — call it right after

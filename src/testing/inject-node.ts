@@ -30,7 +30,10 @@ import { watchRequestScopes } from './request-scope-watch.js'
  * const target: NodeApp = expressApp // or koaApp.callback(), fastifyApp.server, toNodeListener(app)
  * ```
  */
-export type NodeApp = Server | RequestListener | ((req: IncomingMessage, res: ServerResponse) => unknown)
+export type NodeApp =
+	| Server
+	| RequestListener
+	| ((req: IncomingMessage, res: ServerResponse) => unknown)
 
 /**
  * Like {@link inject}, for node:http apps: the request travels as real HTTP/1.1 bytes through an

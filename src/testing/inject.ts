@@ -142,7 +142,8 @@ class FetchClient {
 
 	async #read(response: Response): Promise<Omit<InjectResult, 'scope' | 'result'>> {
 		const chunks: Uint8Array[] = []
-		const seen = () => receivedResponse(response.status, response.statusText, response.headers, chunks)
+		const seen = () =>
+			receivedResponse(response.status, response.statusText, response.headers, chunks)
 		const reader = response.body?.getReader()
 		if (reader === undefined) return { response: seen(), complete: true }
 		this.#onLeave = () => {

@@ -75,7 +75,10 @@ export function assertNoLeaks(target?: LeakTarget): void {
  * await expectSettled(scope) // its tasks stopped at their next cancellation point
  * ```
  */
-export async function expectSettled(target?: LeakTarget, options: SettleOptions = {}): Promise<void> {
+export async function expectSettled(
+	target?: LeakTarget,
+	options: SettleOptions = {},
+): Promise<void> {
 	const within = options.within ?? 0
 	if (typeof within !== 'number' || !(within >= 0)) {
 		throw new InvalidArgumentError('options.within', 'a number of milliseconds >= 0', within)
@@ -143,7 +146,8 @@ function scopesOf(target: LeakTarget | undefined): Scope[] {
 	if (typeof (target as Iterable<Scope>)[Symbol.iterator] === 'function') {
 		const scopes = [...(target as Iterable<Scope>)]
 		for (const scope of scopes) {
-			if (!(scope instanceof Scope)) throw new InvalidArgumentError('scopes', 'Scope objects', scope)
+			if (!(scope instanceof Scope))
+				throw new InvalidArgumentError('scopes', 'Scope objects', scope)
 		}
 		return scopes
 	}

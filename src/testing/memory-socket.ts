@@ -34,7 +34,11 @@ export class MemorySocket extends Duplex {
 		resume?.()
 	}
 
-	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+	override _write(
+		chunk: Buffer,
+		_encoding: BufferEncoding,
+		callback: (error?: Error) => void,
+	): void {
 		const peer = this.peer
 		if (peer === undefined || peer.destroyed) {
 			callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))

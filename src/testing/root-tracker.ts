@@ -1,5 +1,5 @@
-import type { Scope } from '../scope/scope.js'
 import { setRootObserver } from '../scope/root-observer.js'
+import type { Scope } from '../scope/scope.js'
 
 /** A root scope seen being made, and when (epoch ms, by the clock in force). */
 interface TrackedRoot {

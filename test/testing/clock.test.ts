@@ -4,18 +4,13 @@ import {
 	CancelledError,
 	InvalidArgumentError,
 	Scope,
-	sleep,
 	StragglerError,
+	sleep,
 	TimeoutError,
 	withTimeout,
 } from 'taskscope'
 import { retryLayer, timeoutLayer } from 'taskscope/service'
-import {
-	FakeTimersError,
-	mockService,
-	type TestClock,
-	testClock,
-} from 'taskscope/testing'
+import { FakeTimersError, mockService, type TestClock, testClock } from 'taskscope/testing'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { deferred } from '../support.js'
 
@@ -114,7 +109,9 @@ describe('testClock over Vitest fake timers', () => {
 		const seen: string[] = []
 		scope.spawn(
 			async (task) => {
-				task.graceSignal.addEventListener('abort', () => seen.push(`graceful at ${clock.now() - start}`))
+				task.graceSignal.addEventListener('abort', () =>
+					seen.push(`graceful at ${clock.now() - start}`),
+				)
 				task.signal.addEventListener('abort', () => seen.push(`forced at ${clock.now() - start}`))
 				await stubborn.promise // ignores cancellation
 			},

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Scope, scope as block, sleep, withTimeout } from 'taskscope'
+import { scope as block, InvalidArgumentError, Scope, sleep, withTimeout } from 'taskscope'
 import { toFetchHandler } from 'taskscope/http'
 import {
 	assertNoLeaks,
@@ -43,7 +43,9 @@ describe('assertNoLeaks', () => {
 		expect(error.message).toMatch(/cancelled \(forced\) but still running/)
 		expect(error.message).not.toContain('well-behaved')
 		expect(error.message).toMatch(/scope "api" #\d+: open, waiting for 1 child scope/)
-		expect(error.message).toMatch(/└─ scope "request-\d+" #\d+: cancelling, cancelled \(forced, parent-completion\)/)
+		expect(error.message).toMatch(
+			/└─ scope "request-\d+" #\d+: cancelling, cancelled \(forced, parent-completion\)/,
+		)
 		expect(error.live).toEqual({ tasks: 1, scopes: 1 })
 		never.resolve()
 		await handler.close()
@@ -73,12 +75,14 @@ describe('assertNoLeaks', () => {
 		const error = await leakOf(() => assertNoLeaks(root))
 		const lines = error.message.split('\n')
 		expect(lines[0]).toBe('Leak: 2 tasks and 1 scope still running:')
-		expect(lines[1]).toMatch(/^scope "root" #\d+: open, deadline in \d+ ms, waiting for 1 task and 1 child scope$/)
+		expect(lines[1]).toMatch(
+			/^scope "root" #\d+: open, deadline in \d+ ms, waiting for 1 task and 1 child scope$/,
+		)
 		expect(lines[2]).toMatch(/^├─ task "outer" #\d+: running, waiting for its own 1 child$/)
-		expect(lines[3]).toMatch(/^│  └─ task "inner" #\d+: running$/)
+		expect(lines[3]).toMatch(/^│ {2}└─ task "inner" #\d+: running$/)
 		expect(lines[4]).toMatch(/^└─ scope "jobs" #\d+: open, deadline in \d+ ms$/)
 		root.cancel()
-		await outer.settled
+		await Promise.allSettled([outer])
 		await expectSettled(root)
 	})
 
