@@ -31,4 +31,11 @@ describe('node:test', () => {
 		expect(count(output, 'pass'), output).toBe(7)
 		expect(code, output).toBe(0)
 	})
+
+	it('the node:test example of docs/testing.md passes', async () => {
+		const { code, output } = await runNodeTest('examples/testing/report.node-test.ts')
+		expect(count(output, 'fail'), output).toBe(0)
+		expect(count(output, 'pass'), output).toBe(3)
+		expect(code, output).toBe(0)
+	})
 })
