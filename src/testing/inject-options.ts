@@ -53,7 +53,18 @@ export interface InjectResult {
 	readonly result: ScopeResult | undefined
 }
 
-/** The request to send: a `Request`, or a URL or path (a GET on `http://localhost`). */
+/**
+ * The request to send: a `Request` (method, headers and body are sent), or a URL or path (a GET
+ * on `http://localhost`).
+ *
+ * @example
+ * ```ts
+ * import { type InjectRequest, inject } from 'taskscope/testing'
+ * const upload: InjectRequest = new Request('http://test/upload', { method: 'POST', body: 'data' })
+ * await inject(app, upload)
+ * await inject(app, '/health') // a GET
+ * ```
+ */
 export type InjectRequest = Request | string | URL
 
 /** @internal Validates the options; returns the disconnect plan. */

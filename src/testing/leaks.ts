@@ -11,7 +11,16 @@ import { countLive, type LiveCount, renderTree } from './leak-tree.js'
 import { realDelay, realNow, realTurn } from './real-timers.js'
 import { currentTracker, RootScopeTracker, trackRootScopes } from './root-tracker.js'
 
-/** What the leak checks accept: a scope, several, or the roots a tracker recorded. */
+/**
+ * What the leak checks accept: a scope, several, or the roots a tracker recorded.
+ *
+ * @example
+ * ```ts
+ * import { expectSettled, type LeakTarget } from 'taskscope/testing'
+ * const everything: LeakTarget = [server.scope, jobs]
+ * await expectSettled(everything, { within: 1_000 })
+ * ```
+ */
 export type LeakTarget = Scope | Iterable<Scope> | RootScopeTracker
 
 /**
