@@ -80,7 +80,7 @@ export async function injectNode(
 	server.prependListener('request', onRequest)
 	try {
 		server.emit('connection', serverSocket)
-		const exchange = await new NodeClient(disconnect).exchange(
+		const exchange = await new NodeClient(disconnect, sent.method === 'HEAD').exchange(
 			http.request(new URL(sent.url), {
 				method: sent.method,
 				headers: headersOf(sent, body),
@@ -123,9 +123,11 @@ function headersOf(request: Request, body: Uint8Array | undefined): Record<strin
 /** The simulated client on the node:http path. */
 class NodeClient {
 	readonly #disconnect: Disconnect | undefined
+	readonly #head: boolean
 
-	constructor(disconnect: Disconnect | undefined) {
+	constructor(disconnect: Disconnect | undefined, head: boolean) {
 		this.#disconnect = disconnect
+		this.#head = head
 	}
 
 	exchange(
@@ -133,6 +135,7 @@ class NodeClient {
 		body: Uint8Array | undefined,
 	): Promise<Omit<InjectResult, 'scope' | 'result'>> {
 		const disconnect = this.#disconnect
+		const head = this.#head
 		return new Promise((resolve) => {
 			let response: IncomingMessage | undefined
 			const chunks: Uint8Array[] = []
@@ -150,7 +153,7 @@ class NodeClient {
 									response.statusCode ?? 0,
 									response.statusMessage ?? '',
 									headersFrom(response),
-									chunks,
+									head ? undefined : chunks,
 								),
 					complete,
 				})

@@ -100,14 +100,14 @@ export function toRequest(input: InjectRequest, signal?: AbortSignal): Request {
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
-/** @internal A Response holding the bytes the client received. */
+/** @internal A Response holding the bytes the client received (no body when there was none). */
 export function receivedResponse(
 	status: number,
 	statusText: string,
 	headers: Headers,
-	chunks: Uint8Array[],
+	chunks: Uint8Array[] | undefined,
 ): Response {
-	const body = NULL_BODY.has(status) ? null : concat(chunks)
+	const body = chunks === undefined || NULL_BODY.has(status) ? null : concat(chunks)
 	return new Response(body, { status, statusText, headers })
 }
 

@@ -141,7 +141,7 @@ class FetchClient {
 	}
 
 	async #read(response: Response): Promise<Omit<InjectResult, 'scope' | 'result'>> {
-		const chunks: Uint8Array[] = []
+		const chunks: Uint8Array[] | undefined = response.body === null ? undefined : []
 		const seen = () =>
 			receivedResponse(response.status, response.statusText, response.headers, chunks)
 		const reader = response.body?.getReader()
@@ -160,7 +160,7 @@ class FetchClient {
 			if (this.#left || next === undefined) return { response: seen(), complete: false }
 			const { done, value } = next
 			if (done) return { response: seen(), complete: true }
-			chunks.push(value)
+			chunks?.push(value)
 			received += value.byteLength
 		}
 	}
