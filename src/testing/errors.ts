@@ -1,8 +1,9 @@
 import { brand, TaskscopeError } from '../scope/errors.js'
 
 /**
- * A leak check failed: scopes or tasks were still live. The message is a tree of every live
- * scope and task (names, ids, states, ages where known, what each waits on); `live` counts them.
+ * A leak check failed: scopes or tasks were still live, or tasks were abandoned as stragglers
+ * after the mercy period (they may still run). The message is a tree of every live scope and
+ * task (names, ids, states, ages where known, what each waits on); `live` counts them.
  *
  * @example
  * ```ts
@@ -14,9 +15,9 @@ import { brand, TaskscopeError } from '../scope/errors.js'
  */
 export class LeakError extends TaskscopeError {
 	/** How many tasks and unsettled scopes the check found. */
-	readonly live: { readonly tasks: number; readonly scopes: number }
+	readonly live: { readonly tasks: number; readonly scopes: number; readonly stragglers: number }
 
-	constructor(message: string, live: { tasks: number; scopes: number }) {
+	constructor(message: string, live: { tasks: number; scopes: number; stragglers: number }) {
 		super(message, 'ERR_TASKSCOPE_LEAK')
 		this.live = live
 	}

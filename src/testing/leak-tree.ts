@@ -10,6 +10,8 @@ import type { ScopeSnapshot, TaskSnapshot } from '../scope/snapshot.js'
 export interface LiveCount {
 	tasks: number
 	scopes: number
+	/** Tasks abandoned after the mercy period: the scope settled without them, they may still run. */
+	stragglers: number
 }
 
 /** What the renderer knows beyond the snapshot: when root scopes were made (epoch ms). */
@@ -18,9 +20,16 @@ export interface TreeContext {
 	readonly now: number
 }
 
-/** Counts the live tasks and scopes in a snapshot; `self` says whether the root itself counts. */
+/**
+ * Counts the live tasks and scopes in a snapshot, and its stragglers (a scope lists those of
+ * every scope below it that closed); `self` says whether the root itself counts.
+ */
 export function countLive(snapshot: ScopeSnapshot, self: boolean): LiveCount {
-	const count: LiveCount = { tasks: 0, scopes: self && snapshot.state !== 'closed' ? 1 : 0 }
+	const count: LiveCount = {
+		tasks: 0,
+		scopes: self && snapshot.state !== 'closed' ? 1 : 0,
+		stragglers: snapshot.stragglers.length,
+	}
 	addBelow(snapshot, count)
 	return count
 }
@@ -79,7 +88,8 @@ function describeScope(snapshot: ScopeSnapshot, context: TreeContext): string {
 	const waits = scopeWaitsOn(snapshot)
 	if (waits !== undefined) parts.push(waits)
 	if (snapshot.stragglers.length > 0) {
-		parts.push(`stragglers: ${snapshot.stragglers.map((s) => `"${s.name}" #${s.id}`).join(', ')}`)
+		const names = snapshot.stragglers.map((straggler) => `"${straggler.name}" #${straggler.id}`)
+		parts.push(`abandoned after the mercy period (may still run): ${names.join(', ')}`)
 	}
 	return `scope "${snapshot.name}" #${snapshot.id}: ${parts.join(', ')}`
 }

@@ -9,7 +9,7 @@ import { Scope } from '../scope/scope.js'
 import { LeakError } from './errors.js'
 import { countLive, type LiveCount, renderTree } from './leak-tree.js'
 import { realDelay, realNow, realTurn } from './real-timers.js'
-import { currentTracker, RootScopeTracker, trackRootScopes } from './root-tracker.js'
+import { currentTracker, RootScopeTracker, trackRootScopes, unsettled } from './root-tracker.js'
 
 /**
  * What the leak checks accept: a scope, several, or the roots a tracker recorded.
@@ -48,8 +48,9 @@ const SETTLE_TURNS = 10
 /**
  * Throws a {@link LeakError} if anything still runs below `scope`: a task, a child scope, or
  * the scope's own work while it is closing or cancelling (a `scope()` body, a request handler).
- * An open scope with nothing in it (a server's root between requests) passes; to require that a
- * scope itself has ended, use {@link expectSettled}. Without an argument it checks every root
+ * Tasks the scope abandoned as stragglers after the mercy period count too: JavaScript cannot
+ * stop them, so they may still run. An open scope with nothing in it (a server's root between
+ * requests) passes; to require that a scope itself has ended, use {@link expectSettled}. Without an argument it checks every root
  * scope recorded by the active tracker ({@link withLeakCheck}, {@link trackRootScopes}).
  *
  * @throws {LeakError} something is still live; the message is the tree of it, naming each task.
@@ -69,7 +70,8 @@ export function assertNoLeaks(target?: LeakTarget): void {
 }
 
 /**
- * Resolves once every given scope has ended (state `'closed'`), giving work that is already due
+ * Resolves once every given scope has ended (state `'closed'`) without abandoning stragglers
+ * after the mercy period, giving work that is already due
  * a few real event-loop turns (and `within` ms, if set) to finish; otherwise rejects with a
  * {@link LeakError} showing the tree of what is still live. Without an argument it waits for
  * every root scope the active tracker recorded.
@@ -94,7 +96,7 @@ export async function expectSettled(
 	}
 	const deadline = realNow() + within
 	for (let turn = 0; ; turn++) {
-		const open = scopesOf(target).filter((scope) => scope.state !== 'closed')
+		const open = scopesOf(target).filter(unsettled)
 		if (open.length === 0) return
 		if (turn >= SETTLE_TURNS && realNow() >= deadline) {
 			throw leakError(open, 'not settled', () => true)
@@ -173,23 +175,30 @@ function liveIn(scope: Scope, self: boolean): LiveCount {
 }
 
 function total(count: LiveCount): number {
-	return count.tasks + count.scopes
+	return count.tasks + count.scopes + count.stragglers
 }
 
 function leakError(scopes: Scope[], what: string, self: (scope: Scope) => boolean): LeakError {
 	const createdAt = currentTracker()?.createdAt
 	const now = Date.now()
-	const sum: LiveCount = { tasks: 0, scopes: 0 }
+	const sum: LiveCount = { tasks: 0, scopes: 0, stragglers: 0 }
 	const trees: string[] = []
 	for (const scope of scopes) {
 		const snapshot = scope.snapshot()
 		const count = countLive(snapshot, self(scope))
 		sum.tasks += count.tasks
 		sum.scopes += count.scopes
+		sum.stragglers += count.stragglers
 		trees.push(renderTree(snapshot, { createdAt, now }))
 	}
-	const heading = `Leak: ${sum.tasks} task${sum.tasks === 1 ? '' : 's'} and ${sum.scopes} scope${
-		sum.scopes === 1 ? '' : 's'
-	} ${what}:`
+	const abandoned =
+		sum.stragglers > 0
+			? `, ${plural(sum.stragglers, 'straggler')} abandoned after the mercy period`
+			: ''
+	const heading = `Leak: ${plural(sum.tasks, 'task')} and ${plural(sum.scopes, 'scope')} ${what}${abandoned}:`
 	return new LeakError(`${heading}\n${trees.join('\n')}`, sum)
+}
+
+function plural(count: number, noun: string): string {
+	return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

@@ -1,6 +1,11 @@
 import { setRootObserver } from '../scope/root-observer.js'
 import type { Scope } from '../scope/scope.js'
 
+/** @internal Whether a scope still runs, or ended by abandoning stragglers that may still run. */
+export function unsettled(scope: Scope): boolean {
+	return scope.state !== 'closed' || scope.snapshot().stragglers.length > 0
+}
+
 /** A root scope seen being made, and when (epoch ms, by the clock in force). */
 interface TrackedRoot {
 	readonly scope: Scope
@@ -44,14 +49,17 @@ export class RootScopeTracker implements Disposable {
 	/** @internal */
 	add(scope: Scope, createdAt: number): void {
 		if (this.#roots.length >= PRUNE_AT) {
-			this.#roots = this.#roots.filter((root) => root.scope.state !== 'closed')
+			this.#roots = this.#roots.filter((root) => unsettled(root.scope))
 		}
 		this.#roots.push({ scope, createdAt })
 	}
 
-	/** The tracked root scopes that have not settled yet, oldest first. */
+	/**
+	 * The tracked root scopes that have not settled yet, or settled by abandoning stragglers,
+	 * oldest first.
+	 */
 	get live(): Scope[] {
-		return this.#roots.filter((root) => root.scope.state !== 'closed').map((root) => root.scope)
+		return this.#roots.filter((root) => unsettled(root.scope)).map((root) => root.scope)
 	}
 
 	/** @internal When each tracked root was made, by scope id. */

@@ -1,14 +1,23 @@
-import { scope as block, InvalidArgumentError, Scope, sleep, withTimeout } from 'taskscope'
+import {
+	scope as block,
+	InvalidArgumentError,
+	Scope,
+	StragglerError,
+	sleep,
+	withTimeout,
+} from 'taskscope'
 import { toFetchHandler } from 'taskscope/http'
 import {
 	assertNoLeaks,
 	expectSettled,
+	inject,
 	LeakError,
 	trackRootScopes,
 	withLeakCheck,
 } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
 import { rootObserver } from '../../src/scope/root-observer.js'
+import { unhandledReports } from '../setup.js'
 import { deferred } from '../support.js'
 
 /** The LeakError a check throws (fails the test if it does not throw one). */
@@ -46,7 +55,7 @@ describe('assertNoLeaks', () => {
 		expect(error.message).toMatch(
 			/└─ scope "request-\d+" #\d+: cancelling, cancelled \(forced, parent-completion\)/,
 		)
-		expect(error.live).toEqual({ tasks: 1, scopes: 1 })
+		expect(error.live).toEqual({ tasks: 1, scopes: 1, stragglers: 0 })
 		never.resolve()
 		await handler.close()
 		assertNoLeaks(handler.scope)
@@ -100,6 +109,31 @@ describe('assertNoLeaks', () => {
 		} finally {
 			roots.stop()
 		}
+	})
+})
+
+describe('a request whose task ignores cancellation', () => {
+	it('fails the leak check naming the task, even after the mercy period let the scope settle', async () => {
+		const never = deferred()
+		const handler = withLeakCheck(async () => {
+			const { response, result } = await inject(({ scope }) => {
+				scope.spawn(() => never.promise, { name: 'leaky-poller' })
+				return new Response('answered')
+			}, '/')
+			expect(await response?.text()).toBe('answered')
+			expect(result?.stragglers.map((straggler) => straggler.name)).toEqual(['leaky-poller'])
+		})
+		const error = await leakOf(() => handler())
+		expect(error.message).toMatch(/^Leak: 0 tasks and 0 scopes not settled, 1 straggler abandoned/)
+		expect(error.message).toMatch(
+			/scope "inject" #\d+: closed, cancelled \(\w+, shutdown\), age \d+ ms, abandoned after the mercy period \(may still run\): "leaky-poller" #\d+/,
+		)
+		expect(error.live).toEqual({ tasks: 0, scopes: 0, stragglers: 1 })
+		// The straggler was also reported when the mercy period ran out.
+		const reports = unhandledReports.splice(0).map((report) => report.error)
+		expect(reports).toHaveLength(1)
+		expect(reports[0]).toBeInstanceOf(StragglerError)
+		never.resolve()
 	})
 })
 
