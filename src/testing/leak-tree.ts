@@ -6,7 +6,7 @@
  */
 import type { ScopeSnapshot, TaskSnapshot } from '../scope/snapshot.js'
 
-/** Counts of what a tree holds that is still live. */
+/** @internal Counts of what a tree holds that is still live. */
 export interface LiveCount {
 	tasks: number
 	scopes: number
@@ -14,14 +14,14 @@ export interface LiveCount {
 	stragglers: number
 }
 
-/** What the renderer knows beyond the snapshot: when root scopes were made (epoch ms). */
+/** @internal What the renderer knows beyond the snapshot: when root scopes were made (epoch ms). */
 export interface TreeContext {
 	readonly createdAt?: ReadonlyMap<number, number>
 	readonly now: number
 }
 
 /**
- * Counts the live tasks and scopes in a snapshot, and its stragglers (a scope lists those of
+ * @internal Counts the live tasks and scopes in a snapshot, and its stragglers (a scope lists those of
  * every scope below it that closed); `self` says whether the root itself counts.
  */
 export function countLive(snapshot: ScopeSnapshot, self: boolean): LiveCount {
@@ -45,7 +45,7 @@ function addBelow(snapshot: ScopeSnapshot, count: LiveCount): void {
 	}
 }
 
-/** The tree of one snapshot, one line per scope and task, indented with box-drawing guides. */
+/** @internal The tree of one snapshot, one line per scope and task, indented with box-drawing guides. */
 export function renderTree(snapshot: ScopeSnapshot, context: TreeContext): string {
 	const lines: string[] = [describeScope(snapshot, context)]
 	renderBelow(snapshot, '', context, lines)

@@ -199,6 +199,21 @@ describe('testClock over Vitest fake timers', () => {
 		expect(clock.now()).toBe(start + 40)
 	})
 
+	it('steps an interval tick by tick, and forgets it once cleared', async () => {
+		const ticks: number[] = []
+		const start = clock.now()
+		let count = 0
+		const interval = setInterval(() => {
+			ticks.push(clock.now() - start)
+			void Promise.resolve().then(() => ticks.push(-(clock.now() - start)))
+			if (++count === 3) clearInterval(interval)
+		}, 100)
+		await clock.advance(1_000)
+		// Each tick's microtask ran before the next tick.
+		expect(ticks).toEqual([100, -100, 200, -200, 300, -300])
+		expect(clock.pending).toBe(0)
+	})
+
 	it('a cancelled sleep leaves no timer behind', async () => {
 		const scope = new Scope()
 		const task = scope.spawn((ctx) => sleep(10_000, ctx))
