@@ -19,9 +19,11 @@ import {
 	type InjectResult,
 	inject,
 	injectNode,
+	type TestClock,
+	testClock,
 	withLeakCheck,
 } from 'taskscope/testing'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 const CHUNK = 16 * 1024
 const CHUNKS = 64
@@ -298,4 +300,41 @@ describe('injectNode (node:http in memory)', () => {
 		expect(head.complete).toBe(true)
 		await listener.close()
 	})
+})
+
+describe('inject and injectNode on the test clock', () => {
+	let clock: TestClock
+	beforeEach(() => {
+		vi.useFakeTimers()
+		clock = testClock(vi)
+	})
+	afterEach(() => {
+		clock.uninstall()
+		vi.useRealTimers()
+	})
+
+	it(
+		'the client leaves when the clock says, on both paths',
+		withLeakCheck(async () => {
+			const work = new Work()
+			const handler: RequestHandler = ({ request, scope }) =>
+				work.respond(pathOf(request.url), scope)
+			const listener = toNodeListener(handler)
+			for (const run of [
+				() => inject(handler, '/slow', { disconnectAfter: 500 }),
+				() => injectNode(listener, '/slow', { disconnectAfter: 500 }),
+			]) {
+				work.ended.clear()
+				const exchange = run()
+				await clock.advance(499)
+				expect(work.ended.get('/slow')).toBeUndefined()
+				await clock.advance(1)
+				const { response, result } = await exchange
+				expect(response).toBeUndefined()
+				expect(result?.reason?.kind).toBe('disconnect')
+				expect(work.ended.get('/slow')).toBe('cancelled: disconnect')
+			}
+			await listener.close()
+		}),
+	)
 })
