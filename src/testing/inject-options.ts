@@ -1,3 +1,4 @@
+import type { FetchHandlerOptions } from '../http/fetch-handler.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { ScopeResult } from '../scope/scope.js'
 import type { ScopeSnapshot } from '../scope/snapshot.js'
@@ -27,6 +28,11 @@ export type Disconnect = number | 'headers' | { readonly bytes: number }
 export interface InjectOptions {
 	/** Simulates a client that leaves early (default: it reads the whole response). */
 	disconnectAfter?: Disconnect
+	/**
+	 * For an `HttpApp` given to `inject`: options of the `toFetchHandler` serving it (`mercy`,
+	 * `errors`, `onError`, …). Other apps own their request scopes; this is ignored for them.
+	 */
+	handler?: FetchHandlerOptions
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import type { HttpApp } from '../http/app.js'
-import { toFetchHandler } from '../http/fetch-handler.js'
+import { type FetchHandlerOptions, toFetchHandler } from '../http/fetch-handler.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
 import {
@@ -65,7 +65,7 @@ export async function inject(
 	options?: InjectOptions,
 ): Promise<InjectResult> {
 	const disconnect = checkDisconnect(options)
-	const { fetch, close } = fetchOf(app)
+	const { fetch, close } = fetchOf(app, options?.handler)
 	const controller = new AbortController()
 	const sent = toRequest(request, controller.signal)
 	let requestScope: Scope | undefined
@@ -88,13 +88,16 @@ interface Fetcher {
 	close: (() => Promise<unknown>) | undefined
 }
 
-function fetchOf(app: HttpApp | FetchApp): Fetcher {
+function fetchOf(
+	app: HttpApp | FetchApp,
+	handlerOptions: FetchHandlerOptions | undefined,
+): Fetcher {
 	if (typeof app === 'object' && app !== null && typeof (app as FetchApp).fetch === 'function') {
 		const fetchApp = app as FetchApp
 		return { fetch: async (request) => fetchApp.fetch(request), close: undefined }
 	}
 	if (typeof app === 'function' || (typeof app === 'object' && app !== null)) {
-		const handler = toFetchHandler(app as HttpApp, { name: 'inject' })
+		const handler = toFetchHandler(app as HttpApp, { name: 'inject', ...handlerOptions })
 		return { fetch: handler, close: () => handler.close({ grace: 0 }) }
 	}
 	throw new InvalidArgumentError('app', 'an HttpApp or an object with a fetch method', app)

@@ -116,10 +116,14 @@ describe('a request whose task ignores cancellation', () => {
 	it('fails the leak check naming the task, even after the mercy period let the scope settle', async () => {
 		const never = deferred()
 		const handler = withLeakCheck(async () => {
-			const { response, result } = await inject(({ scope }) => {
-				scope.spawn(() => never.promise, { name: 'leaky-poller' })
-				return new Response('answered')
-			}, '/')
+			const { response, result } = await inject(
+				({ scope }) => {
+					scope.spawn(() => never.promise, { name: 'leaky-poller' })
+					return new Response('answered')
+				},
+				'/',
+				{ handler: { mercy: 20 } },
+			)
 			expect(await response?.text()).toBe('answered')
 			expect(result?.stragglers.map((straggler) => straggler.name)).toEqual(['leaky-poller'])
 		})
