@@ -82,7 +82,7 @@ export class AdapterScopes implements TaskscopeHandle {
 	 * once the adapter is closing (answer 503).
 	 */
 	open(res: NodeServerResponse): Scope | undefined {
-		const scope = this.#tryOpen()
+		const scope = this.#tryOpen(undefined, res)
 		if (scope === undefined) return undefined
 		scope.hold()
 		watchResponse(res, responseEnded, scope)
@@ -101,9 +101,9 @@ export class AdapterScopes implements TaskscopeHandle {
 		return this.#scopes.close(options?.grace)
 	}
 
-	#tryOpen(signal?: AbortSignal): Scope | undefined {
+	#tryOpen(signal?: AbortSignal, source?: object): Scope | undefined {
 		try {
-			return this.#scopes.open(signal)
+			return this.#scopes.open(signal, source)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error

@@ -144,7 +144,7 @@ function handle(
 ): void {
 	let scope: Scope
 	try {
-		scope = shared.scopes.open()
+		scope = shared.scopes.open(undefined, res)
 	} catch {
 		// The server is closing: no new work.
 		sendStatus(res, 503, { closeConnection: true })

@@ -9,6 +9,7 @@ import {
 	type ScopeResult,
 } from '../scope/scope.js'
 import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+import { requestScopeObserver } from './request-scope-observer.js'
 
 /**
  * What every binding and adapter accepts about its request scopes.
@@ -64,18 +65,23 @@ export class RequestScopes {
 
 	/**
 	 * A new request scope. Throws `ScopeClosedError` once the server is closing.
-	 * `signal` (fetch runtimes) cancels it with a disconnect reason.
+	 * `signal` (fetch runtimes) cancels it with a disconnect reason. `source` (the raw Node
+	 * response, else the signal) identifies the request to a test's request-scope observer.
 	 */
-	open(signal?: AbortSignal): Scope {
+	open(signal?: AbortSignal, source?: object): Scope {
 		// A cancelled scope answers spawns with work that never runs; a server that is shutting
 		// down must refuse the request instead (503), so ask before opening.
 		const root = this.root
 		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
-		if (signal === undefined) return createScope(this.#requestOptions, this.#init)
-		return createScope(
-			{ ...this.#requestOptions, signal },
-			{ ...this.#init, abortReason: DISCONNECT },
-		)
+		const scope =
+			signal === undefined
+				? createScope(this.#requestOptions, this.#init)
+				: createScope(
+						{ ...this.#requestOptions, signal },
+						{ ...this.#init, abortReason: DISCONNECT },
+					)
+		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
+		return scope
 	}
 
 	/**

@@ -9,6 +9,7 @@ import {
 } from './cancel-node.js'
 import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
 import { PARENT_COMPLETION, toCancelReason } from './reasons.js'
+import { rootObserver } from './root-observer.js'
 import {
 	bodyFailed,
 	problem,
@@ -184,6 +185,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		}
 		if (owner?.isEnded) seal(this)
 		if (options?.signal !== undefined) followSignal(this, options.signal, init?.abortReason)
+		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
 	}
 
 	/** @internal The rare state, made on first need. */

@@ -5,6 +5,7 @@ import http from 'node:http'
 import { Hono } from 'hono'
 import { type CancelReason, sleep } from 'taskscope'
 import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
+import { inject } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
 import { abortLazyRequest, createLazyRequest } from '../../src/http/lazy-request.js'
 import { watchResponse } from '../../src/http/response-lifecycle.js'
@@ -108,11 +109,13 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 				}),
 			),
 		)
-		expect((await app.fetch(new Request('http://x/empty'))).status).toBe(204)
-		const head = await app.fetch(new Request('http://x/stream', { method: 'HEAD' }))
-		expect(head.status).toBe(200)
-		expect(head.body).toBeNull()
-		await sleep(10)
+		const empty = await inject(app, '/empty')
+		expect(empty.response?.status).toBe(204)
+		expect(empty.result?.reason?.kind).toBe('parent-completion')
+		const head = await inject(app, new Request('http://x/stream', { method: 'HEAD' }))
+		expect(head.response?.status).toBe(200)
+		expect(head.response?.body).toBeNull()
+		expect(head.result?.reason?.kind).toBe('parent-completion')
 		expect(kinds()).toEqual(['parent-completion', 'parent-completion'])
 		expect(producerCancelled).toBe(true)
 		await within(scopes.close(), 5_000, 'close')
@@ -152,15 +155,15 @@ describe('taskscope/hono, app.fetch() called directly', () => {
 			throw new Error('async failure')
 		})
 		for (const path of ['/sync', '/async']) {
-			const response = await app.fetch(new Request(`http://x${path}`))
-			expect(response.status).toBe(500)
-			expect(await response.text()).toBe('Internal Server Error')
+			const { response, result } = await inject(app, path)
+			expect(response?.status).toBe(500)
+			expect(await response?.text()).toBe('Internal Server Error')
+			expect(result?.reason?.kind).toBe('parent-completion')
 		}
-		await sleep(10)
 		expect(kinds()).toEqual(['parent-completion', 'parent-completion'])
-		const missing = await app.fetch(new Request('http://x/missing'))
-		expect(missing.status).toBe(404)
-		await missing.text() // an unread body would hold its request scope open
+		const missing = await inject(app, '/missing')
+		expect(missing.response?.status).toBe(404)
+		expect(missing.result?.reason?.kind).toBe('parent-completion')
 		await within(scopes.close(), 5_000, 'close')
 	})
 

@@ -20,6 +20,7 @@ const entries = {
 	taskscope: './src/index.ts',
 	'taskscope/service': './src/service/index.ts',
 	'taskscope/http': './src/http/index.ts',
+	'taskscope/testing': './src/testing/index.ts',
 	'taskscope/express': './src/adapters/express/index.ts',
 	'taskscope/fastify': './src/adapters/fastify/index.ts',
 	'taskscope/koa': './src/adapters/koa/index.ts',
@@ -66,7 +67,7 @@ function runChild(): Promise<{ code: number | null; stdout: string; stderr: stri
 }
 
 describe('importing taskscope loads no framework', () => {
-	it('taskscope, taskscope/service, taskscope/http and the four adapters load without express, fastify, koa or hono', async () => {
+	it('taskscope, taskscope/service, taskscope/http, taskscope/testing and the four adapters load without express, fastify, koa or hono', async () => {
 		const { code, stdout, stderr } = await runChild()
 		expect(stderr).toBe('')
 		expect(code).toBe(0)
@@ -74,7 +75,7 @@ describe('importing taskscope loads no framework', () => {
 		for (const [name, exports] of Object.entries(report.imported)) {
 			expect(typeof exports, `${name}: ${exports}`).toBe('number')
 		}
-		expect(Object.keys(report.imported)).toHaveLength(7)
+		expect(Object.keys(report.imported)).toHaveLength(8)
 		expect(report.required).toEqual([])
 		expect(report.control).toMatch(/^framework loaded: .*koa/)
 	}, 60_000)

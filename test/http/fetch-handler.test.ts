@@ -1,6 +1,7 @@
 import http from 'node:http'
 import { type CancelReason, sleep } from 'taskscope'
 import { toFetchHandler } from 'taskscope/http'
+import { inject, withLeakCheck } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
 import { abortLazyRequest, createLazyRequest } from '../../src/http/lazy-request.js'
 import { watchResponse } from '../../src/http/response-lifecycle.js'
@@ -60,18 +61,21 @@ describe('toFetchHandler, called directly', () => {
 		expect(reasons.map((reason) => reason.kind)).toEqual(['parent-completion'])
 	})
 
-	it('ends the request scope at once for a response without a body', async () => {
-		const reasons: CancelReason[] = []
-		const handler = toFetchHandler(({ scope }) => {
-			scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
-				onCancel: (reason) => reasons.push(reason),
-			})
-			return new Response(null, { status: 204 })
-		})
-		expect((await handler(new Request('http://x/'))).status).toBe(204)
-		await sleep(10)
-		expect(reasons.map((reason) => reason.kind)).toEqual(['parent-completion'])
-	})
+	it(
+		'ends the request scope at once for a response without a body',
+		withLeakCheck(async () => {
+			const reasons: CancelReason[] = []
+			const { response, result } = await inject(({ scope }) => {
+				scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
+					onCancel: (reason) => reasons.push(reason),
+				})
+				return new Response(null, { status: 204 })
+			}, '/')
+			expect(response?.status).toBe(204)
+			expect(result?.reason?.kind).toBe('parent-completion')
+			expect(reasons.map((reason) => reason.kind)).toEqual(['parent-completion'])
+		}),
+	)
 
 	it('treats a cancelled body or an aborted request signal as a disconnect', async () => {
 		const reasons: CancelReason[] = []

@@ -11,16 +11,9 @@ import {
 	timeoutLayer,
 	type WithScope,
 } from 'taskscope/service'
+import { mockService } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
-
-/** A deferred the tests resolve by hand. */
-function gate() {
-	let open: () => void = () => {}
-	const opened = new Promise<void>((resolve) => {
-		open = resolve
-	})
-	return { opened, open }
-}
+import { deferred } from '../support.js'
 
 describe('timeoutLayer', () => {
 	it('cancels background tasks of the request scope with a timeout reason and rejects with TimeoutError', async () => {
@@ -70,15 +63,15 @@ describe('timeoutLayer', () => {
 	})
 
 	it('rejects with the caller’s cancellation, not a timeout, when the caller goes away first', async () => {
-		const app = timeoutLayer(5_000).layer(
-			service(async (_request: string, signal) => {
-				await sleep(10_000, signal)
-				return 'never'
-			}),
-		)
+		const inner = mockService<string, string>()
+		const app = timeoutLayer(5_000).layer(inner)
 		const controller = new AbortController()
 		const call = app.call('q', controller.signal)
-		setTimeout(() => controller.abort(), 20)
+		const received = await inner.next()
+		controller.abort()
+		await received.cancelled
+		expect(received.signal.aborted).toBe(true) // the caller's abort reached the inner service
+		received.fail(received.signal.reason)
 		const error = await call.catch((caught: unknown) => caught)
 		expect(error).toBeInstanceOf(CancelledError)
 		expect(error).not.toBeInstanceOf(TimeoutError)
@@ -104,28 +97,25 @@ describe('concurrencyLimitLayer', () => {
 	})
 
 	it('removes a cancelled waiter from the line at once; it never enters', async () => {
-		const entered: string[] = []
-		const release = gate()
-		const limited = concurrencyLimitLayer(1).layer(
-			service(async (request: string) => {
-				entered.push(request)
-				if (request === 'first') await release.opened
-				return request
-			}),
-		)
+		const inner = mockService<string, string>()
+		const limited = concurrencyLimitLayer(1).layer(inner)
 		const first = limited.call('first')
 		const controller = new AbortController()
 		const waiter = limited.call('waiter', controller.signal)
 		const third = limited.call('third')
-		await sleep(10)
+		const entered = await inner.next()
+		expect(entered.request).toBe('first')
 		expect(limited.waiting).toBe(2)
 		controller.abort()
 		await expect(waiter).rejects.toMatchObject({ name: 'AbortError' })
 		expect(limited.waiting).toBe(1)
-		release.open()
+		entered.respond('first')
 		expect(await first).toBe('first')
+		const next = await inner.next()
+		expect(next.request).toBe('third')
+		next.respond('third')
 		expect(await third).toBe('third')
-		expect(entered).toEqual(['first', 'third'])
+		expect(inner.received).toBe(2)
 		expect(limited.active).toBe(0)
 	})
 
@@ -138,7 +128,7 @@ describe('concurrencyLimitLayer', () => {
 	})
 
 	it('holds the permit until the request scope has drained with holdUntilDrained', async () => {
-		const cleanupDone = gate()
+		const cleanupDone = deferred()
 		let cleanupFinished = false
 		const app = new ServiceBuilder<string, string>()
 			.layer(concurrencyLimitLayer(1, { holdUntilDrained: true }))
@@ -151,7 +141,7 @@ describe('concurrencyLimitLayer', () => {
 								await sleep(Number.POSITIVE_INFINITY, task)
 							} finally {
 								// Slow cleanup after cancellation: the permit must stay taken meanwhile.
-								await shield(() => cleanupDone.opened, { timeout: 5_000 })
+								await shield(() => cleanupDone.promise, { timeout: 5_000 })
 								cleanupFinished = true
 							}
 						})
@@ -167,44 +157,41 @@ describe('concurrencyLimitLayer', () => {
 		})
 		await sleep(30)
 		expect(secondAnswered).toBe(false)
-		cleanupDone.open()
+		cleanupDone.resolve()
 		expect(await second).toBe('second')
 		expect(cleanupFinished).toBe(true)
 	})
 
 	it('rejects with OverloadedError when the line is full', async () => {
-		const release = gate()
-		const limited = concurrencyLimitLayer(1, { queue: 1 }).layer(
-			service(async () => {
-				await release.opened
-				return 'done'
-			}),
-		)
+		const inner = mockService<string, string>()
+		const limited = concurrencyLimitLayer(1, { queue: 1 }).layer(inner)
 		const first = limited.call('a')
 		const second = limited.call('b')
 		await expect(limited.call('c')).rejects.toBeInstanceOf(OverloadedError)
-		release.open()
+		;(await inner.next()).respond('done')
+		;(await inner.next()).respond('done')
 		expect(await Promise.all([first, second])).toEqual(['done', 'done'])
+		expect(inner.received).toBe(2)
 	})
 })
 
 describe('loadShedLayer', () => {
 	it('refuses at once while the limit inside is full, and admits again after', async () => {
-		const release = gate()
+		const inner = mockService<string, string>()
 		const app = new ServiceBuilder<string, string>()
 			.layer(loadShedLayer())
 			.layer(concurrencyLimitLayer(1))
-			.service(
-				service(async (request: string) => {
-					if (request === 'slow') await release.opened
-					return request
-				}),
-			)
+			.service(inner)
 		const slow = app.call('slow')
 		await expect(app.call('shed')).rejects.toBeInstanceOf(OverloadedError)
-		release.open()
+		;(await inner.next()).respond('slow')
 		expect(await slow).toBe('slow')
-		expect(await app.call('after')).toBe('after')
+		const after = app.call('after')
+		const call = await inner.next()
+		expect(call.request).toBe('after')
+		call.respond('after')
+		expect(await after).toBe('after')
+		expect(inner.received).toBe(2)
 	})
 })
 
@@ -245,19 +232,15 @@ describe('retryLayer', () => {
 	})
 
 	it('does not retry once the caller went away, and its backoff wait is cancellable', async () => {
-		let calls = 0
-		const app = retryLayer({ attempts: 10, backoff: 10_000 }).layer(
-			service(async () => {
-				calls++
-				throw new Error('flaky')
-			}),
-		)
+		const inner = mockService<string, string>()
+		const app = retryLayer({ attempts: 10, backoff: 10_000 }).layer(inner)
 		const controller = new AbortController()
 		const call = app.call('q', controller.signal)
-		await sleep(20)
+		;(await inner.next()).fail(new Error('flaky'))
+		await sleep(1) // the retry is in its 10 s backoff now
 		controller.abort()
 		await expect(call).rejects.toMatchObject({ name: 'AbortError' })
-		expect(calls).toBe(1)
+		expect(inner.received).toBe(1)
 	})
 
 	it('gives each attempt its own scope: a failed attempt’s tasks end before the next starts', async () => {

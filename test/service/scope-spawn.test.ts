@@ -9,7 +9,8 @@ import {
 	type Task,
 } from 'taskscope'
 import { scopeSpawnLayer, service, type WithScope } from 'taskscope/service'
-import { describe, expect, it } from 'vitest'
+import { type TestClock, testClock, withLeakCheck } from 'taskscope/testing'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 /** A handler that spawns one parked background task with hooks, then answers after `answerAfter` ms. */
 function spawningHandler(answerAfter: number) {
@@ -29,12 +30,23 @@ function spawningHandler(answerAfter: number) {
 }
 
 describe('scopeSpawnLayer', () => {
+	// Time is the test clock's: waits in handlers and in the tests move only when it says so.
+	let clock: TestClock
+	beforeEach(() => {
+		vi.useFakeTimers()
+		clock = testClock(vi)
+	})
+	afterEach(() => {
+		clock.uninstall()
+		vi.useRealTimers()
+	})
+
 	it('cancels the spawned task promptly when the caller aborts (AbortSignal)', async () => {
 		const { handler, tasks, events } = spawningHandler(10_000)
 		const app = scopeSpawnLayer().layer(handler)
 		const controller = new AbortController()
 		const call = app.call('q', controller.signal)
-		await sleep(20)
+		await clock.advance(20)
 		expect(tasks[0]?.status).toBe('running')
 		controller.abort()
 		await expect(call).rejects.toMatchObject({ name: 'CancelledError' })
@@ -49,7 +61,7 @@ describe('scopeSpawnLayer', () => {
 		const app = scopeSpawnLayer().layer(handler)
 		const caller = new Scope()
 		const call = app.call('q', caller)
-		await sleep(20)
+		await clock.advance(20)
 		caller.cancel(new ShutdownReason())
 		await expect(call).rejects.toMatchObject({ name: 'CancelledError' })
 		await tasks[0]?.done
@@ -62,37 +74,50 @@ describe('scopeSpawnLayer', () => {
 		const app = scopeSpawnLayer().layer(handler)
 		const controller = new AbortController()
 		const call = app.call('q', controller.signal)
-		await sleep(80)
+		await clock.advance(149)
 		expect(tasks[0]?.status).toBe('running')
 		expect(events).toEqual([])
-		await call
-	})
-
-	it('cancels the task once the inner service answered (until: call)', async () => {
-		const { handler, tasks, events } = spawningHandler(10)
-		const app = scopeSpawnLayer().layer(handler)
-		expect(await app.call('q')).toBe('answer to q')
-		await tasks[0]?.done
+		await clock.advance(1)
+		expect(await call).toBe('answer to q')
 		expect(events).toEqual(['cancel:parent-completion'])
-		const result = await tasks[0]?.result
-		expect(result).toEqual({ status: 'cancelled', reason: expect.any(ParentCompletionReason) })
 	})
 
-	it('runs each hook exactly once across many calls', async () => {
-		const { handler, tasks, events } = spawningHandler(0)
-		const app = scopeSpawnLayer().layer(handler)
-		await Promise.all(Array.from({ length: 50 }, (_, index) => app.call(String(index))))
-		await Promise.all(tasks.map((task) => task.done))
-		expect(events).toHaveLength(50)
-		expect(new Set(events)).toEqual(new Set(['cancel:parent-completion']))
-	})
+	it(
+		'cancels the task once the inner service answered (until: call), leaking nothing',
+		withLeakCheck(async () => {
+			const { handler, tasks, events } = spawningHandler(10)
+			const app = scopeSpawnLayer().layer(handler)
+			const answer = app.call('q')
+			await clock.advance(10)
+			expect(await answer).toBe('answer to q')
+			await tasks[0]?.done
+			expect(events).toEqual(['cancel:parent-completion'])
+			const result = await tasks[0]?.result
+			expect(result).toEqual({ status: 'cancelled', reason: expect.any(ParentCompletionReason) })
+		}),
+	)
+
+	it(
+		'runs each hook exactly once across many calls',
+		withLeakCheck(async () => {
+			const { handler, tasks, events } = spawningHandler(0)
+			const app = scopeSpawnLayer().layer(handler)
+			const answers = Promise.all(Array.from({ length: 50 }, (_, index) => app.call(String(index))))
+			await clock.advance(0)
+			await answers
+			await Promise.all(tasks.map((task) => task.done))
+			expect(events).toHaveLength(50)
+			expect(new Set(events)).toEqual(new Set(['cancel:parent-completion']))
+		}),
+	)
 
 	it('keeps the scope open for the caller with until: caller, until the caller ends', async () => {
 		const { handler, tasks } = spawningHandler(0)
 		const app = scopeSpawnLayer({ until: 'caller' }).layer(handler)
 		const caller = new Scope()
-		await app.call('q', caller)
-		await sleep(20)
+		const answer = app.call('q', caller)
+		await clock.advance(20)
+		await answer
 		expect(tasks[0]?.status).toBe('running')
 		caller.cancel(new ParentCompletionReason())
 		await tasks[0]?.done
@@ -107,8 +132,9 @@ describe('scopeSpawnLayer', () => {
 			finishBody = resolve
 		})
 		const app = scopeSpawnLayer<string>({ until: () => bodySent }).layer(handler)
-		await app.call('q')
-		await sleep(20)
+		const answer = app.call('q')
+		await clock.advance(20)
+		await answer
 		expect(tasks[0]?.status).toBe('running')
 		finishBody()
 		await tasks[0]?.done
@@ -127,8 +153,9 @@ describe('scopeSpawnLayer', () => {
 				return 'fine'
 			}),
 		)
-		expect(await app.call('q')).toBe('fine')
-		await sleep(10)
+		const answer = app.call('q')
+		await clock.advance(20)
+		expect(await answer).toBe('fine')
 		expect(failures).toEqual([boom])
 	})
 
@@ -145,7 +172,9 @@ describe('scopeSpawnLayer', () => {
 				return 'fine'
 			}),
 		)
-		expect(await app.call('q')).toBe('fine')
+		const answer = app.call('q')
+		await clock.advance(10)
+		expect(await answer).toBe('fine')
 		await root.close()
 		expect(seen).toEqual([boom])
 	})
@@ -161,7 +190,7 @@ describe('scopeSpawnLayer', () => {
 			}),
 		)
 		await expect(app.call('q')).rejects.toThrow('handler failed')
-		await sleep(10)
+		await clock.advance(0)
 		expect(reasons.map((reason) => reason.kind)).toEqual(['parent-completion'])
 	})
 
