@@ -8,6 +8,11 @@ import {
 	type ScopeResult,
 } from '../scope/scope.js'
 import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+import {
+	type AcceptDeadlineOptions,
+	checkAcceptDeadline,
+	type DeadlineAcceptance,
+} from './accept-deadline.js'
 
 /**
  * What every binding and adapter accepts about its request scopes.
@@ -34,6 +39,11 @@ export interface RequestScopeOptions {
 	onError?: (error: unknown) => void
 	/** The parent of the root scope of this server (default: none). */
 	parent?: Scope
+	/**
+	 * Give each request scope the deadline the caller sent in its deadline header, clipped to
+	 * `max` (default: off; the header comes from outside). See docs/distributed.md.
+	 */
+	acceptDeadline?: AcceptDeadlineOptions
 }
 
 /** The per-request scopes of one server or middleware: children of a supervising root. */
@@ -42,6 +52,8 @@ export class RequestScopes {
 	readonly root: Scope
 	/** Default grace period for `close()`. */
 	readonly grace: number
+	/** @internal The validated `acceptDeadline` option, if any. */
+	readonly deadline: DeadlineAcceptance | undefined
 	readonly #requestOptions: ScopeOptions
 	readonly #init: ScopeInit
 
@@ -50,6 +62,7 @@ export class RequestScopes {
 		validateScopeOptions({ errors, mercy, onError, parent })
 		this.grace =
 			options.grace === undefined ? 5_000 : checkMilliseconds('options.grace', options.grace, true)
+		this.deadline = checkAcceptDeadline(options.acceptDeadline)
 		this.root = new Scope({
 			name,
 			parent,
@@ -63,13 +76,18 @@ export class RequestScopes {
 
 	/**
 	 * A new request scope. Throws `ScopeClosedError` once the server is closing.
-	 * `signal` (fetch runtimes) cancels it with a disconnect reason.
+	 * `signal` (fetch runtimes) cancels it with a disconnect reason; `timeout` (the caller's
+	 * accepted deadline header) cancels it with a timeout reason.
 	 */
-	open(signal?: AbortSignal): Scope {
-		if (signal === undefined) return createScope(this.#requestOptions, this.#init)
+	open(signal?: AbortSignal, timeout?: number): Scope {
+		if (signal === undefined && timeout === undefined) {
+			return createScope(this.#requestOptions, this.#init)
+		}
+		const options: ScopeOptions = { ...this.#requestOptions, signal }
+		if (timeout !== undefined) options.timeout = timeout
 		return createScope(
-			{ ...this.#requestOptions, signal },
-			{ ...this.#init, abortReason: DISCONNECT },
+			options,
+			signal === undefined ? this.#init : { ...this.#init, abortReason: DISCONNECT },
 		)
 	}
 
