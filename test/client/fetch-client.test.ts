@@ -1,13 +1,13 @@
 // The outbound client against a real taskscope server on 127.0.0.1: what the server's request
 // scope sees when the calling task is cancelled, ends without reading, or has a deadline.
 import {
+	scope as block,
 	CancelledError,
 	type CancelReason,
 	disableAsyncContext,
 	enableAsyncContext,
 	InvalidArgumentError,
 	Scope,
-	scope as block,
 	sleep,
 } from 'taskscope'
 import {
@@ -212,15 +212,18 @@ describe('scopedFetch', () => {
 		const client = createFetchClient({ dispatcher: counting })
 		expect(await (await client.fetch(`${server.url}/ok`)).text()).toBe('ok')
 		const other = createFetchClient()
-		expect(await (await other.fetch(`${server.url}/ok`, { dispatcher: counting })).text()).toBe('ok')
+		expect(await (await other.fetch(`${server.url}/ok`, { dispatcher: counting })).text()).toBe(
+			'ok',
+		)
 		expect(dispatched).toBe(2)
 	})
 
 	it.skipIf(undici === undefined)('passes an undici Agent through to undici’s fetch', async () => {
 		if (undici === undefined) return
+		const { Agent } = undici
 		let dispatched = 0
-		class CountingAgent extends undici.Agent {
-			override dispatch(...args: Parameters<InstanceType<typeof undici.Agent>['dispatch']>) {
+		class CountingAgent extends Agent {
+			override dispatch(...args: Parameters<InstanceType<typeof Agent>['dispatch']>) {
 				dispatched++
 				return super.dispatch(...args)
 			}
