@@ -3,9 +3,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
 import Koa from 'koa'
 import { type CancelReason, InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { taskscope as expressScopes } from 'taskscope/express'
+import { taskscope as fastifyScopes } from 'taskscope/fastify'
+import { taskscope as honoScopes, type TaskscopeEnv } from 'taskscope/hono'
 import {
 	type AcceptDeadlineOptions,
 	DEADLINE_HEADER,
@@ -178,6 +182,40 @@ describe('acceptDeadline', () => {
 			await scopes.close({ grace: 0 })
 			await koaHandle.close({ grace: 0 })
 		}
+		expect(seen).toHaveLength(2)
+		for (const entry of seen) {
+			expect(entry.remaining).toBeLessThanOrEqual(250)
+			expect(entry.remaining).toBeGreaterThan(0)
+		}
+	})
+
+	it('Fastify, and Hono without Node objects (app.fetch), do too', async () => {
+		const seen: Observed[] = []
+		const fastify = Fastify()
+		await fastify.register(fastifyScopes, { acceptDeadline: { max: 1_000 } })
+		fastify.get('/', async (request) => {
+			seen.push(observe(request.scope))
+			return 'ok'
+		})
+		await fastify.listen({ port: 0, host: '127.0.0.1' })
+		try {
+			const { port } = fastify.server.address() as AddressInfo
+			const response = await fetch(`http://127.0.0.1:${port}/`, {
+				headers: { [DEADLINE_HEADER]: '250' },
+			})
+			await response.text()
+		} finally {
+			await fastify.close()
+		}
+		const hono = new Hono<TaskscopeEnv>()
+		const honoHandle = honoScopes({ acceptDeadline: { max: 1_000 } })
+		hono.use(honoHandle)
+		hono.get('/', (c) => {
+			seen.push(observe(c.var.scope))
+			return c.text('ok')
+		})
+		await (await hono.request('/', { headers: { [DEADLINE_HEADER]: '250' } })).text()
+		await honoHandle.close({ grace: 0 })
 		expect(seen).toHaveLength(2)
 		for (const entry of seen) {
 			expect(entry.remaining).toBeLessThanOrEqual(250)
