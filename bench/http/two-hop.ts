@@ -19,7 +19,9 @@ const childScript = harnessScript('./two-hop-server', import.meta.url)
  * parked; the client reads `process.hrtime.bigint()` and destroys the socket. A's response closes
  * → A's request scope is cancelled (disconnect) → the outbound request is aborted → B's response
  * closes → B's request scope is cancelled (disconnect) → the task's `onCancel` reads the same
- * monotonic clock. The difference is one latency: two processes, two sockets, one hop.
+ * monotonic clock. The difference is one latency: two processes, two sockets, one hop. Two more
+ * rows split it: the cut → A's request scope cancelled (the first hop), and B's raw response
+ * 'close' → B's task's onCancel (B's own part, as `http-disconnect` measures it).
  */
 export async function runTwoHopLatency(options: HttpRunOptions): Promise<DisconnectResult> {
 	const settings = {
@@ -32,9 +34,20 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 	}
 	const until = performance.now() + settings.timeBoxSeconds * 1_000
 	const row: DisconnectRow = {
-		impl: 'serve → client → serve',
+		impl: 'cut → B task',
 		status: 'ok',
-		describe: 'A and B: taskscope/http serve(); A calls B with taskscope/client (platform fetch)',
+		describe:
+			"end to end: the client's cut → B's background task's onCancel (A and B: toNodeListener, what serve() runs; A calls B with taskscope/client, platform fetch)",
+	}
+	const inA: DisconnectRow = {
+		impl: 'cut → A scope',
+		status: 'ok',
+		describe: "the first hop: the client's cut → A's request scope cancelled (onCancel)",
+	}
+	const inB: DisconnectRow = {
+		impl: "B 'close' → B task",
+		status: 'ok',
+		describe: "B alone: B's raw response 'close' → its background task's onCancel",
 	}
 	const children: ChildProcess[] = []
 	try {
@@ -42,13 +55,24 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 		const a = await startChild(['a', String(b.port)], options.execPath, children)
 		const warm = await cutRequests(a.port, 'w', settings.warmup, settings.concurrency, until)
 		await collect(b.child, warm.cut, 3_000)
+		await collect(a.child, warm.cut, 3_000)
 		const run = await cutRequests(a.port, 'r', settings.requests, settings.concurrency, until)
 		const report = await collect(b.child, run.cut, 5_000)
+		const reportA = await collect(a.child, run.cut, 5_000)
 		const latencies: number[] = []
-		for (const [id, ns] of report.cancelled) {
+		const inBLatencies: number[] = []
+		for (const [id, ns, closeNs] of report.cancelled) {
 			const cutAt = run.cutAt.get(id)
 			if (cutAt !== undefined) latencies.push(Number(BigInt(ns) - cutAt) / 1_000)
+			if (closeNs !== '0') inBLatencies.push(Number(BigInt(ns) - BigInt(closeNs)) / 1_000)
 		}
+		const inALatencies: number[] = []
+		for (const [id, ns] of reportA.cancelled) {
+			const cutAt = run.cutAt.get(id)
+			if (cutAt !== undefined) inALatencies.push(Number(BigInt(ns) - cutAt) / 1_000)
+		}
+		Object.assign(inA, { sent: run.sent, cut: run.cut }, summarize(inALatencies))
+		Object.assign(inB, { sent: run.sent, cut: run.cut }, summarize(inBLatencies))
 		Object.assign(row, { sent: run.sent, cut: run.cut }, summarize(latencies))
 		if (run.sent < settings.requests) {
 			row.note = `time box: ${run.sent} of ${settings.requests} requests sent`
@@ -73,7 +97,7 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 		title: `client of A cuts ${settings.requests.toLocaleString('en-US')} requests A was relaying from B (separate processes); cut → B's background task's onCancel`,
 		settings,
 		targetMicroseconds: 50_000,
-		rows: [row],
+		rows: [row, inA, inB],
 	}
 }
 
@@ -112,17 +136,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 interface Taken {
-	cancelled: [string, string][]
+	cancelled: [string, string, string][]
 	unexpected: string[]
 }
 
-/** Asks B for the cancel times until `expected` arrived or `waitMs` passed. */
+/** Asks a child for its cancel times until `expected` arrived or `waitMs` passed. */
 async function collect(child: ChildProcess, expected: number, waitMs: number): Promise<Taken> {
 	const total: Taken = { cancelled: [], unexpected: [] }
 	const until = performance.now() + waitMs
 	for (;;) {
 		const taken = await new Promise<Taken>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error('B did not report within 10 s')), 10_000)
+			const timer = setTimeout(() => reject(new Error('no report within 10 s')), 10_000)
 			child.once('message', (message: Taken) => {
 				clearTimeout(timer)
 				resolve(message)
