@@ -19,9 +19,10 @@ const childScript = harnessScript('./two-hop-server', import.meta.url)
  * parked; the client reads `process.hrtime.bigint()` and destroys the socket. A's response closes
  * → A's request scope is cancelled (disconnect) → the outbound request is aborted → B's response
  * closes → B's request scope is cancelled (disconnect) → the task's `onCancel` reads the same
- * monotonic clock. The difference is one latency: two processes, two sockets, one hop. Two more
- * rows split it: the cut → A's request scope cancelled (the first hop), and B's raw response
- * 'close' → B's task's onCancel (B's own part, as `http-disconnect` measures it).
+ * monotonic clock. The difference is one latency: two processes, two sockets, one hop. Four more
+ * rows split it into legs, from the raw responses' 'close' events (listeners registered before
+ * the bindings') and the scopes' cancel hooks in A and B: what the kernel and the event loops
+ * take, and what taskscope takes in each process.
  */
 export async function runTwoHopLatency(options: HttpRunOptions): Promise<DisconnectResult> {
 	const settings = {
@@ -39,15 +40,24 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 		describe:
 			"end to end: the client's cut → B's background task's onCancel (A and B: toNodeListener, what serve() runs; A calls B with taskscope/client, platform fetch)",
 	}
-	const inA: DisconnectRow = {
-		impl: 'cut → A scope',
-		status: 'ok',
-		describe: "the first hop: the client's cut → A's request scope cancelled (onCancel)",
-	}
-	const inB: DisconnectRow = {
-		impl: "B 'close' → B task",
-		status: 'ok',
-		describe: "B alone: B's raw response 'close' → its background task's onCancel",
+	// The same path in four legs (each from the same requests' timestamps).
+	const legs = {
+		cutToAClose: leg(
+			"cut → A 'close'",
+			"the client's cut → A's raw response 'close' (kernel, A's event loop)",
+		),
+		aCloseToAScope: leg(
+			"A 'close' → A scope",
+			"A's raw response 'close' → A's request scope cancelled (taskscope in A)",
+		),
+		aScopeToBClose: leg(
+			"A scope → B 'close'",
+			"A's scope cancelled → B's raw response 'close' (fetch aborted, socket closed, B's event loop)",
+		),
+		bCloseToBTask: leg(
+			"B 'close' → B task",
+			"B's raw response 'close' → its background task's onCancel (taskscope in B)",
+		),
 	}
 	const children: ChildProcess[] = []
 	try {
@@ -59,20 +69,32 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 		const run = await cutRequests(a.port, 'r', settings.requests, settings.concurrency, until)
 		const report = await collect(b.child, run.cut, 5_000)
 		const reportA = await collect(a.child, run.cut, 5_000)
+		const inA = new Map(
+			reportA.cancelled.map(([id, ns, closeNs]) => [id, [BigInt(ns), BigInt(closeNs)]]),
+		)
 		const latencies: number[] = []
-		const inBLatencies: number[] = []
+		const samples: Record<keyof typeof legs, number[]> = {
+			cutToAClose: [],
+			aCloseToAScope: [],
+			aScopeToBClose: [],
+			bCloseToBTask: [],
+		}
+		const us = (from: bigint, to: bigint) => Number(to - from) / 1_000
 		for (const [id, ns, closeNs] of report.cancelled) {
 			const cutAt = run.cutAt.get(id)
-			if (cutAt !== undefined) latencies.push(Number(BigInt(ns) - cutAt) / 1_000)
-			if (closeNs !== '0') inBLatencies.push(Number(BigInt(ns) - BigInt(closeNs)) / 1_000)
+			const a = inA.get(id)
+			if (cutAt === undefined || a === undefined || closeNs === '0' || a[1] === 0n) continue
+			const [aScope, aClose] = a as [bigint, bigint]
+			const [bTask, bClose] = [BigInt(ns), BigInt(closeNs)]
+			latencies.push(us(cutAt, bTask))
+			samples.cutToAClose.push(us(cutAt, aClose))
+			samples.aCloseToAScope.push(us(aClose, aScope))
+			samples.aScopeToBClose.push(us(aScope, bClose))
+			samples.bCloseToBTask.push(us(bClose, bTask))
 		}
-		const inALatencies: number[] = []
-		for (const [id, ns] of reportA.cancelled) {
-			const cutAt = run.cutAt.get(id)
-			if (cutAt !== undefined) inALatencies.push(Number(BigInt(ns) - cutAt) / 1_000)
+		for (const key of Object.keys(legs) as (keyof typeof legs)[]) {
+			Object.assign(legs[key], { sent: run.sent, cut: run.cut }, summarize(samples[key]))
 		}
-		Object.assign(inA, { sent: run.sent, cut: run.cut }, summarize(inALatencies))
-		Object.assign(inB, { sent: run.sent, cut: run.cut }, summarize(inBLatencies))
 		Object.assign(row, { sent: run.sent, cut: run.cut }, summarize(latencies))
 		if (run.sent < settings.requests) {
 			row.note = `time box: ${run.sent} of ${settings.requests} requests sent`
@@ -97,8 +119,12 @@ export async function runTwoHopLatency(options: HttpRunOptions): Promise<Disconn
 		title: `client of A cuts ${settings.requests.toLocaleString('en-US')} requests A was relaying from B (separate processes); cut → B's background task's onCancel`,
 		settings,
 		targetMicroseconds: 50_000,
-		rows: [row, inA, inB],
+		rows: [row, ...Object.values(legs)],
 	}
+}
+
+function leg(impl: string, describe: string): DisconnectRow {
+	return { impl, status: 'ok', describe }
 }
 
 function startChild(
