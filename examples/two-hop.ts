@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline'
 import { type Scope, sleep, withTimeout } from 'taskscope'
 import { createFetchClient, ResponseStatusError } from 'taskscope/client'
 import { serve } from 'taskscope/http'
-import { hedgeLayer, RetryBudget, retryLayer } from 'taskscope/service'
+import { type CallSignal, hedgeLayer, RetryBudget, retryLayer, service } from 'taskscope/service'
 
 /** Prints one event line. */
 function log(service: string, event: string, fields: Record<string, unknown> = {}): void {
@@ -46,7 +46,9 @@ async function serviceB(port: number): Promise<string> {
 				await sleep(Number(url.searchParams.get('delay') ?? 0), scope)
 				return new Response('unavailable', { status: 503 })
 			}
-			return new Response('not found', { status: 404 })
+			return new Response(url.pathname === '/health' ? 'ok' : 'not found', {
+				status: url.pathname === '/health' ? 200 : 404,
+			})
 		},
 		{ port, acceptDeadline: { max: 30_000 } },
 	)
@@ -67,16 +69,31 @@ async function work(id: string, scope: Scope): Promise<Response> {
 
 /** Service A: calls B on behalf of its own request scope. */
 async function serviceA(port: number, downstream: string): Promise<string> {
-	const client = createFetchClient({ isFailure: (response) => response.status >= 500 })
+	// The safety margin covers the time a call takes to reach B (connection, B's event loop): B's
+	// deadline must fall before A's, so that B gives up on its own (reason: timeout) before A's
+	// abort reaches it. 50 ms is generous on loopback, and leaves room on a busy machine.
+	const client = createFetchClient({
+		safetyMargin: 50,
+		isFailure: (response) => response.status >= 500,
+	})
+	// Logs each attempt A starts, to check that no attempt starts past the deadline.
+	const logged = service((request: Request, signal?: CallSignal) => {
+		log('A', 'attempt', { id: new URL(request.url).searchParams.get('id') })
+		return client.call(request, signal)
+	})
 	const hedged = hedgeLayer({ delay: 100 }).layer(client)
 	const withinDeadline = retryLayer({
 		attempts: 100,
 		backoff: 0,
 		minAttemptTime: 100,
 		retryIf: (error) => error instanceof ResponseStatusError,
-	}).layer(client)
+	}).layer(logged)
 	const budget = new RetryBudget({ ratio: 0.2, minPerSecond: 0 })
 	const budgeted = retryLayer({ attempts: 3, backoff: 0, budget }).layer(client)
+
+	// The first fetch in a process loads Node's fetch implementation and opens a connection: tens
+	// of milliseconds that would come out of the first caller's deadline, past the safety margin.
+	await (await client.fetch(`${downstream}/health`)).text()
 
 	const server = await serve(
 		async ({ request, scope }) => {

@@ -161,11 +161,17 @@ describe('two hops: A (one process) calls B (another) through taskscope/client',
 			5_000,
 		)
 		await new Promise((resolve) => setTimeout(resolve, 200)) // anything late would show now
-		const attempts = events.filter(
+		const started = events.filter(
+			(e) => e.service === 'A' && e.event === 'attempt' && e.id === 'retry-1',
+		)
+		const arrived = events.filter(
 			(e) => e.service === 'B' && e.event === 'arrived' && e.id === 'retry-1',
 		)
-		expect(attempts.length).toBeGreaterThanOrEqual(2) // it did retry
-		for (const attempt of attempts) expect(attempt.at).toBeLessThan(deadline as number)
+		expect(started.length).toBeGreaterThanOrEqual(2) // it did retry
+		expect(arrived).toHaveLength(started.length) // every attempt reached B, no more
+		// The example's retry needs 100 ms per attempt (minAttemptTime): none started later. (`at`
+		// comes from performance.now(), the deadline from Date.now(): 2 ms for the two clocks.)
+		for (const attempt of started) expect(attempt.at + 100 - 2).toBeLessThan(deadline as number)
 	})
 
 	it('the retry budget caps retries under a 100%-failing B at its ratio (B’s requests counted)', async () => {
