@@ -1,14 +1,14 @@
-import { DEADLINE_HEADER, formatTimeoutHeader, parseTimeoutHeader } from '../deadline/header.js'
+import { DEADLINE_HEADER } from '../deadline/header.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import { checkMilliseconds } from '../scope/validate.js'
 import type { CallSignal } from '../service/call-signal.js'
 import type { Service } from '../service/service.js'
-import { InsufficientTimeError, ResponseStatusError } from './errors.js'
+import { headersWithDeadline } from './deadline-headers.js'
+import { ResponseStatusError } from './errors.js'
 import {
-	type CallOwner,
+	callSignal,
 	ownerAbortError,
 	ownerDeadline,
-	ownerSignal,
 	resolveOwner,
 	throwIfOwnerCancelled,
 } from './owner.js'
@@ -155,9 +155,12 @@ export class FetchClient implements Service<Request, Response> {
 		const owner = resolveOwner(handle)
 		throwIfOwnerCancelled(owner)
 		const requestInit: RequestInit & { dispatcher?: object } = rest
-		const deadlineHeaders = this.#deadlineHeaders(input, rest.headers, owner)
-		if (deadlineHeaders !== undefined) requestInit.headers = deadlineHeaders
-		requestInit.signal = combine(ownerSignal(owner), rest.signal ?? undefined)
+		const header = this.#header
+		const deadline = ownerDeadline(owner)
+		if (header !== undefined && deadline !== Number.POSITIVE_INFINITY) {
+			requestInit.headers = headersWithDeadline(input, rest.headers, header, deadline, this.#margin)
+		}
+		requestInit.signal = callSignal(owner, rest.signal ?? undefined)
 		if (dispatcher !== undefined) requestInit.dispatcher = dispatcher
 		let response: Response
 		try {
@@ -182,34 +185,6 @@ export class FetchClient implements Service<Request, Response> {
 		}
 		return this.fetch(request.body === null ? request : request.clone(), { scope: signal })
 	}
-
-	/** The request's headers with the deadline set, or undefined when nothing changes. */
-	#deadlineHeaders(
-		input: string | URL | Request,
-		given: HeadersInit | undefined,
-		owner: CallOwner,
-	): Headers | undefined {
-		const header = this.#header
-		const deadline = ownerDeadline(owner)
-		if (header === undefined || deadline === Number.POSITIVE_INFINITY) return undefined
-		const remaining = deadline - Date.now() - this.#margin
-		if (remaining < 1) throw new InsufficientTimeError(remaining + this.#margin, this.#margin)
-		const headers = new Headers(given ?? (input instanceof Request ? input.headers : undefined))
-		const already = parseTimeoutHeader(headers.get(header))
-		if (already === undefined || already > remaining) {
-			headers.set(header, formatTimeoutHeader(remaining))
-		}
-		return headers
-	}
-}
-
-function combine(
-	owner: AbortSignal | undefined,
-	given: AbortSignal | undefined,
-): AbortSignal | undefined {
-	if (given === undefined) return owner
-	if (owner === undefined) return given
-	return AbortSignal.any([owner, given])
 }
 
 /**

@@ -53,8 +53,16 @@ export function ownerDeadline(owner: CallOwner): number {
 	return owner instanceof Scope ? owner.deadlineAt : Number.POSITIVE_INFINITY
 }
 
-/** @internal The signal that aborts the call: the owner's forced cancellation. */
-export function ownerSignal(owner: CallOwner): AbortSignal | undefined {
-	if (owner === undefined) return undefined
-	return owner instanceof Scope ? owner.forcedSignal() : owner
+/**
+ * @internal The signal that aborts the call: the owner's forced cancellation, and the caller's
+ * own `init.signal` if it gave one.
+ */
+export function callSignal(
+	owner: CallOwner,
+	given: AbortSignal | undefined,
+): AbortSignal | undefined {
+	const own = owner instanceof Scope ? owner.forcedSignal() : owner
+	if (given === undefined) return own
+	if (own === undefined) return given
+	return AbortSignal.any([own, given])
 }

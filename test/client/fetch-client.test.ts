@@ -111,6 +111,22 @@ describe('scopedFetch', () => {
 		expect((await within(entry.ended, 5_000, 'the server scope to end')).kind).toBe('disconnect')
 	})
 
+	it('also follows a signal of the caller’s own in init.signal', async () => {
+		await using owner = new Scope()
+		const controller = new AbortController()
+		const arrival = expectArrival()
+		const call = scopedFetch(`${server.url}/hang`, {
+			scope: owner,
+			signal: controller.signal,
+		}).catch((error) => error)
+		const entry = await arrival
+		const reason = new Error('gave up')
+		controller.abort(reason)
+		expect(await within(call, 5_000, 'the call')).toBe(reason)
+		expect(owner.cancelled).toBe(false)
+		expect((await within(entry.ended, 5_000, 'the server scope')).kind).toBe('disconnect')
+	})
+
 	it('is a cancellation point: a call from a cancelled task throws and sends nothing', async () => {
 		const before = seen.length
 		const owner = new Scope()
