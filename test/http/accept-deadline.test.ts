@@ -1,6 +1,7 @@
 // The server side of deadline propagation: `acceptDeadline` gives a request scope the deadline the
 // caller sent, clipped to the cap; off by default; malformed values ignored.
 import { createServer, type Server } from 'node:http'
+import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
@@ -153,6 +154,34 @@ describe('acceptDeadline', () => {
 		expect(seen[0]?.remaining).toBeGreaterThan(0)
 		expect(seen[1]?.remaining).toBeLessThanOrEqual(1_000)
 		expect(seen[1]?.remaining).toBeGreaterThan(500)
+	})
+
+	it('toNodeListener on node:http2 reads it too', async () => {
+		const seen: Observed[] = []
+		const listener = toNodeListener(
+			({ scope }) => {
+				seen.push(observe(scope))
+				return new Response('ok')
+			},
+			{ acceptDeadline: { max: 1_000 } },
+		)
+		const server = http2.createServer(listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+		try {
+			await new Promise<void>((resolve, reject) => {
+				const stream = client.request({ ':path': '/', [DEADLINE_HEADER]: '300' })
+				stream.resume()
+				stream.on('end', resolve)
+				stream.on('error', reject)
+			})
+		} finally {
+			client.close()
+			server.close()
+			await listener.close({ grace: 0 })
+		}
+		expect(seen[0]?.remaining).toBeLessThanOrEqual(300)
+		expect(seen[0]?.remaining).toBeGreaterThan(0)
 	})
 
 	it('the adapters (Express, Koa) give their request scopes the deadline', async () => {
