@@ -158,6 +158,15 @@ describe('hedgeLayer', () => {
 		expect(calls()).toBe(1)
 	})
 
+	it('sends no hedge the budget does not allow', async () => {
+		const { inner, calls } = slowFirst()
+		const budget = new RetryBudget({ ratio: 0, minPerSecond: 0 })
+		const hedged = hedgeLayer({ delay: 20, budget }).layer(inner)
+		const error = await block((s) => hedged.call('q', s), { timeout: 300 }).catch((e) => e)
+		expect(error).toBeInstanceOf(CancelledError)
+		expect(calls()).toBe(1)
+	})
+
 	it('cancels every attempt when the caller goes away', async () => {
 		const cancelled: CancelReason[] = []
 		const inner = service(async (_request: string, signal?: CallSignal) => {
