@@ -103,7 +103,8 @@ class HedgedCall<Req, Res> {
 	#succeeded(winner: Scope, response: Res): void {
 		this.#running--
 		if (this.#settled) {
-			// A loser that answered anyway: its scope is cancelled already.
+			// A loser that answered anyway: its scope was cancelled when the call was decided (a
+			// fetch response's body with it); the answer is dropped.
 			void winner.join()
 			return
 		}
