@@ -9,9 +9,9 @@
 //   node --import tsx examples/two-hop.ts b        # B alone (PORT=… to choose its port)
 //   DOWNSTREAM=http://127.0.0.1:<B> node --import tsx examples/two-hop.ts a
 //
-// Each process logs one JSON object per line ({ service, event, id, …, at }), `at` in epoch ms with
-// sub-millisecond precision, so that a test (test/examples/two-hop.test.ts) can follow a request
-// from A's client to B's tasks and time the hops.
+// Each process logs one JSON object per line ({ service, event, id, …, at, ns }), so that a test
+// (test/examples/two-hop.test.ts) can follow a request from A's client to B's tasks and time the
+// hops.
 import { spawn as spawnProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { type Scope, sleep, withTimeout } from 'taskscope'
@@ -19,10 +19,14 @@ import { createFetchClient, ResponseStatusError } from 'taskscope/client'
 import { serve } from 'taskscope/http'
 import { type CallSignal, hedgeLayer, RetryBudget, retryLayer, service } from 'taskscope/service'
 
-/** Prints one event line. */
+/**
+ * Prints one event line: `at` is the wall clock (epoch ms, comparable with scope deadlines), `ns`
+ * the monotonic clock (`process.hrtime.bigint()`, shared by every process on the machine, so
+ * differences between processes are exact).
+ */
 function log(service: string, event: string, fields: Record<string, unknown> = {}): void {
-	const at = performance.timeOrigin + performance.now()
-	console.log(JSON.stringify({ service, event, ...fields, at }))
+	const ns = String(process.hrtime.bigint())
+	console.log(JSON.stringify({ service, event, ...fields, at: Date.now(), ns }))
 }
 
 /** Service B: work that takes long, a service that answers a hedge, one that always fails. */
@@ -106,9 +110,10 @@ async function serviceA(port: number, downstream: string): Promise<string> {
 				case '/chain': // the client of A may go away: the call to B goes with it
 					return relay(await client.fetch(target('/work'), { scope }))
 				case '/deadline': // A gives the whole call 200 ms; B hears how much is left
-					return withTimeout(200, async (s) =>
-						relay(await client.fetch(target('/work'), { scope: s })),
-					)
+					return withTimeout(200, async (s) => {
+						log('A', 'calling', { id, deadline: s.deadline })
+						return relay(await client.fetch(target('/work'), { scope: s }))
+					})
 				case '/hedge':
 					return relay(await hedged.call(new Request(target('/hedge')), scope))
 				case '/retry': {

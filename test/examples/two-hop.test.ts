@@ -12,7 +12,10 @@ interface LogEvent {
 	service: 'A' | 'B'
 	event: string
 	id?: string
+	/** Wall clock, epoch ms. */
 	at: number
+	/** Monotonic clock, ns (process.hrtime.bigint(), the same in every process). */
+	ns: string
 	[field: string]: unknown
 }
 
@@ -57,8 +60,9 @@ async function waitFor(match: (event: LogEvent) => boolean, ms: number): Promise
 	}
 }
 
-/** Wall-clock now with sub-millisecond precision, comparable to the children's `at`. */
-const now = () => performance.timeOrigin + performance.now()
+/** Milliseconds from monotonic `from` to `to` (ns), across processes. */
+const msBetween = (from: bigint | string, to: bigint | string) =>
+	Number(BigInt(to) - BigInt(from)) / 1e6
 
 let a = ''
 
@@ -93,7 +97,7 @@ describe('two hops: A (one process) calls B (another) through taskscope/client',
 			const request = http.get(`${a}/chain?id=${id}`)
 			request.on('error', () => {}) // we cut it ourselves
 			await waitFor((e) => e.service === 'B' && e.event === 'arrived' && e.id === id, 10_000)
-			const cutAt = now()
+			const cutAt = process.hrtime.bigint()
 			request.destroy()
 			const ended = await waitFor(
 				(e) => e.service === 'B' && e.event === 'task-ended' && e.id === id,
@@ -111,8 +115,8 @@ describe('two hops: A (one process) calls B (another) through taskscope/client',
 				10_000,
 			)
 			expect(inA.reason).toBe('disconnect')
-			latencies.push(ended.at - cutAt)
-			firstHop.push(inA.at - cutAt)
+			latencies.push(msBetween(cutAt, ended.ns))
+			firstHop.push(msBetween(cutAt, inA.ns))
 		}
 		const show = (values: number[]) => values.map((ms) => ms.toFixed(1)).join(', ')
 		console.log(
@@ -123,23 +127,44 @@ describe('two hops: A (one process) calls B (another) through taskscope/client',
 	})
 
 	it('A has a 200 ms deadline → B receives ≤ 200 ms in the header and its task ends cancelled (timeout)', async () => {
-		const response = await fetch(`${a}/deadline?id=deadline-1`)
-		expect(response.status).toBe(504)
-		const arrived = await waitFor(
-			(e) => e.service === 'B' && e.event === 'arrived' && e.id === 'deadline-1',
-			5_000,
-		)
-		const header = Number(arrived.header)
-		expect(header).toBeGreaterThan(0)
-		expect(header).toBeLessThanOrEqual(200)
-		const ended = await waitFor(
-			(e) => e.service === 'B' && e.event === 'task-ended' && e.id === 'deadline-1',
-			5_000,
-		)
-		expect(ended.status).toBe('cancelled')
-		expect(ended.reason).toBe('timeout')
-		// B gave up by A's deadline: within 200 ms of its arrival (plus a busy machine's slack).
-		expect(ended.at - arrived.at).toBeLessThan(200 + 300)
+		// B times out by itself when the request reached it within A's safety margin (50 ms in the
+		// example): its deadline then falls before A's. A request that took longer to arrive (this
+		// machine is shared) is cut by A's abort at A's deadline instead: correct, but a disconnect.
+		// So: every round must be one or the other, and at least one of five rounds a timeout.
+		const margin = 50
+		const reasons: string[] = []
+		for (let round = 0; round < 5 && !reasons.includes('timeout'); round++) {
+			const id = `deadline-${round}`
+			const response = await fetch(`${a}/deadline?id=${id}`)
+			expect(response.status).toBe(504)
+			const calling = await waitFor(
+				(e) => e.service === 'A' && e.event === 'calling' && e.id === id,
+				5_000,
+			)
+			const arrived = await waitFor(
+				(e) => e.service === 'B' && e.event === 'arrived' && e.id === id,
+				5_000,
+			)
+			const header = Number(arrived.header)
+			expect(header).toBeGreaterThan(0)
+			expect(header).toBeLessThanOrEqual(200 - margin)
+			const ended = await waitFor(
+				(e) => e.service === 'B' && e.event === 'task-ended' && e.id === id,
+				5_000,
+			)
+			expect(ended.status).toBe('cancelled')
+			reasons.push(ended.reason as string)
+			// B was done by A's deadline (plus a busy machine's slack), whichever way it ended.
+			expect(ended.at).toBeLessThan((calling.deadline as number) + 300)
+			if (ended.reason === 'timeout') continue
+			expect(ended.reason).toBe('disconnect')
+			const transit = msBetween(calling.ns, arrived.ns)
+			expect(transit, `a disconnect although the request arrived in ${transit} ms`).toBeGreaterThan(
+				margin - 5,
+			)
+		}
+		console.log(`deadline rounds, B's reasons: ${reasons.join(', ')}`)
+		expect(reasons).toContain('timeout')
 	})
 
 	it('a hedged call that B answers on the second attempt → the first attempt’s request scope in B is cancelled', async () => {
@@ -169,8 +194,8 @@ describe('two hops: A (one process) calls B (another) through taskscope/client',
 		)
 		expect(started.length).toBeGreaterThanOrEqual(2) // it did retry
 		expect(arrived).toHaveLength(started.length) // every attempt reached B, no more
-		// The example's retry needs 100 ms per attempt (minAttemptTime): none started later. (`at`
-		// comes from performance.now(), the deadline from Date.now(): 2 ms for the two clocks.)
+		// The example's retry needs 100 ms per attempt (minAttemptTime): none started later. (The
+		// log line is written just after the check, in whole ms: 2 ms for that.)
 		for (const attempt of started) expect(attempt.at + 100 - 2).toBeLessThan(deadline as number)
 	})
 
