@@ -2,6 +2,7 @@ import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
 import { renderHttpResult } from './report.js'
 import { type HttpRunOptions, runThroughput } from './throughput.js'
+import { runTwoHopLatency } from './two-hop.js'
 
 export interface HttpBenchmark {
 	name: string
@@ -20,6 +21,12 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		name: 'http-disconnect',
 		title: "client cuts 1,000 held requests: raw 'close' → background task's cancel hook, p50/p99",
 		run: runDisconnectLatency,
+	},
+	{
+		name: 'http-two-hop',
+		title:
+			"client of A cuts 1,000 requests A relays from B (two processes): cut → B's task's cancel hook",
+		run: runTwoHopLatency,
 	},
 ]
 

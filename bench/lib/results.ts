@@ -100,6 +100,8 @@ export interface DisconnectResult {
 	name: string
 	title: string
 	settings: { requests: number; warmup: number; concurrency: number; timeBoxSeconds: number }
+	/** The p99 the table's last column is judged against, µs (default 5,000). */
+	targetMicroseconds?: number
 	rows: DisconnectRow[]
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from '../http/request-scopes.js'
 import {
 	type NodeServerResponse,
@@ -82,7 +83,14 @@ export class AdapterScopes implements TaskscopeHandle {
 	 * once the adapter is closing (answer 503).
 	 */
 	open(res: NodeServerResponse): Scope | undefined {
-		const scope = this.#tryOpen(undefined, res)
+		// Both Node responses know their request (`res.req`): the deadline header is read there.
+		const headers = (res as { req?: { headers?: Record<string, string | string[] | undefined> } })
+			.req?.headers
+		const scope = this.#tryOpen(
+			undefined,
+			timeoutOfNodeRequest(this.#scopes.deadline, headers),
+			res,
+		)
 		if (scope === undefined) return undefined
 		scope.hold()
 		watchResponse(res, responseEnded, scope)
@@ -91,19 +99,20 @@ export class AdapterScopes implements TaskscopeHandle {
 
 	/**
 	 * A request scope that `signal` cancels with the disconnect reason, for runtimes without a
-	 * Node response; `undefined` once closing. The caller ends it.
+	 * Node response; `undefined` once closing. The caller ends it. `headers` carry the caller's
+	 * deadline, when `acceptDeadline` is on.
 	 */
-	openFollowing(signal: AbortSignal): Scope | undefined {
-		return this.#tryOpen(signal)
+	openFollowing(signal: AbortSignal, headers?: Headers): Scope | undefined {
+		return this.#tryOpen(signal, timeoutOfFetchRequest(this.#scopes.deadline, headers))
 	}
 
 	close(options?: { grace?: number }): Promise<ScopeResult> {
 		return this.#scopes.close(options?.grace)
 	}
 
-	#tryOpen(signal?: AbortSignal, source?: object): Scope | undefined {
+	#tryOpen(signal?: AbortSignal, timeout?: number, source?: object): Scope | undefined {
 		try {
-			return this.#scopes.open(signal, source)
+			return this.#scopes.open(signal, timeout, source)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error

@@ -1,5 +1,6 @@
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
+import { timeoutOfFetchRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { endWhenConsumed } from './end-when-consumed.js'
@@ -74,7 +75,7 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 	const handler = (async (request: Request): Promise<Response> => {
 		let scope: Scope
 		try {
-			scope = scopes.open(request.signal)
+			scope = scopes.open(request.signal, timeoutOfFetchRequest(scopes.deadline, request.headers))
 		} catch {
 			return statusResponse(503, { connection: 'close' })
 		}

@@ -13,6 +13,8 @@
  * @module
  */
 
+export { DEADLINE_HEADER, formatTimeoutHeader, parseTimeoutHeader } from '../deadline/header.js'
+export type { AcceptDeadlineOptions } from './accept-deadline.js'
 export type { HttpApp, RequestHandler } from './app.js'
 export {
 	BadRequestError,

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { checkByteCount } from '../scope/validate.js'
+import { timeoutOfNodeRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { InvalidResponseError } from './errors.js'
@@ -144,7 +145,11 @@ function handle(
 ): void {
 	let scope: Scope
 	try {
-		scope = shared.scopes.open(undefined, res)
+		scope = shared.scopes.open(
+			undefined,
+			timeoutOfNodeRequest(shared.scopes.deadline, req.headers),
+			res,
+		)
 	} catch {
 		// The server is closing: no new work.
 		sendStatus(res, 503, { closeConnection: true })

@@ -9,6 +9,11 @@ import {
 	type ScopeResult,
 } from '../scope/scope.js'
 import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+import {
+	type AcceptDeadlineOptions,
+	checkAcceptDeadline,
+	type DeadlineAcceptance,
+} from './accept-deadline.js'
 import { requestScopeObserver } from './request-scope-observer.js'
 
 /**
@@ -36,6 +41,11 @@ export interface RequestScopeOptions {
 	onError?: (error: unknown) => void
 	/** The parent of the root scope of this server (default: none). */
 	parent?: Scope
+	/**
+	 * Give each request scope the deadline the caller sent in its deadline header, clipped to
+	 * `max` (default: off; the header comes from outside). See docs/distributed.md.
+	 */
+	acceptDeadline?: AcceptDeadlineOptions
 }
 
 /** The per-request scopes of one server or middleware: children of a supervising root. */
@@ -44,6 +54,8 @@ export class RequestScopes {
 	readonly root: Scope
 	/** Default grace period for `close()`. */
 	readonly grace: number
+	/** @internal The validated `acceptDeadline` option, if any. */
+	readonly deadline: DeadlineAcceptance | undefined
 	readonly #requestOptions: ScopeOptions
 	readonly #init: ScopeInit
 
@@ -52,6 +64,7 @@ export class RequestScopes {
 		validateScopeOptions({ errors, mercy, onError, parent })
 		this.grace =
 			options.grace === undefined ? 5_000 : checkMilliseconds('options.grace', options.grace, true)
+		this.deadline = checkAcceptDeadline(options.acceptDeadline)
 		this.root = new Scope({
 			name,
 			parent,
@@ -65,21 +78,26 @@ export class RequestScopes {
 
 	/**
 	 * A new request scope. Throws `ScopeClosedError` once the server is closing.
-	 * `signal` (fetch runtimes) cancels it with a disconnect reason. `source` (the raw Node
-	 * response, else the signal) identifies the request to a test's request-scope observer.
+	 * `signal` (fetch runtimes) cancels it with a disconnect reason; `timeout` (the caller's
+	 * accepted deadline header) cancels it with a timeout reason. `source` (the raw Node response,
+	 * else the signal) identifies the request to a test's request-scope observer.
 	 */
-	open(signal?: AbortSignal, source?: object): Scope {
+	open(signal?: AbortSignal, timeout?: number, source?: object): Scope {
 		// A cancelled scope answers spawns with work that never runs; a server that is shutting
 		// down must refuse the request instead (503), so ask before opening.
 		const root = this.root
 		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
-		const scope =
-			signal === undefined
-				? createScope(this.#requestOptions, this.#init)
-				: createScope(
-						{ ...this.#requestOptions, signal },
-						{ ...this.#init, abortReason: DISCONNECT },
-					)
+		let scope: Scope
+		if (signal === undefined && timeout === undefined) {
+			scope = createScope(this.#requestOptions, this.#init)
+		} else {
+			const options: ScopeOptions = { ...this.#requestOptions, signal }
+			if (timeout !== undefined) options.timeout = timeout
+			scope = createScope(
+				options,
+				signal === undefined ? this.#init : { ...this.#init, abortReason: DISCONNECT },
+			)
+		}
 		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
 		return scope
 	}

@@ -19,9 +19,12 @@ export {
 	concurrencyLimitLayer,
 } from '../layers/concurrency-limit/layer.js'
 export { ConcurrencyLimitService } from '../layers/concurrency-limit/service.js'
+export { HedgeLayer, type HedgePolicy, hedgeLayer } from '../layers/hedge/layer.js'
+export { HedgeService } from '../layers/hedge/service.js'
 export { OverloadedError } from '../layers/load-shed/error.js'
 export { LoadShedLayer, loadShedLayer } from '../layers/load-shed/layer.js'
 export { LoadShedService } from '../layers/load-shed/service.js'
+export { RetryBudget, type RetryBudgetOptions } from '../layers/retry/budget.js'
 export { RetryLayer, retryLayer } from '../layers/retry/layer.js'
 export type { ExponentialBackoff, RetryPolicy } from '../layers/retry/policy.js'
 export { RetryService } from '../layers/retry/service.js'

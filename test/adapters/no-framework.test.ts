@@ -1,9 +1,10 @@
-// Importing taskscope, taskscope/service, taskscope/http — or any adapter — must not load a web
-// framework: the adapters reach the frameworks through `import type` and duck typing only.
+// Importing taskscope, taskscope/service, taskscope/http, taskscope/client — or any adapter — must
+// not load a web framework, nor undici (the client hands a dispatcher to fetch without loading it):
+// the adapters reach the frameworks through `import type` and duck typing only.
 //
 // How it is checked, in a fresh Node process (so nothing vitest loaded counts):
 // - ESM: resolve hooks registered with `module.register` (fixtures/forbid-frameworks*.mjs) make
-//   any import that resolves into express, fastify, koa, hono or @hono/node-server throw.
+//   any import that resolves into express, fastify, koa, hono, @hono/node-server or undici throw.
 // - CommonJS: `require()` bypasses those hooks on Node 20, so the child also lists
 //   `require.cache` (shared by every `createRequire`) for framework paths.
 // - Control: the same child then imports koa on purpose and must see the hook's refusal, which
@@ -15,12 +16,13 @@ import { describe, expect, it } from 'vitest'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 const script = `
-const FRAMEWORK = /[\\\\/]node_modules[\\\\/](?:express|fastify|koa|hono|@hono[\\\\/]node-server)[\\\\/]/
+const FRAMEWORK = /[\\\\/]node_modules[\\\\/](?:express|fastify|koa|hono|@hono[\\\\/]node-server|undici)[\\\\/]/
 const entries = {
 	taskscope: './src/index.ts',
 	'taskscope/service': './src/service/index.ts',
 	'taskscope/http': './src/http/index.ts',
 	'taskscope/testing': './src/testing/index.ts',
+	'taskscope/client': './src/client/index.ts',
 	'taskscope/express': './src/adapters/express/index.ts',
 	'taskscope/fastify': './src/adapters/fastify/index.ts',
 	'taskscope/koa': './src/adapters/koa/index.ts',
@@ -67,7 +69,7 @@ function runChild(): Promise<{ code: number | null; stdout: string; stderr: stri
 }
 
 describe('importing taskscope loads no framework', () => {
-	it('taskscope, taskscope/service, taskscope/http, taskscope/testing and the four adapters load without express, fastify, koa or hono', async () => {
+	it('taskscope, taskscope/service, taskscope/http, taskscope/client, taskscope/testing and the four adapters load without express, fastify, koa, hono or undici', async () => {
 		const { code, stdout, stderr } = await runChild()
 		expect(stderr).toBe('')
 		expect(code).toBe(0)
@@ -75,7 +77,7 @@ describe('importing taskscope loads no framework', () => {
 		for (const [name, exports] of Object.entries(report.imported)) {
 			expect(typeof exports, `${name}: ${exports}`).toBe('number')
 		}
-		expect(Object.keys(report.imported)).toHaveLength(8)
+		expect(Object.keys(report.imported)).toHaveLength(9)
 		expect(report.required).toEqual([])
 		expect(report.control).toMatch(/^framework loaded: .*koa/)
 	}, 60_000)

@@ -122,7 +122,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 			}
 			return undefined
 		}
-		const scope = scopes.openFollowing(c.req.raw.signal)
+		const scope = scopes.openFollowing(c.req.raw.signal, c.req.raw.headers)
 		if (scope === undefined) return unavailable(c)
 		c.set('scope', scope)
 		scope.hold()

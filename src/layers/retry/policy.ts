@@ -1,5 +1,6 @@
 import { CancelledError, InvalidArgumentError } from '../../scope/errors.js'
 import { checkMilliseconds } from '../../scope/validate.js'
+import { RetryBudget } from './budget.js'
 
 /**
  * Exponential backoff: `initial · factor^(attempt-1)`, capped at `max`, optionally jittered.
@@ -49,6 +50,17 @@ export interface RetryPolicy {
 	 * cancellation). Never consulted once the caller went away: that never retries.
 	 */
 	retryIf?: (error: unknown, attempt: number) => boolean
+	/**
+	 * The least time an attempt needs, ms (default 0). A retry starts only if the caller's deadline
+	 * (its scope's or task's, including one that came in a deadline header) leaves at least this
+	 * much after the backoff; otherwise the last error is thrown at once, without waiting.
+	 */
+	minAttemptTime?: number
+	/**
+	 * A retry budget shared by the calls to one downstream: each call deposits, each retry
+	 * withdraws; when it is overdrawn the last error is thrown instead of retrying.
+	 */
+	budget?: RetryBudget
 }
 
 /** @internal A validated policy. */
@@ -56,6 +68,8 @@ export interface CheckedPolicy {
 	attempts: number
 	delay(attempt: number, error: unknown): number
 	retryIf(error: unknown, attempt: number): boolean
+	minAttemptTime: number
+	budget: RetryBudget | undefined
 }
 
 /** @internal */
@@ -63,17 +77,22 @@ export function checkPolicy(policy: RetryPolicy): CheckedPolicy {
 	if (typeof policy !== 'object' || policy === null) {
 		throw new InvalidArgumentError('policy', 'an object with `attempts`', policy)
 	}
-	const { attempts, backoff, retryIf } = policy
+	const { attempts, backoff, retryIf, minAttemptTime = 0, budget } = policy
 	if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
 		throw new InvalidArgumentError('policy.attempts', 'an integer >= 1', attempts)
 	}
 	if (retryIf !== undefined && typeof retryIf !== 'function') {
 		throw new InvalidArgumentError('policy.retryIf', 'a function', retryIf)
 	}
+	if (budget !== undefined && !(budget instanceof RetryBudget)) {
+		throw new InvalidArgumentError('policy.budget', 'a RetryBudget', budget)
+	}
 	return {
 		attempts,
 		delay: delayFunction(backoff),
 		retryIf: retryIf ?? ((error) => !(error instanceof CancelledError)),
+		minAttemptTime: checkMilliseconds('policy.minAttemptTime', minAttemptTime),
+		budget,
 	}
 }
 

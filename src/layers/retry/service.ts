@@ -3,6 +3,7 @@ import { CancelNode } from '../../scope/cancel-node.js'
 import { PARENT_COMPLETION } from '../../scope/reasons.js'
 import { createScope, type Scope } from '../../scope/scope.js'
 import { sleep } from '../../scope/sleep.js'
+import { callerDeadline } from '../../service/call-deadline.js'
 import { type CallSignal, linkToCaller } from '../../service/call-signal.js'
 import { invoke, type Service } from '../../service/service.js'
 import type { CheckedPolicy } from './policy.js'
@@ -10,8 +11,10 @@ import type { CheckedPolicy } from './policy.js'
 /**
  * The service made by `retryLayer`. Each attempt runs in a scope of its own, so what a failed
  * attempt started is cancelled before the next begins; the waits between attempts are
- * cancellation points; once the caller has gone away nothing is retried. When the attempts are
- * used up the last error is thrown as it is (retry adds no error type of its own).
+ * cancellation points; once the caller has gone away nothing is retried. No retry starts that the
+ * caller's deadline would not leave `minAttemptTime` for (after its backoff), and none once the
+ * policy's budget is overdrawn. When retrying stops the last error is thrown as it is (retry adds
+ * no error type of its own).
  *
  * @example
  * ```ts
@@ -38,6 +41,8 @@ export class RetryService<Req, Res> implements Service<Req, Res> {
 		const link = linkToCaller(signal)
 		const caller = resolveCancelInput(signal)
 		const policy = this.#policy
+		const deadline = callerDeadline(signal)
+		policy.budget?.deposit()
 		for (let attempt = 1; ; attempt++) {
 			const scope = createScope(
 				{ name: `retry-attempt-${attempt}`, parent: link.parent, signal: link.signal },
@@ -51,8 +56,13 @@ export class RetryService<Req, Res> implements Service<Req, Res> {
 				scope.cancel(PARENT_COMPLETION)
 				if (gone(caller) || attempt >= policy.attempts || !policy.retryIf(error, attempt))
 					throw error
+				const delay = policy.delay(attempt, error)
+				if (!fitsBefore(deadline, delay + policy.minAttemptTime)) throw error
+				if (policy.budget !== undefined && !policy.budget.withdraw()) throw error
 				await endOf(scope)
-				await sleep(policy.delay(attempt, error), signal)
+				await sleep(delay, signal)
+				// The wait (and the wind-down) took real time: check again against the clock.
+				if (!fitsBefore(deadline, policy.minAttemptTime)) throw error
 			}
 		}
 	}
@@ -61,6 +71,11 @@ export class RetryService<Req, Res> implements Service<Req, Res> {
 /** Waits for a failed attempt's scope to wind down before the next attempt starts. */
 function endOf(scope: Scope): Promise<unknown> {
 	return scope.done
+}
+
+/** Whether `needed` ms from now still ends strictly before the deadline. */
+function fitsBefore(deadline: number, needed: number): boolean {
+	return deadline === Number.POSITIVE_INFINITY || Date.now() + needed < deadline
 }
 
 function gone(caller: CancelNode | AbortSignal | undefined): boolean {
