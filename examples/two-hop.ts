@@ -14,7 +14,7 @@
 // hops.
 import { spawn as spawnProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { type Scope, sleep, withTimeout } from 'taskscope'
+import { type Scope, sleep } from 'taskscope'
 import { createFetchClient, ResponseStatusError } from 'taskscope/client'
 import { serve } from 'taskscope/http'
 import { type CallSignal, hedgeLayer, RetryBudget, retryLayer, service } from 'taskscope/service'
@@ -110,7 +110,7 @@ async function serviceA(port: number, downstream: string): Promise<string> {
 				case '/chain': // the client of A may go away: the call to B goes with it
 					return relay(await client.fetch(target('/work'), { scope }))
 				case '/deadline': // A gives the whole call 200 ms; B hears how much is left
-					return withTimeout(200, async (s) => {
+					return scope.withTimeout(200, async (s) => {
 						log('A', 'calling', { id, deadline: s.deadline })
 						return relay(await client.fetch(target('/work'), { scope: s }))
 					})
@@ -118,10 +118,12 @@ async function serviceA(port: number, downstream: string): Promise<string> {
 					return relay(await hedged.call(new Request(target('/hedge')), scope))
 				case '/retry': {
 					const timeout = Number(url.searchParams.get('timeout') ?? 500)
-					return await withTimeout(timeout, async (s) => {
-						log('A', 'deadline', { id, deadline: s.deadline })
-						return relay(await withinDeadline.call(new Request(target('/fail', '&delay=50')), s))
-					}).catch(answerFailure)
+					return await scope
+						.withTimeout(timeout, async (s) => {
+							log('A', 'deadline', { id, deadline: s.deadline })
+							return relay(await withinDeadline.call(new Request(target('/fail', '&delay=50')), s))
+						})
+						.catch(answerFailure)
 				}
 				case '/budget':
 					return budgeted.call(new Request(target('/fail')), scope).then(relay, answerFailure)

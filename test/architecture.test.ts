@@ -47,7 +47,11 @@ const files = sourceFiles(src)
 const graph = new Map(files.map((file) => [file, runtimeImports(file)]))
 const layerOf = (file: string): number => {
 	const top = relative(src, file).split('/')[0] ?? ''
-	return { scope: 0, deadline: 1, service: 1, layers: 1, client: 2, http: 3, testing: 4, adapters: 4 }[top] ?? 5
+	return (
+		{ scope: 0, deadline: 1, service: 1, layers: 1, client: 2, http: 3, testing: 4, adapters: 4 }[
+			top
+		] ?? 5
+	)
 }
 
 describe('the source layout', () => {

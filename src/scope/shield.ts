@@ -21,7 +21,7 @@ export type { ShieldOptions } from './block-run.js'
  * scope.spawn(async (task) => {
  *   const tx = await db.begin()
  *   try { await work(tx, task) }
- *   finally { await shield((s) => tx.rollback({ signal: s.signal }), { timeout: 2_000 }) }
+ *   finally { await task.shield((s) => tx.rollback({ signal: s.signal }), { timeout: 2_000 }) }
  * })
  * ```
  */

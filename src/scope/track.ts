@@ -33,8 +33,9 @@ export class TrackHandle<T = void> extends TaskContext {
 	}
 
 	/**
-	 * The work finished with `value`. Returns false if the handle had already settled. The task
-	 * ends as completed even if it was cancelled meanwhile: the work did finish.
+	 * The work finished with `value`. Returns false if the handle had already settled. After a
+	 * graceful cancellation the value stands; once forced cancellation has reached the task, the
+	 * value is dropped and the task ends cancelled (as a spawned task's would).
 	 */
 	complete(value: T): boolean {
 		return this.taskNode.settleSoon(true, value)
