@@ -25,6 +25,7 @@ export {
 } from './scope/context.js'
 // The implicit current scope (AsyncLocalStorage, opt-in where it costs)
 export { currentScope, spawn } from './scope/current.js'
+export { CHANNELS } from './scope/diagnostics.js'
 export {
 	type CancelKind,
 	CancelledError,
@@ -65,7 +66,7 @@ export {
 } from './scope/scope.js'
 export { type ShieldOptions, shield } from './scope/shield.js'
 export { sleep } from './scope/sleep.js'
-export type { ScopeSnapshot, TaskSnapshot } from './scope/snapshot.js'
+export type { RequestSnapshot, ScopeSnapshot, TaskSnapshot } from './scope/snapshot.js'
 export { structureChecksEnabled } from './scope/structure-checks.js'
 export {
 	type SpawnOptions,

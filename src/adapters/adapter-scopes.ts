@@ -92,6 +92,7 @@ export class AdapterScopes implements TaskscopeHandle {
 			res,
 		)
 		if (scope === undefined) return undefined
+		scope.request = (res as { req?: Scope['request'] }).req // read only by snapshots
 		scope.hold()
 		watchResponse(res, responseEnded, scope)
 		return scope

@@ -79,6 +79,7 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 		} catch {
 			return statusResponse(503, { connection: 'close' })
 		}
+		scope.request = request // read only by snapshots
 		scope.hold()
 		let response: unknown
 		try {

@@ -155,6 +155,7 @@ function handle(
 		sendStatus(res, 503, { closeConnection: true })
 		return
 	}
+	scope.request = req // read only by snapshots
 	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {

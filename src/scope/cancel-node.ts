@@ -1,4 +1,6 @@
+import { cancelChannel } from './diagnostics.js'
 import { type CancelKind, CancelledError } from './errors.js'
+import { publishCancel } from './events.js'
 import type { CancelReason } from './reasons.js'
 
 /** Cancellation levels. Numbers, so "at least graceful" is one comparison. */
@@ -184,6 +186,7 @@ const sharedFirst: boolean[] = []
  * parent's event, so a graceful cancellation turned forced keeps its first reason.
  */
 function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
+	if (cancelChannel.hasSubscribers) publishCancel(root, level, event)
 	const nested = walking
 	const stack = nested ? [] : sharedStack
 	const events = nested ? [] : sharedEvents

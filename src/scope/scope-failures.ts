@@ -4,6 +4,7 @@
 // handler above, else to the unhandled-error handler. Nothing is lost and nothing is thrown.
 import { CancelEvent, FORCED } from './cancel-node.js'
 import { HookError } from './errors.js'
+import { publishHookError } from './events.js'
 import { SiblingFailureReason } from './reasons.js'
 import { reportUnhandled } from './report.js'
 import type { Scope } from './scope.js'
@@ -169,5 +170,7 @@ function callHandler(
 
 function handlerFailed(scope: Scope, cause: unknown): void {
 	const where = `scope "${scope.name}"`
-	reportUnhandled(new HookError('onError', where, cause), where)
+	const failure = new HookError('onError', where, cause)
+	publishHookError(failure, scope, undefined)
+	reportUnhandled(failure, where)
 }

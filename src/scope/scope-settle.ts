@@ -1,6 +1,7 @@
 // How a scope comes to an end: it is done once nothing in it is live, and closes one microtask
 // later, in a batch. No recursion: a chain of 100,000 nested scopes closes one level per batch.
 import { NOT_CANCELLED } from './cancel-node.js'
+import { publishScopeClose } from './events.js'
 import { reportUnhandled } from './report.js'
 import type { Scope } from './scope.js'
 import { reportIfUnobserved, reportUnseenFailures } from './scope-failures.js'
@@ -93,6 +94,7 @@ function finalize(scope: Scope): void {
 			for (const resolve of waiting) resolve(result)
 		}
 	}
+	publishScopeClose(scope)
 	if (scope.failed && scope.reportOnClose) reportUnseenFailures(scope, 0)
 	else if (scope.failed && !scope.observed && isTop(scope) && scope.errorHandler === undefined) {
 		// Like an unhandled rejection: give the program until the current microtasks drain

@@ -4,6 +4,7 @@
 // scope is doing work and must get to report its stragglers.
 import { type CancelEvent, FORCED } from './cancel-node.js'
 import { isCancelledError, StragglerError } from './errors.js'
+import { publishStragglers } from './events.js'
 import { safeGet, safeInstanceOf } from './hostile.js'
 import { watchMercy } from './mercy-clock.js'
 import {
@@ -87,6 +88,7 @@ export function mercyExpired(scope: Scope): void {
 		scope.holds = 0
 	}
 	if (names.length > 0) {
+		publishStragglers(scope, names)
 		problem(scope, new StragglerError(scope.name, names, scope.mercyMs), undefined, false)
 	}
 	checkDone(scope)

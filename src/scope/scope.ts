@@ -7,7 +7,9 @@ import {
 	GRACEFUL,
 	NOT_CANCELLED,
 } from './cancel-node.js'
+import { scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
 import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
+import { publishScopeOpen, publishTaskSpawn } from './events.js'
 import { PARENT_COMPLETION, toCancelReason } from './reasons.js'
 import { rootObserver } from './root-observer.js'
 import {
@@ -35,7 +37,7 @@ import {
 	mercyExpired,
 	type ScopeTimers,
 } from './scope-time.js'
-import { buildSnapshot, type ScopeSnapshot } from './snapshot.js'
+import { buildSnapshot, type RequestOrigin, type ScopeSnapshot } from './snapshot.js'
 import type { StragglerRecord } from './straggler-record.js'
 import { type SpawnOptions, Task, type TaskFunction } from './task.js'
 import { onCancelOf } from './task-context.js'
@@ -72,6 +74,8 @@ const NO_TASKS = Object.freeze([]) as unknown as Task<any>[]
 
 /** @internal A scope's rarely needed state, out of line: a server makes a scope per request. */
 export interface ScopeRare extends ScopeFailures, ScopeTimers {
+	/** Epoch ms, recorded only while something observes scopes (diagnostics subscribers). */
+	startedAt: number | undefined
 	stragglers: StragglerRecord | undefined
 	waiting: Array<(result: ScopeResult) => void> | undefined
 	result: ScopeResult | undefined
@@ -140,6 +144,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	finalizeQueued = false
 	/** @internal See {@link ScopeRare}. */
 	rare: ScopeRare | undefined = undefined
+	/** @internal A request scope's request (raw Node request or fetch Request), read by snapshots. */
+	request: RequestOrigin | undefined = undefined
+	/** @internal A request scope's request id. */
+	requestId: string | undefined = undefined
 	readonly #name: string | undefined
 	readonly #kind: string
 
@@ -186,6 +194,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (owner?.isEnded) seal(this)
 		if (options?.signal !== undefined) followSignal(this, options.signal, init?.abortReason)
 		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
+		if (scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
 	}
 
 	/** @internal The rare state, made on first need. */
@@ -201,6 +210,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			detachSignal: undefined,
 			waiting: undefined,
 			result: undefined,
+			startedAt: undefined,
 		}
 		return this.rare
 	}
@@ -260,6 +270,16 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */
 	get isEnded(): boolean {
 		return this.phase === CLOSED
+	}
+
+	/** @internal */
+	get nodeKind(): 'scope' {
+		return 'scope'
+	}
+
+	/** @internal When the scope was made (epoch ms), if something was observing then. */
+	get startedAt(): number | undefined {
+		return this.rare?.startedAt
 	}
 
 	/** @internal The timeout reason of this scope's own deadline, once it fired. */
@@ -540,6 +560,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			if (this.phase === CLOSED) {
 				const detached = new Task<T>(this, nameHint, options)
 				detached.abandoned = true // nothing waits for it
+				if (taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
 				return detached
 			}
 		} else if (this.sealed || this.phase === CLOSED) {
@@ -552,6 +573,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.tasks.push(task)
 		this.taskCount++
 		this.live++
+		if (taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
 		return task
 	}
 

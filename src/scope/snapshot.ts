@@ -1,4 +1,6 @@
+import { now } from './diagnostics.js'
 import type { CancelKind } from './errors.js'
+import { safeGet } from './hostile.js'
 import type { CancelReasonKind } from './reasons.js'
 import type { Scope } from './scope.js'
 import type { ScopeState } from './scope-options.js'
@@ -16,13 +18,26 @@ import type { Task, TaskStatus } from './task.js'
  * ```
  */
 export interface ScopeSnapshot {
+	/** `'scope'` (a plain or child scope), `'request'` (a server's request scope), `'task'` (a
+	 * task's own scope), or `'<kind>-block'` for a `scope()`/`withTimeout`/`shield` block. */
+	readonly kind: string
 	readonly id: number
 	readonly name: string
 	readonly state: ScopeState
+	/** When it was made (epoch ms), if something observed taskscope then (see docs/observability.md). */
+	readonly startedAt: number | undefined
+	/** `now - startedAt`, when the start is known. */
+	readonly ageMs: number | undefined
 	/** Set once cancellation reached the scope. */
 	readonly cancelled: CancelKind | undefined
 	/** The kind of the cancellation reason. */
 	readonly reason: CancelReasonKind | undefined
+	/** The cancellation reason's message. */
+	readonly reasonMessage: string | undefined
+	/** Live tasks in this scope (not counting those below). */
+	readonly taskCount: number
+	/** For a request scope: the request's method, path and id. */
+	readonly request: RequestSnapshot | undefined
 	/** The deadline in force, epoch ms. */
 	readonly deadline: number | undefined
 	/** Live tasks, oldest first. */
@@ -47,13 +62,46 @@ export interface ScopeSnapshot {
  * ```
  */
 export interface TaskSnapshot {
+	readonly kind: 'task'
 	readonly id: number
 	readonly name: string
 	readonly status: TaskStatus
+	/** When it was spawned (epoch ms), if something observed taskscope then. */
+	readonly startedAt: number | undefined
+	/** `now - startedAt`, when the start is known. */
+	readonly ageMs: number | undefined
 	/** Set once cancellation reached the task. */
 	readonly cancelled: CancelKind | undefined
+	/** The kind of the cancellation reason. */
+	readonly reason: CancelReasonKind | undefined
+	/** The cancellation reason's message. */
+	readonly reasonMessage: string | undefined
 	/** The task's own child scope, if it made one. */
 	readonly scope: ScopeSnapshot | undefined
+}
+
+/**
+ * The request behind a request scope, in a {@link ScopeSnapshot}.
+ *
+ * @example
+ * ```ts
+ * import type { RequestSnapshot } from 'taskscope'
+ * const line = (request: RequestSnapshot) => `${request.method} ${request.path} (${request.id ?? 'no id'})`
+ * ```
+ */
+export interface RequestSnapshot {
+	readonly method: string | undefined
+	readonly path: string | undefined
+	readonly id: string | undefined
+}
+
+/**
+ * @internal What a request scope knows of its request: the raw Node request or the fetch
+ * `Request` (read only when a snapshot is taken), and its id.
+ */
+export interface RequestOrigin {
+	readonly method?: string
+	readonly url?: string
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] }
@@ -63,28 +111,36 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] 
  * 100,000 levels deep must not overflow the call stack.
  */
 export function buildSnapshot(root: Scope): ScopeSnapshot {
-	const top = scopeNode(root)
+	const at = now()
+	const top = scopeNode(root, at)
 	const stack: Array<{ scope: Scope; node: Mutable<ScopeSnapshot> }> = [{ scope: root, node: top }]
 	while (stack.length > 0) {
 		const { scope, node } = stack.pop() as { scope: Scope; node: Mutable<ScopeSnapshot> }
 		for (const task of [...scope.tasks].sort(byId)) {
 			const own = task.childScope
+			const startedAt = task.startedAt
+			const reason = task.event?.reason
 			const taskNode: Mutable<TaskSnapshot> = {
+				kind: 'task',
 				id: task.id,
 				name: task.name,
 				status: task.status,
+				startedAt,
+				ageMs: startedAt === undefined ? undefined : at - startedAt,
 				cancelled: task.cancelKind(),
+				reason: reason?.kind,
+				reasonMessage: reason?.message,
 				scope: undefined,
 			}
 			if (own !== undefined) {
-				const ownNode = scopeNode(own)
+				const ownNode = scopeNode(own, at)
 				taskNode.scope = ownNode
 				stack.push({ scope: own, node: ownNode })
 			}
 			node.tasks.push(taskNode)
 		}
 		for (const child of [...(scope.children ?? [])].sort(byId)) {
-			const childNode = scopeNode(child)
+			const childNode = scopeNode(child, at)
 			node.children.push(childNode)
 			stack.push({ scope: child, node: childNode })
 		}
@@ -92,14 +148,22 @@ export function buildSnapshot(root: Scope): ScopeSnapshot {
 	return top
 }
 
-function scopeNode(scope: Scope): Mutable<ScopeSnapshot> {
+function scopeNode(scope: Scope, at: number): Mutable<ScopeSnapshot> {
 	const stragglers = scope.rare?.stragglers
+	const startedAt = scope.startedAt
+	const reason = scope.event?.reason
 	return {
+		kind: scope.kind,
 		id: scope.id,
 		name: scope.name,
 		state: scope.state,
+		startedAt,
+		ageMs: startedAt === undefined ? undefined : at - startedAt,
 		cancelled: scope.cancelKind(),
-		reason: scope.event?.reason.kind,
+		reason: reason?.kind,
+		reasonMessage: reason?.message,
+		taskCount: scope.taskCount,
+		request: requestOf(scope),
 		deadline: scope.deadline,
 		tasks: [],
 		children: [],
@@ -110,4 +174,25 @@ function scopeNode(scope: Scope): Mutable<ScopeSnapshot> {
 
 function byId(a: Task<any> | Scope, b: Task<any> | Scope): number {
 	return a.id - b.id
+}
+
+function requestOf(scope: Scope): RequestSnapshot | undefined {
+	const origin = scope.request
+	if (origin === undefined && scope.requestId === undefined) return undefined
+	return { method: safeString(origin, 'method'), path: pathOf(origin), id: scope.requestId }
+}
+
+function pathOf(origin: RequestOrigin | undefined): string | undefined {
+	const url = safeString(origin, 'url')
+	if (url === undefined || url.startsWith('/')) return url
+	try {
+		return new URL(url).pathname
+	} catch {
+		return url
+	}
+}
+
+function safeString(value: unknown, key: string): string | undefined {
+	const read = safeGet(value, key)
+	return typeof read === 'string' ? read : undefined
 }

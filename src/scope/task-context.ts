@@ -1,6 +1,7 @@
 import type { ScopeBody, ShieldOptions } from './block-run.js'
 import { type CancelNode, NOT_CANCELLED, type WakeableWaiter } from './cancel-node.js'
 import { type CancelKind, type CancelledError, HookError, InvalidArgumentError } from './errors.js'
+import { publishHookError } from './events.js'
 import type { CancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
 import type { Task } from './task.js'
@@ -182,6 +183,8 @@ class CallbackWaiter implements WakeableWaiter, Disposable {
 	}
 
 	#failed(cause: unknown): void {
-		this.#node.problem(new HookError('onCancel callback', this.#owner, cause))
+		const failure = new HookError('onCancel callback', this.#owner, cause)
+		publishHookError(failure, undefined, undefined)
+		this.#node.problem(failure)
 	}
 }

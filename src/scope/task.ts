@@ -1,6 +1,8 @@
 import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
 import { runAsWork, workNeedsContext } from './context.js'
+import { hookErrorChannel, taskEndChannel, taskTracing, taskTracingActive } from './diagnostics.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
+import { publishHookError, publishTaskEnd, traced } from './events.js'
 import { isAbortError, readThen, subscribe } from './hostile.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
@@ -103,6 +105,8 @@ interface TaskRare {
 	failure: unknown
 	laterFailures: unknown[] | undefined
 	waiting: Array<() => void> | undefined
+	/** Epoch ms, recorded only while something observes tasks (diagnostics subscribers). */
+	startedAt: number | undefined
 }
 
 /**
@@ -251,6 +255,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal Runs the function now. */
 	start(fn: TaskFunction<T>): void {
 		let returned: T | PromiseLike<T>
+		if (taskTracing !== undefined && taskTracingActive()) fn = traced(this, fn)
 		try {
 			returned = workNeedsContext() ? runAsWork(this, fn, this.context) : fn(this.context)
 		} catch (error) {
@@ -371,7 +376,12 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 
 	#rareState(): TaskRare {
-		this.#rare ??= { failure: undefined, laterFailures: undefined, waiting: undefined }
+		this.#rare ??= {
+			failure: undefined,
+			laterFailures: undefined,
+			waiting: undefined,
+			startedAt: undefined,
+		}
 		return this.#rare
 	}
 
@@ -461,13 +471,16 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	#hookFailed(state: State, error: unknown): void {
 		const hook = state === COMPLETED ? 'onComplete' : state === CANCELLED ? 'onCancel' : 'onError'
-		this.owner.problem(new HookError(hook, `task "${this.name}"`, error), this)
+		const failure = new HookError(hook, `task "${this.name}"`, error)
+		if (hookErrorChannel.hasSubscribers) publishHookError(failure, this.owner, this)
+		this.owner.problem(failure, this)
 	}
 
 	#end(): void {
 		if ((this.#flags & ENDED) !== 0) return // a hook's thenable that settles twice
 		this.#flags = (this.#flags | ENDED) & ~HOOK_PENDING
 		this.#options = undefined
+		if (taskEndChannel.hasSubscribers) publishTaskEnd(this)
 		if ((this.#flags & ABANDONED) === 0) this.owner.taskEnded(this)
 		const waiting = this.#rare?.waiting
 		if (waiting === undefined) return
@@ -490,6 +503,25 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if (state === FAILED) throw this.#payload
 		const reason = this.#payload as CancelReason
 		throw this.event?.reason === reason ? this.cancelError() : new CancelledError('forced', reason)
+	}
+
+	/** @internal The outcome now (the task has ended). */
+	outcomeNow(): TaskResult<T> {
+		return this.#toResult()
+	}
+
+	/** @internal When the task was spawned (epoch ms), if something was observing then. */
+	get startedAt(): number | undefined {
+		return this.#rare?.startedAt
+	}
+
+	set startedAt(value: number | undefined) {
+		this.#rareState().startedAt = value
+	}
+
+	/** @internal */
+	get nodeKind(): 'task' {
+		return 'task'
 	}
 
 	#toResult(): TaskResult<T> {

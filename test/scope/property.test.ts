@@ -3,9 +3,11 @@
 //
 // TASKSCOPE_PROPERTY_RUNS sets the number of runs (default 1000). fast-check prints the seed and
 // the shrunk counterexample of a failure; replay with `seed`/`path` in fc.assert's options.
+import diagnostics_channel from 'node:diagnostics_channel'
 import fc from 'fast-check'
 import {
 	CancelledError,
+	CHANNELS,
 	checkpoint,
 	type ErrorMode,
 	Scope,
@@ -532,6 +534,7 @@ const coverage = {
 		hookFailures: 0,
 		lateSpawns: 0,
 		droppedValues: 0,
+		endEvents: 0,
 	},
 	record(run: Run): void {
 		const counts = this.counts
@@ -556,11 +559,30 @@ const coverage = {
 	},
 }
 
+interface TaskMessage {
+	readonly id: number
+	readonly status?: string
+	readonly reasonKind?: string
+}
+
 async function runProgram(spec: Program): Promise<string[]> {
 	const run = new Run()
 	const rejections: unknown[] = []
 	const onRejection = (reason: unknown) => void rejections.push(reason)
 	process.on('unhandledRejection', onRejection)
+	// Every task's spawn and end, as an observer on the diagnostics channels sees them.
+	const spawned = new Map<number, number>()
+	const ended = new Map<number, TaskMessage[]>()
+	const onSpawn = (message: unknown) => {
+		const { id } = message as TaskMessage
+		spawned.set(id, (spawned.get(id) ?? 0) + 1)
+	}
+	const onEnd = (message: unknown) => {
+		const { id } = message as TaskMessage
+		ended.set(id, [...(ended.get(id) ?? []), message as TaskMessage])
+	}
+	diagnostics_channel.subscribe(CHANNELS.taskSpawn, onSpawn)
+	diagnostics_channel.subscribe(CHANNELS.taskEnd, onEnd)
 	try {
 		const root = new Scope({
 			name: 'root',
@@ -604,15 +626,48 @@ async function runProgram(spec: Program): Promise<string[]> {
 		}
 		if (Date.now() > KILL_AT + 2_000) run.fail(`took until fake time ${Date.now()}`)
 		if (run.violations.length === 0) await check(run)
+		checkEvents(run, spawned, ended)
 		coverage.record(run)
 		await realImmediate()
 	} finally {
 		process.off('unhandledRejection', onRejection)
+		diagnostics_channel.unsubscribe(CHANNELS.taskSpawn, onSpawn)
+		diagnostics_channel.unsubscribe(CHANNELS.taskEnd, onEnd)
 	}
 	for (const reason of rejections) run.fail(`unhandled rejection: ${String(reason)}`)
 	const reported = unhandledReports.splice(0)
 	for (const report of reported) run.fail(`unhandled report: ${String(report.error)}`)
 	return run.violations
+}
+
+/** Exactly one spawn and one end message per task, with its final status and reason. */
+function checkEvents(
+	run: Run,
+	spawned: ReadonlyMap<number, number>,
+	ended: ReadonlyMap<number, readonly TaskMessage[]>,
+): void {
+	for (const record of run.tasks) {
+		const task = record.task
+		if (task === undefined) continue
+		const spawns = spawned.get(task.id) ?? 0
+		const ends = ended.get(task.id) ?? []
+		if (spawns !== 1) run.fail(`${record.name}: ${spawns} spawn events`)
+		if (ends.length !== 1) {
+			run.fail(`${record.name}: ${ends.length} end events`)
+			continue
+		}
+		const [end] = ends as [TaskMessage]
+		if (end.status !== task.status)
+			run.fail(`${record.name}: end event ${end.status}, ends ${task.status}`)
+		const cancelled = task.status === 'cancelled'
+		if (cancelled && end.reasonKind === undefined) {
+			run.fail(`${record.name}: cancelled, but its end event has no reason`)
+		}
+		if (!cancelled && end.reasonKind !== undefined) {
+			run.fail(`${record.name}: ${task.status}, yet its end event has reason ${end.reasonKind}`)
+		}
+	}
+	coverage.counts.endEvents += run.tasks.length
 }
 
 async function check(run: Run): Promise<void> {
