@@ -2,7 +2,7 @@ import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
-import { endWhenConsumed } from './end-when-consumed.js'
+import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import { statusResponse } from './status.js'
@@ -38,7 +38,11 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
  * ```
  */
 export interface FetchHandler {
-	(request: Request): Promise<Response>
+	/**
+	 * `info` is what the runtime passes beside the request; when it carries a `completed` promise
+	 * (Deno's `ServeHandlerInfo`), the request scope also ends when that settles.
+	 */
+	(request: Request, info?: unknown): Promise<Response>
 	/** The root scope: every request scope is its child. */
 	readonly scope: Scope
 	/** Winds every in-flight request up (graceful, then forced after `grace`); resolves once all settled. */
@@ -50,6 +54,10 @@ export interface FetchHandler {
  * workers, service workers, tests. The request's own `signal` is the disconnect source; the
  * request scope ends when the returned body has been read to the end (or at once for a response
  * without a body), or when the consumer cancels the body (a disconnect).
+ *
+ * The response the handler returned is handed on untouched wherever possible — the same object,
+ * class, status (a proxied non-standard `999` too) and body stream; see `endWhenConsumed` in the
+ * docs (docs/adapters.md, "Responses pass through") for the one case a runtime gets a copy.
  *
  * What each runtime's `request.signal` does: Bun aborts it on disconnect only. Deno's `Deno.serve`
  * by default also aborts it after every successful response ("legacy abort"); by then the scope
@@ -71,7 +79,7 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
 	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))
-	const handler = (async (request: Request): Promise<Response> => {
+	const handler = (async (request: Request, info?: unknown): Promise<Response> => {
 		let scope: Scope
 		try {
 			scope = scopes.open(request.signal)
@@ -95,7 +103,7 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 			report(new InvalidResponseError(response))
 			return statusResponse(500)
 		}
-		return endWhenConsumed(response, scope)
+		return endWhenConsumed(response, scope, { completed: runtimeCompletion(info) })
 	}) as FetchHandler
 	Object.defineProperties(handler, {
 		scope: { value: scopes.root, enumerable: true },

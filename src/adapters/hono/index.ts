@@ -16,7 +16,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { endWhenConsumed } from '../../http/end-when-consumed.js'
+import { endWhenConsumed, runtimeCompletion } from '../../http/end-when-consumed.js'
 import { endRequestScope } from '../../http/request-scopes.js'
 import type { NodeServerResponse } from '../../http/response-lifecycle.js'
 import type { Scope } from '../../scope/scope.js'
@@ -141,7 +141,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 			endRequestScope(scope, true)
 			return undefined
 		}
-		const tracked = endWhenConsumed(response, scope)
+		const tracked = endWhenConsumed(response, scope, { completed: runtimeCompletion(c.env) })
 		if (tracked !== response) {
 			c.res = undefined // replace rather than merge: the headers are already on `tracked`
 			c.res = tracked
