@@ -1,10 +1,16 @@
+import { checkOptionKeys } from '../scope/option-keys.js'
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
-import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import {
+	endRequestScope,
+	REQUEST_SCOPE_OPTION_KEYS,
+	type RequestScopeOptions,
+	RequestScopes,
+} from './request-scopes.js'
 import { statusResponse } from './status.js'
 
 /**
@@ -25,6 +31,8 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
 	/** A name for the root scope (default `'fetch'`). */
 	name?: string
 }
+
+const FETCH_HANDLER_OPTION_KEYS: readonly string[] = [...REQUEST_SCOPE_OPTION_KEYS, 'name']
 
 /**
  * A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown.
@@ -76,6 +84,7 @@ export interface FetchHandler {
  * ```
  */
 export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}): FetchHandler {
+	checkOptionKeys('options', options, FETCH_HANDLER_OPTION_KEYS)
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
 	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))

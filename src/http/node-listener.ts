@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { checkByteCount } from '../scope/validate.js'
@@ -8,7 +9,12 @@ import { type HttpApp, toCall } from './app.js'
 import { InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
 import { exceedsBodyLimit } from './request-body.js'
-import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import {
+	endRequestScope,
+	REQUEST_SCOPE_OPTION_KEYS,
+	type RequestScopeOptions,
+	RequestScopes,
+} from './request-scopes.js'
 import {
 	isResponseClosed,
 	type NodeServerResponse,
@@ -28,6 +34,14 @@ import { writeLightResponse, writeResponse } from './write-response.js'
  * ```
  */
 export const DEFAULT_BODY_LIMIT = 1_048_576
+
+/** @internal The keys of {@link NodeListenerOptions}. */
+export const NODE_LISTENER_OPTION_KEYS: readonly string[] = [
+	...REQUEST_SCOPE_OPTION_KEYS,
+	'name',
+	'bodyLimit',
+	'origin',
+]
 
 /**
  * Options of {@link toNodeListener} (and of `serve`).
@@ -112,6 +126,7 @@ interface Shared {
  * ```
  */
 export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}): NodeListener {
+	checkOptionKeys('options', options, NODE_LISTENER_OPTION_KEYS)
 	const bodyLimit =
 		options.bodyLimit === undefined
 			? DEFAULT_BODY_LIMIT

@@ -36,6 +36,15 @@ export interface RequestScopeOptions {
 	parent?: Scope
 }
 
+/** @internal The keys of {@link RequestScopeOptions}, for the option-key checks of every binding. */
+export const REQUEST_SCOPE_OPTION_KEYS: readonly string[] = [
+	'errors',
+	'mercy',
+	'grace',
+	'onError',
+	'parent',
+]
+
 /** The per-request scopes of one server or middleware: children of a supervising root. */
 export class RequestScopes {
 	/** The root: every request scope is its child. Cancel it to wind every request up. */

@@ -38,39 +38,48 @@ export function watchBody(body: ReadableStream<unknown>, ended: BodyEnded): bool
 		ended(delivered)
 	}
 	const { getReader, cancel, pipeTo, tee } = body
-	define(body, 'getReader', function getWatchedReader(
-		this: ReadableStream<unknown>,
-		options?: unknown,
-	) {
-		const reader = getReader.call(this, options as undefined) as Reader
-		watchReader(reader, end)
-		return reader
-	})
+	define(
+		body,
+		'getReader',
+		function getWatchedReader(this: ReadableStream<unknown>, options?: unknown) {
+			const reader = getReader.call(this, options as undefined) as Reader
+			watchReader(reader, end)
+			return reader
+		},
+	)
 	define(body, 'cancel', function cancelWatched(this: ReadableStream<unknown>, reason?: unknown) {
 		end(false)
 		return cancel.call(this, reason)
 	})
-	define(body, 'pipeTo', function pipeWatched(
-		this: ReadableStream<unknown>,
-		destination: WritableStream<unknown>,
-		options?: StreamPipeOptions,
-	) {
-		const piped = pipeTo.call(this, destination, options)
-		piped.then(
-			() => end(true),
-			() => end(false),
-		)
-		return piped
-	})
-	define(body, 'pipeThrough', function pipeThroughWatched(
-		this: ReadableStream<unknown>,
-		transform: ReadableWritablePair<unknown, unknown>,
-		options?: StreamPipeOptions,
-	) {
-		// What the standard's pipeThrough does, through the watched pipeTo.
-		this.pipeTo(transform.writable, options).catch(() => {})
-		return transform.readable
-	})
+	define(
+		body,
+		'pipeTo',
+		function pipeWatched(
+			this: ReadableStream<unknown>,
+			destination: WritableStream<unknown>,
+			options?: StreamPipeOptions,
+		) {
+			const piped = pipeTo.call(this, destination, options)
+			piped.then(
+				() => end(true),
+				() => end(false),
+			)
+			return piped
+		},
+	)
+	define(
+		body,
+		'pipeThrough',
+		function pipeThroughWatched(
+			this: ReadableStream<unknown>,
+			transform: ReadableWritablePair<unknown, unknown>,
+			options?: StreamPipeOptions,
+		) {
+			// What the standard's pipeThrough does, through the watched pipeTo.
+			this.pipeTo(transform.writable, options).catch(() => {})
+			return transform.readable
+		},
+	)
 	define(body, 'tee', function teeWatched(this: ReadableStream<unknown>) {
 		const branches = tee.call(this)
 		// `Response.clone()` keeps the first branch on the original response.

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../scope/errors.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import { reportUnhandled } from '../scope/report.js'
 import type { CallSignal } from './call-signal.js'
 import { ServiceClosedError } from './errors.js'
@@ -98,6 +99,7 @@ export function reloadable<S extends Service<any, any>, Config = undefined>(
 			source,
 		)
 	}
+	checkOptionKeys('options', options, ['config', 'onError'])
 	return new Reloadable<RequestOf<S>, ResponseOf<S>, S, Config>(source, options)
 }
 

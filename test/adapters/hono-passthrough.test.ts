@@ -100,7 +100,8 @@ describe.each(installs)('Hono with %s', (_label, install) => {
 	it('cache: Response-like objects answer with their status, cached only when cacheable', async () => {
 		const caches = new Map<string, MemoryCache>()
 		vi.stubGlobal('caches', {
-			open: async (name: string) => caches.get(name) ?? caches.set(name, new MemoryCache()).get(name),
+			open: async (name: string) =>
+				caches.get(name) ?? caches.set(name, new MemoryCache()).get(name),
 		})
 		const { app, close } = appWith()
 		app.use('/like/*', cache({ cacheName: 'v1', wait: true, cacheControl: 'max-age=10' }))
@@ -136,7 +137,10 @@ describe.each(installs)('Hono with %s', (_label, install) => {
 	it('logger: logs every status, those a Response cannot be built with too', async () => {
 		const lines: string[] = []
 		const { app, close } = appWith()
-		app.use('*', logger((line) => lines.push(line)))
+		app.use(
+			'*',
+			logger((line) => lines.push(line)),
+		)
 		app.get('/short', (c) => c.text('hono'))
 		app.get('/status', (c) => {
 			const response = new Response('', { status: 511 })
@@ -146,10 +150,13 @@ describe.each(installs)('Hono with %s', (_label, install) => {
 		})
 		const short = await app.request('/short?x=1')
 		expect([short.status, await short.text()]).toEqual([200, 'hono'])
-		expect(lines.at(-1)).toMatch(/^--> GET \/short\?x=1 \x1b\[32m200\x1b\[0m \d+m?s$/)
+		const colour = (code: number, text: string) =>
+			`${String.fromCharCode(27)}[${code}m${text}${String.fromCharCode(27)}[0m`
+		expect(lines.at(-1)?.startsWith(`--> GET /short?x=1 ${colour(32, '200')} `)).toBe(true)
+		expect(lines.at(-1)).toMatch(/\d+m?s$/)
 		const plain = await app.request('/status')
 		expect([plain.status, await plain.text()]).toEqual([511, ''])
-		expect(lines.at(-1)).toMatch(/^--> GET \/status \x1b\[31m511\x1b\[0m/)
+		expect(lines.at(-1)?.startsWith(`--> GET /status ${colour(31, '511')} `)).toBe(true)
 		for (const status of [100, 700]) {
 			const response = await app.request(`/status?status=${status}`)
 			expect(response.status).toBe(status)
@@ -172,7 +179,8 @@ describe('taskscope/hono still ends the request scope on the fetch path', () => 
 			})
 			await next()
 		})
-		const body = () => new ReadableStream({ pull: (controller) => controller.enqueue(new Uint8Array(1)) })
+		const body = () =>
+			new ReadableStream({ pull: (controller) => controller.enqueue(new Uint8Array(1)) })
 		app.get('/proxy', () => fetch(upstreamUrl))
 		app.get('/endless', () => new TaggedResponse(body()))
 		const kinds = () => reasons.map((reason) => reason.kind)

@@ -16,6 +16,7 @@
  * @module
  */
 import type { ExtendableContext, Next } from 'koa'
+import { statusText } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
@@ -23,8 +24,11 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
+import { cancellationStatus } from '../cancellation.js'
+import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export { MissingMiddlewareError } from '../errors.js'
 
 declare module 'koa' {
 	interface ExtendableContext {
@@ -90,8 +94,10 @@ export interface KoaTaskscope extends TaskscopeHandle {
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
+	rejectUseWithoutCall('koa', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'koa', options)
 	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
+		coverContext(ctx)
 		const scope = scopes.open(ctx.res)
 		if (scope === undefined) {
 			ctx.status = 503
@@ -103,9 +109,44 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		scope.hold() // the downstream middleware
 		try {
 			await next()
+		} catch (error) {
+			answerCancellation(ctx, error)
 		} finally {
 			scope.release()
 		}
 	}
 	return withHandle(taskscopeMiddleware, scopes)
+}
+
+/**
+ * Makes `ctx.scope` throw a {@link MissingMiddlewareError} on this app's contexts that did not pass
+ * through the middleware (it sits before them, or they answered before reaching it). Once per app:
+ * the accessor goes on `app.context`, the prototype of its contexts.
+ */
+function coverContext(ctx: ExtendableContext): void {
+	const prototype = Object.getPrototypeOf(ctx) as object | null
+	if (prototype === null || prototype === Object.prototype) return
+	installScopeAccessor(
+		prototype,
+		'ctx.scope',
+		() => true,
+		'add app.use(taskscope()) first, before the middleware and routers that use it',
+	)
+}
+
+/**
+ * A cancellation thrown downstream is answered as `serve` answers it — 503 for a shutdown, 504
+ * for a timeout, nothing once the client is gone — instead of reaching Koa's error handling (a 500
+ * and an `'error'` event that Koa logs). Anything else is rethrown.
+ */
+function answerCancellation(ctx: ExtendableContext, error: unknown): void {
+	const status = cancellationStatus(error)
+	if (status === undefined) throw error
+	if (!ctx.writable) return // the client is gone: Koa writes nothing
+	if (ctx.headerSent) {
+		ctx.res.destroy()
+		return
+	}
+	ctx.status = status
+	ctx.body = statusText(status)
 }

@@ -1,4 +1,5 @@
 import { CancelledError, InvalidArgumentError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
 import { checkMilliseconds } from '../../scope/validate.js'
 
 /**
@@ -63,6 +64,7 @@ export function checkPolicy(policy: RetryPolicy): CheckedPolicy {
 	if (typeof policy !== 'object' || policy === null) {
 		throw new InvalidArgumentError('policy', 'an object with `attempts`', policy)
 	}
+	checkOptionKeys('policy', policy, ['attempts', 'backoff', 'retryIf'])
 	const { attempts, backoff, retryIf } = policy
 	if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
 		throw new InvalidArgumentError('policy.attempts', 'an integer >= 1', attempts)
@@ -90,6 +92,8 @@ function delayFunction(
 	if (backoff !== undefined && (typeof backoff !== 'object' || backoff === null)) {
 		throw new InvalidArgumentError('policy.backoff', 'a number, a function or an object', backoff)
 	}
+	if (backoff !== undefined)
+		checkOptionKeys('policy.backoff', backoff, ['initial', 'factor', 'max', 'jitter'])
 	const initial = checkMilliseconds('policy.backoff.initial', backoff?.initial ?? 50)
 	const factor = backoff?.factor ?? 2
 	if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor)) {
