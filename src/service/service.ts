@@ -25,6 +25,13 @@ export interface Service<Req, Res> {
 	 * it, `loadShedLayer` reads it (the stand-in for tower's `poll_ready`).
 	 */
 	ready?(): boolean
+	/**
+	 * Never present. A service is an object with a `call` method, not a function: every function
+	 * has a `call` of its own (`Function.prototype.call`, returning `any`), so without this a
+	 * handler such as `() => 42` would type-check as any service. Pass a function through
+	 * `service(fn)` instead.
+	 */
+	readonly bind?: never
 }
 
 /**

@@ -97,6 +97,7 @@ export interface ExpressTaskscope extends TaskscopeHandle {
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
 	rejectUseWithoutCall('express', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'express', options)
 	function taskscopeMiddleware(

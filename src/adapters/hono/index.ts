@@ -121,6 +121,7 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
 	rejectUseWithoutCall('hono', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'hono', options)
 	answerCancellationsInHono()

@@ -94,6 +94,7 @@ export interface KoaTaskscope extends TaskscopeHandle {
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
 	rejectUseWithoutCall('koa', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'koa', options)
 	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {

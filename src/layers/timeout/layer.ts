@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from '../../scope/errors.js'
 import { checkOptionKeys } from '../../scope/option-keys.js'
 import { checkMilliseconds } from '../../scope/validate.js'
 import { checkService, type Service } from '../../service/service.js'
