@@ -1,10 +1,10 @@
 import { checkOptionKeys } from '../scope/option-keys.js'
-import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
+import { describeFailure, reportAnswered } from './report-answered.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
@@ -87,7 +87,11 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 	checkOptionKeys('options', options, FETCH_HANDLER_OPTION_KEYS)
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
-	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))
+	const { onError } = options
+	const report = (error: unknown, request: Request, status: number) => {
+		if (onError !== undefined) onError(error)
+		else reportAnswered(error, describeFailure(request, status, 'the handler failed'))
+	}
 	const handler = (async (request: Request, info?: unknown): Promise<Response> => {
 		let scope: Scope
 		try {
@@ -103,13 +107,13 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 			scope.release()
 			endRequestScope(scope, !scope.cancelled)
 			const { status, report: worthReporting } = answerFor(error)
-			if (worthReporting) report(error)
+			if (worthReporting) report(error, request, status)
 			return statusResponse(status)
 		}
 		scope.release()
 		if (!(response instanceof Response)) {
 			endRequestScope(scope, true)
-			report(new InvalidResponseError(response))
+			report(new InvalidResponseError(response), request, 500)
 			return statusResponse(500)
 		}
 		return endWhenConsumed(response, scope, { completed: runtimeCompletion(info) })

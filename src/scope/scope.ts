@@ -1046,7 +1046,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	#reportIfUnobserved(): void {
 		if (this.observed) return
 		for (const failure of this.#unseen ?? NO_FAILURES) {
-			reportUnhandled(failure, `scope "${this.name}" (nobody awaited its result)`)
+			reportUnhandled(
+				failure,
+				`scope "${this.name}" (nobody read the scope's result; catching \`await task\` handles that task's error, not the scope's failure: await scope.close(), or give the scope an onError)`,
+			)
 		}
 	}
 
