@@ -45,6 +45,7 @@ class PlainValue {
 
 class Thenable {
 	call(): PromiseLike<string> {
+		// biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise, on purpose
 		return { then: (resolve) => Promise.resolve(resolve?.('adopted')) } as PromiseLike<string>
 	}
 }

@@ -69,10 +69,17 @@ export interface ExpressTaskscope extends TaskscopeHandle {
  * answered by Express's error handler is a sent response: its scope ends with parent completion.
  *
  * Handlers that await the scope (`sleep(ms, req.scope)`, `task.signal`) reject with a
- * `CancelledError` when it is cancelled — after a disconnect nobody is left to answer, and
- * Express's default error handler logs it outside `NODE_ENV=test`.
+ * `CancelledError` when it is cancelled. It is answered as `serve` answers it — 503 for a shutdown,
+ * 504 for a timeout, nothing after a disconnect — by an error handler the adapter keeps last in the
+ * app's router (your error handlers see the error first), so it never reaches Express's final
+ * handler, which would answer 500 and log it.
  *
- * Use it before the routes. Once `close()` has been called, new requests are answered 503.
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. Once the middleware has seen a request of an app,
+ * `req.scope` read on a route it does not cover throws a {@link MissingMiddlewareError}.
+ *
+ * Use it before the routes, and after `app.set('strict routing' | 'case sensitive routing', …)`:
+ * Express reads those when the first `app.use()` builds its router. Once `close()` has been called, new requests are answered 503.
  *
  * @example
  * ```ts

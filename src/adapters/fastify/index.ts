@@ -53,7 +53,12 @@ declare module 'fastify' {
  * The Fastify 5 plugin: decorates every request with a request scope, `request.scope`, and the
  * instance with `taskscope` (the root scope and `close()`). Register it with
  * `app.register(taskscope, options)`; it is not encapsulated (as `fastify-plugin` would make it),
- * so the hook covers the routes of every context.
+ * so the hook covers the routes of every context. `app.register(taskscope({ … }))`, a second
+ * registration, or an unknown option make `await app.register(…)` reject with an
+ * `InvalidArgumentError`; `request.scope` read before the plugin's `onRequest` hook throws a
+ * {@link MissingMiddlewareError}. A route handler (registered after the plugin) that rejects with a
+ * cancellation is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout, nothing
+ * after a disconnect — instead of a logged 500.
  *
  * The scope is opened in an `onRequest` hook and ends once the raw response (`reply.raw`) has been
  * fully sent (reason: parent completion — leftover background tasks are cancelled) or the client

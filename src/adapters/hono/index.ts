@@ -96,7 +96,14 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
  *   Workers need the `nodejs_compat` flag.
  *
  * A handler error answered by Hono's error handler is a sent response: its scope ends with parent
- * completion. Once `close()` has been called, new requests are answered 503.
+ * completion. A cancellation (`CancelledError`, `TimeoutError`) that reaches Hono's default error
+ * handler is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout — without being
+ * logged (the errors carry Hono's `getResponse()`). Once `close()` has been called, new requests
+ * are answered 503. On the fetch path the response a handler returns is handed on untouched.
+ *
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. `c.var.scope` is typed in any app (the module
+ * augments Hono's `ContextVariableMap`).
  *
  * @example
  * ```ts

@@ -68,8 +68,13 @@ export interface KoaTaskscope extends TaskscopeHandle {
  * answered by Koa is a sent response: its scope ends with parent completion.
  *
  * Handlers that await the scope (`sleep(ms, ctx.scope)`, `task.signal`) reject with a
- * `CancelledError` when it is cancelled; after a disconnect Koa emits it as an `'error'` on the
- * app (its default handler logs it unless `app.silent`).
+ * `CancelledError` when it is cancelled. The middleware answers it as `serve` does — 503 for a
+ * shutdown, 504 for a timeout, nothing after a disconnect — so it never becomes a 500 or an
+ * `'error'` event on the app.
+ *
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. Once the middleware has run, `ctx.scope` read by
+ * middleware before it throws a {@link MissingMiddlewareError}.
  *
  * Use it first. Once `close()` has been called, new requests are answered 503.
  *
