@@ -79,7 +79,8 @@ export interface ExpressTaskscope extends TaskscopeHandle {
  * `req.scope` read on a route it does not cover throws a {@link MissingMiddlewareError}.
  *
  * Use it before the routes, and after `app.set('strict routing' | 'case sensitive routing', …)`:
- * Express reads those when the first `app.use()` builds its router. Once `close()` has been called, new requests are answered 503.
+ * Express reads those when the first `app.use()` builds its router. Once `close()` has been
+ * called, new requests are answered 503.
  *
  * @example
  * ```ts
