@@ -1,6 +1,7 @@
 // The seed demo (tower-scope-spawn's simple_service), in taskscope.
 //
-//   npm start                      # listens on http://127.0.0.1:3000 (PORT=… to change)
+//   npm start                      # listens on http://127.0.0.1:3000
+//   PORT=8080 npm start            # another port (PORT=0: any free one)
 //   curl http://127.0.0.1:3000     # wait 3 s: the background task prints "finished normally"
 //   curl http://127.0.0.1:3000     # press Ctrl+C within 3 s: the task prints "cancelled" at once
 //
@@ -11,6 +12,7 @@ import { sleep } from 'taskscope'
 import { serve } from 'taskscope/http'
 
 let requests = 0
+const port = Number(process.env.PORT ?? 3000)
 
 const server = await serve(
 	async ({ scope }) => {
@@ -35,8 +37,12 @@ const server = await serve(
 		console.log(`[Handler #${id}] Sending response.`)
 		return new Response(`request #${id} done\n`)
 	},
-	{ port: Number(process.env.PORT ?? 3000) },
-)
+	{ port },
+).catch((error: unknown) => {
+	// One line a person can act on, instead of a stack trace.
+	console.error(cannotListen(error))
+	process.exit(1)
+})
 
 // Register the shutdown first: a SIGTERM right after the line below must find it.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -49,3 +55,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 console.log(`Listening on ${server.url}`)
+
+function cannotListen(error: unknown): string {
+	const code = (error as { code?: unknown } | null)?.code
+	const how = 'choose another with PORT=<port> npm start (PORT=0 picks a free one)'
+	if (code === 'EADDRINUSE')
+		return `Port ${port} is taken (something else listens on 127.0.0.1:${port}): ${how}.`
+	if (code === 'EACCES') return `Port ${port} needs privileges this process lacks: ${how}.`
+	if (code === 'ERR_TASKSCOPE_INVALID_ARGUMENT') {
+		return `PORT must be a port number from 0 to 65535, got ${JSON.stringify(process.env.PORT)}.`
+	}
+	return `Cannot listen on 127.0.0.1:${port}: ${error instanceof Error ? error.message : String(error)}`
+}

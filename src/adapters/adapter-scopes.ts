@@ -6,13 +6,19 @@
  */
 
 import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
-import { endRequestScope, type RequestScopeOptions, RequestScopes } from '../http/request-scopes.js'
+import {
+	endRequestScope,
+	REQUEST_SCOPE_OPTION_KEYS,
+	type RequestScopeOptions,
+	RequestScopes,
+} from '../http/request-scopes.js'
 import {
 	type NodeServerResponse,
 	type ResponseOutcome,
 	watchResponse,
 } from '../http/response-lifecycle.js'
 import { ScopeClosedError } from '../scope/errors.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 
 /**
@@ -29,6 +35,8 @@ export interface TaskscopeOptions extends RequestScopeOptions {
 	/** A name for the root scope (default: the framework's name, such as `'express'`). */
 	name?: string
 }
+
+const ADAPTER_OPTION_KEYS: readonly string[] = [...REQUEST_SCOPE_OPTION_KEYS, 'name']
 
 /**
  * The root scope of an adapter and its graceful shutdown.
@@ -71,6 +79,7 @@ export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
 
 	constructor(name: string, options: RequestScopeOptions) {
+		checkOptionKeys('options', options, ADAPTER_OPTION_KEYS)
 		this.#scopes = new RequestScopes(name, options)
 	}
 

@@ -1,11 +1,17 @@
-import { reportUnhandled } from '../scope/report.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { timeoutOfFetchRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
-import { endWhenConsumed } from './end-when-consumed.js'
+import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
-import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import { describeFailure, reportAnswered } from './report-answered.js'
+import {
+	endRequestScope,
+	REQUEST_SCOPE_OPTION_KEYS,
+	type RequestScopeOptions,
+	RequestScopes,
+} from './request-scopes.js'
 import { statusResponse } from './status.js'
 
 /**
@@ -27,6 +33,8 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
 	name?: string
 }
 
+const FETCH_HANDLER_OPTION_KEYS: readonly string[] = [...REQUEST_SCOPE_OPTION_KEYS, 'name']
+
 /**
  * A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown.
  *
@@ -39,7 +47,11 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
  * ```
  */
 export interface FetchHandler {
-	(request: Request): Promise<Response>
+	/**
+	 * `info` is what the runtime passes beside the request; when it carries a `completed` promise
+	 * (Deno's `ServeHandlerInfo`), the request scope also ends when that settles.
+	 */
+	(request: Request, info?: unknown): Promise<Response>
 	/** The root scope: every request scope is its child. */
 	readonly scope: Scope
 	/** Winds every in-flight request up (graceful, then forced after `grace`); resolves once all settled. */
@@ -51,6 +63,10 @@ export interface FetchHandler {
  * workers, service workers, tests. The request's own `signal` is the disconnect source; the
  * request scope ends when the returned body has been read to the end (or at once for a response
  * without a body), or when the consumer cancels the body (a disconnect).
+ *
+ * The response the handler returned is handed on untouched wherever possible — the same object,
+ * class, status (a proxied non-standard `999` too) and body stream; see `endWhenConsumed` in the
+ * docs (docs/adapters.md, "Responses pass through") for the one case a runtime gets a copy.
  *
  * What each runtime's `request.signal` does: Bun aborts it on disconnect only. Deno's `Deno.serve`
  * by default also aborts it after every successful response ("legacy abort"); by then the scope
@@ -69,10 +85,15 @@ export interface FetchHandler {
  * ```
  */
 export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}): FetchHandler {
+	checkOptionKeys('options', options, FETCH_HANDLER_OPTION_KEYS)
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
-	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))
-	const handler = (async (request: Request): Promise<Response> => {
+	const { onError } = options
+	const report = (error: unknown, request: Request, status: number) => {
+		if (onError !== undefined) onError(error)
+		else reportAnswered(error, describeFailure(request, status, 'the handler failed'))
+	}
+	const handler = (async (request: Request, info?: unknown): Promise<Response> => {
 		let scope: Scope
 		try {
 			scope = scopes.open(request.signal, timeoutOfFetchRequest(scopes.deadline, request.headers))
@@ -88,16 +109,16 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 			scope.release()
 			endRequestScope(scope, !scope.cancelled)
 			const { status, report: worthReporting } = answerFor(error)
-			if (worthReporting) report(error)
+			if (worthReporting) report(error, request, status)
 			return statusResponse(status)
 		}
 		scope.release()
 		if (!(response instanceof Response)) {
 			endRequestScope(scope, true)
-			report(new InvalidResponseError(response))
+			report(new InvalidResponseError(response), request, 500)
 			return statusResponse(500)
 		}
-		return endWhenConsumed(response, scope)
+		return endWhenConsumed(response, scope, { completed: runtimeCompletion(info) })
 	}) as FetchHandler
 	Object.defineProperties(handler, {
 		scope: { value: scopes.root, enumerable: true },

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { reportUnhandled } from '../scope/report.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { checkByteCount } from '../scope/validate.js'
 import { timeoutOfNodeRequest } from './accept-deadline.js'
@@ -8,8 +8,14 @@ import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
+import { describeFailure, reportAnswered } from './report-answered.js'
 import { exceedsBodyLimit } from './request-body.js'
-import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
+import {
+	endRequestScope,
+	REQUEST_SCOPE_OPTION_KEYS,
+	type RequestScopeOptions,
+	RequestScopes,
+} from './request-scopes.js'
 import {
 	isResponseClosed,
 	type NodeServerResponse,
@@ -29,6 +35,14 @@ import { writeLightResponse, writeResponse } from './write-response.js'
  * ```
  */
 export const DEFAULT_BODY_LIMIT = 1_048_576
+
+/** @internal The keys of {@link NodeListenerOptions}. */
+export const NODE_LISTENER_OPTION_KEYS: readonly string[] = [
+	...REQUEST_SCOPE_OPTION_KEYS,
+	'name',
+	'bodyLimit',
+	'origin',
+]
 
 /**
  * Options of {@link toNodeListener} (and of `serve`).
@@ -90,7 +104,8 @@ interface Shared {
 	readonly scopes: RequestScopes
 	readonly requestOptions: LazyRequestOptions
 	readonly bodyLimit: number
-	readonly report: (error: unknown) => void
+	/** Reports a failure; `summary` says which request and how it was answered. */
+	readonly report: (error: unknown, summary: string) => void
 }
 
 /**
@@ -113,6 +128,7 @@ interface Shared {
  * ```
  */
 export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}): NodeListener {
+	checkOptionKeys('options', options, NODE_LISTENER_OPTION_KEYS)
 	const bodyLimit =
 		options.bodyLimit === undefined
 			? DEFAULT_BODY_LIMIT
@@ -124,7 +140,7 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 		scopes,
 		requestOptions: { origin: options.origin, bodyLimit },
 		bodyLimit,
-		report: onError ?? ((error) => reportUnhandled(error, 'http server')),
+		report: onError === undefined ? reportAnswered : (error) => onError(error),
 	}
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
 		handle(shared, req, res)) as NodeListener
@@ -229,17 +245,26 @@ class Exchange {
 		const { status, report } = answerFor(error)
 		if (isResponseClosed(this.res) || this.#responseDone) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
-			if (report && !this.scope.cancelled) this.shared.report(error)
+			if (report && !this.scope.cancelled) {
+				this.shared.report(error, describeFailure(this.request, undefined, 'the handler failed'))
+			}
 			return
 		}
-		if (report) this.shared.report(error)
+		if (report)
+			this.shared.report(error, describeFailure(this.request, status, 'the handler failed'))
 		sendStatus(this.res, status)
 	}
 
 	/** The body stream failed while being written. */
 	bodyFailed(error: unknown): void {
 		const { status, report } = answerFor(error)
-		if (report) this.shared.report(error)
+		const answered = this.res.headersSent ? this.res.statusCode : status
+		if (report) {
+			this.shared.report(
+				error,
+				describeFailure(this.request, answered, 'its body failed while being sent'),
+			)
+		}
 		if (!this.res.headersSent) sendStatus(this.res, status)
 	}
 

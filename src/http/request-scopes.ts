@@ -48,6 +48,19 @@ export interface RequestScopeOptions {
 	acceptDeadline?: AcceptDeadlineOptions
 }
 
+// Every key of RequestScopeOptions, checked by the compiler: an option added there must be listed.
+const REQUEST_SCOPE_KEYS: Record<keyof RequestScopeOptions, true> = {
+	errors: true,
+	mercy: true,
+	grace: true,
+	onError: true,
+	parent: true,
+	acceptDeadline: true,
+}
+
+/** @internal The keys of {@link RequestScopeOptions}, for the option-key checks of every binding. */
+export const REQUEST_SCOPE_OPTION_KEYS: readonly string[] = Object.keys(REQUEST_SCOPE_KEYS)
+
 /** The per-request scopes of one server or middleware: children of a supervising root. */
 export class RequestScopes {
 	/** The root: every request scope is its child. Cancel it to wind every request up. */

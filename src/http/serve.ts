@@ -1,9 +1,22 @@
 import { createServer, type Server, type ServerOptions } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { InvalidArgumentError } from '../scope/errors.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import type { HttpApp } from './app.js'
-import { type NodeListenerOptions, toNodeListener } from './node-listener.js'
+import {
+	NODE_LISTENER_OPTION_KEYS,
+	type NodeListenerOptions,
+	toNodeListener,
+} from './node-listener.js'
+
+const SERVE_OPTION_KEYS: readonly string[] = [
+	...NODE_LISTENER_OPTION_KEYS,
+	'port',
+	'hostname',
+	'signal',
+	'http',
+]
 
 /**
  * Options of {@link serve}.
@@ -82,15 +95,22 @@ export interface ServerHandle extends AsyncDisposable {
  * ```
  */
 export async function serve(app: HttpApp, options: ServeOptions = {}): Promise<ServerHandle> {
-	const { port = 0, hostname = '127.0.0.1', signal } = options
+	checkOptionKeys('options', options, SERVE_OPTION_KEYS)
+	const {
+		port = 0,
+		hostname = '127.0.0.1',
+		signal,
+		http: httpOptions,
+		...listenerOptions
+	} = options
 	if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 		throw new InvalidArgumentError('options.port', 'an integer from 0 to 65535', port)
 	}
 	if (typeof hostname !== 'string' || hostname === '') {
 		throw new InvalidArgumentError('options.hostname', 'a host name or address', hostname)
 	}
-	const listener = toNodeListener(app, options)
-	const server = createServer(options.http ?? {}, listener)
+	const listener = toNodeListener(app, listenerOptions)
+	const server = createServer(httpOptions ?? {}, listener)
 	await listen(server, port, hostname)
 	const address = server.address() as AddressInfo
 	const host = address.family === 'IPv6' ? `[${address.address}]` : address.address

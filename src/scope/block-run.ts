@@ -37,6 +37,9 @@ export interface ShieldOptions {
 	name?: string
 }
 
+/** @internal The keys of {@link ShieldOptions}. */
+export const SHIELD_OPTION_KEYS: readonly string[] = ['timeout', 'name']
+
 /** @internal Runs a block's body in its scope, then joins the scope. */
 export async function runBlock<T>(block: Scope, body: ScopeBody<T>): Promise<T> {
 	block.hold()

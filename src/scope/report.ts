@@ -50,3 +50,8 @@ export function reportUnhandled(error: unknown, where: string): void {
 		}
 	}
 }
+
+/** @internal Whether failures still go to the default handler (stderr), not one of the user's. */
+export function reportsToStderr(): boolean {
+	return handler === printToStderr
+}

@@ -125,7 +125,10 @@ export function reportUnseenFailures(scope: Scope, from = 1): void {
 export function reportIfUnobserved(scope: Scope): void {
 	if (scope.observed) return
 	for (const failure of scope.rare?.unseen ?? []) {
-		reportUnhandled(failure, `scope "${scope.name}" (nobody awaited its result)`)
+		reportUnhandled(
+			failure,
+			`scope "${scope.name}" (nobody read the scope's result; catching \`await task\` handles that task's error, not the scope's failure: await scope.close(), or give the scope an onError)`,
+		)
 	}
 }
 

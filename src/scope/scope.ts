@@ -1,4 +1,10 @@
-import { runBlock, runTimedBlock, type ScopeBody, type ShieldOptions } from './block-run.js'
+import {
+	runBlock,
+	runTimedBlock,
+	type ScopeBody,
+	SHIELD_OPTION_KEYS,
+	type ShieldOptions,
+} from './block-run.js'
 import {
 	CancelEvent,
 	type CancelLevel,
@@ -10,6 +16,7 @@ import {
 import { scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
 import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
 import { publishScopeOpen, publishTaskSpawn } from './events.js'
+import { checkOptionKeys } from './option-keys.js'
 import { PARENT_COMPLETION, toCancelReason } from './reasons.js'
 import { rootObserver } from './root-observer.js'
 import {
@@ -396,6 +403,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		try {
 			checkMilliseconds('ms', ms)
 			if (typeof body !== 'function') throw new InvalidArgumentError('body', 'a function', body)
+			if (options !== undefined) checkOptionKeys('options', options, ['name'])
 		} catch (error) {
 			return Promise.reject(error)
 		}
@@ -424,6 +432,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			if (typeof options !== 'object' || options === null) {
 				throw new InvalidArgumentError('options', 'an object with a `timeout`', options)
 			}
+			checkOptionKeys('options', options, SHIELD_OPTION_KEYS)
 			timeout = checkMilliseconds('options.timeout', options.timeout)
 			if (typeof body !== 'function') throw new InvalidArgumentError('body', 'a function', body)
 		} catch (error) {
@@ -447,6 +456,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 * ```
 	 */
 	cancel(reason?: unknown, options?: CancelOptions): void {
+		if (options !== undefined) checkOptionKeys('options', options, ['grace'])
 		const grace = options?.grace
 		if (grace !== undefined && !(typeof grace === 'number' && grace >= 0)) {
 			throw new InvalidArgumentError('options.grace', 'a number of milliseconds >= 0', grace)

@@ -1,6 +1,13 @@
-import { checkBody, runTimedBlock, type ScopeBody, type ShieldOptions } from './block-run.js'
+import {
+	checkBody,
+	runTimedBlock,
+	type ScopeBody,
+	SHIELD_OPTION_KEYS,
+	type ShieldOptions,
+} from './block-run.js'
 import { currentScopeOrUndefined } from './current.js'
 import { InvalidArgumentError } from './errors.js'
+import { checkOptionKeys } from './option-keys.js'
 import { createBlockScope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
 
@@ -29,6 +36,7 @@ export async function shield<T>(fn: ScopeBody<T>, options: ShieldOptions): Promi
 	if (typeof options !== 'object' || options === null) {
 		throw new InvalidArgumentError('options', 'an object with a `timeout`', options)
 	}
+	checkOptionKeys('options', options, SHIELD_OPTION_KEYS)
 	const timeout = checkMilliseconds('options.timeout', options.timeout)
 	checkBody(fn, 'fn')
 	const block = createBlockScope(

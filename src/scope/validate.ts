@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from './errors.js'
+import { checkOptionKeys, SCOPE_OPTION_KEYS, SPAWN_OPTION_KEYS } from './option-keys.js'
 import type { ScopeOptions } from './scope.js'
 import type { SpawnOptions } from './task.js'
 
@@ -45,6 +46,7 @@ export function validateScopeOptions(options: ScopeOptions): void {
 	if (typeof options !== 'object' || options === null) {
 		throw new InvalidArgumentError('options', 'an object', options)
 	}
+	checkOptionKeys('options', options, SCOPE_OPTION_KEYS)
 	const { name, parent, signal, timeout, deadline, errors, onError, mercy, maxTasks } = options
 	if (name !== undefined && typeof name !== 'string') {
 		throw new InvalidArgumentError('options.name', 'a string', name)
@@ -85,6 +87,7 @@ export function validateSpawnOptions(options: SpawnOptions<any>): void {
 	if (typeof options !== 'object' || options === null) {
 		throw new InvalidArgumentError('options', 'an object', options)
 	}
+	checkOptionKeys('options', options, SPAWN_OPTION_KEYS)
 	if (options.name !== undefined && typeof options.name !== 'string') {
 		throw new InvalidArgumentError('options.name', 'a string', options.name)
 	}

@@ -1,5 +1,6 @@
 import { withCurrentParent } from './block.js'
 import { checkBody, runTimedBlock, type ScopeBody } from './block-run.js'
+import { checkOptionKeys } from './option-keys.js'
 import { createBlockScope, type Scope } from './scope.js'
 import { checkMilliseconds } from './validate.js'
 
@@ -42,6 +43,7 @@ export async function withTimeout<T>(
 ): Promise<T> {
 	checkMilliseconds('ms', ms)
 	checkBody(fn, 'fn')
+	if (options !== undefined) checkOptionKeys('options', options, ['name', 'parent'])
 	const block = createBlockScope(
 		withCurrentParent(
 			{

@@ -1,5 +1,5 @@
 import { checkLayer, type Layer } from './layer.js'
-import { checkService, type Service } from './service.js'
+import { checkedService, checkService, type Service } from './service.js'
 import type { GenericLayer, InnerFor, ServiceTypeMap } from './service-type-map.js'
 
 /**
@@ -49,9 +49,15 @@ export class ServiceBuilder<Req = unknown, Res = unknown, Inner = Service<Req, R
 		])
 	}
 
-	/** Wraps `inner` in every layer (the last added innermost) and returns the outer service. */
+	/**
+	 * Wraps `inner` in every layer (the last added innermost) and returns the outer service. Its
+	 * `call` always returns a promise, with or without layers: a synchronous throw in `inner.call`
+	 * becomes a rejection with that error, a non-promise result a `ServiceContractError`.
+	 */
 	service(inner: Inner): Service<Req, Res> {
 		checkService('inner', inner)
+		// Every layer holds its inner service to the contract; with none, the builder does.
+		if (this.#layers.length === 0) return checkedService(inner as Service<Req, Res>)
 		let wrapped: unknown = inner
 		for (let index = this.#layers.length - 1; index >= 0; index--) {
 			wrapped = (this.#layers[index] as Layer<unknown, unknown>).layer(wrapped)

@@ -1,8 +1,13 @@
 import { TaskscopeError } from '../scope/errors.js'
 
 /**
- * A service broke the `Service` contract: its `call` threw synchronously or returned something
- * that is not a promise. The message names the service.
+ * A service broke the `Service` contract: its `call` returned something that is not a promise (nor
+ * a thenable). The message names the service and what it returned. Raised wherever taskscope calls
+ * a service — in every layer, in a chain built with no layers, in the HTTP bindings — as a
+ * rejection, never a synchronous throw.
+ *
+ * A `call` that throws synchronously is not a contract error here: the call rejects with the error
+ * it threw, unchanged, so error handlers still recognise it.
  *
  * @example
  * ```ts

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../scope/errors.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import type { CallSignal } from './call-signal.js'
 import { Chain, type DrainReport, disposalReporter, type Holdings } from './chain.js'
 import { ServiceClosedError } from './errors.js'
@@ -132,6 +133,7 @@ export function reloadable<S extends Service<any, any>, Config = undefined>(
 	if (options.onError !== undefined && typeof options.onError !== 'function') {
 		throw new InvalidArgumentError('options.onError', 'a function', options.onError)
 	}
+	checkOptionKeys('options', options, ['config', 'onError'])
 	return new Reloadable<RequestOf<S>, ResponseOf<S>, S, Config>(source, options)
 }
 

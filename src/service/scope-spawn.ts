@@ -1,5 +1,6 @@
 import { currentScopeOrUndefined } from '../scope/current.js'
 import { InvalidArgumentError } from '../scope/errors.js'
+import { checkOptionKeys } from '../scope/option-keys.js'
 import { DISCONNECT, PARENT_COMPLETION } from '../scope/reasons.js'
 import { createScope, type ErrorMode, type Scope, type ScopeErrorHandler } from '../scope/scope.js'
 import { validateScopeOptions } from '../scope/validate.js'
@@ -249,9 +250,7 @@ export class ScopeSpawnService<Req, Res> implements Service<Req, Res> {
 }
 
 function checkOptions(options: ScopeSpawnOptions<any>): void {
-	if (typeof options !== 'object' || options === null) {
-		throw new InvalidArgumentError('options', 'an object', options)
-	}
+	checkOptionKeys('options', options, ['name', 'parent', 'errors', 'mercy', 'onError', 'until'])
 	const { until, name, parent, errors, mercy, onError } = options
 	validateScopeOptions({ name, parent, errors, mercy, onError })
 	if (

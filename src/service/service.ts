@@ -25,6 +25,13 @@ export interface Service<Req, Res> {
 	 * it, `loadShedLayer` reads it (the stand-in for tower's `poll_ready`).
 	 */
 	ready?(): boolean
+	/**
+	 * Never present. A service is an object with a `call` method, not a function: every function
+	 * has a `call` of its own (`Function.prototype.call`, returning `any`), so without this a
+	 * handler such as `() => 42` would type-check as any service. Pass a function through
+	 * `service(fn)` instead.
+	 */
+	readonly bind?: never
 }
 
 /**
@@ -78,8 +85,10 @@ class FunctionService<Req, Res> implements Service<Req, Res> {
 }
 
 /**
- * @internal Calls an inner service and holds it to the contract: a synchronous throw becomes a
- * rejection, a non-promise result a `ServiceContractError`.
+ * @internal Calls an inner service and holds it to the contract, as every layer and binding does:
+ * the result is always a promise. A synchronous throw becomes a rejection with the error thrown
+ * (unchanged: it says what went wrong, and error handlers match on it); a thenable is adopted; any
+ * other result is a `ServiceContractError`.
  */
 export function invoke<Req, Res>(
 	inner: Service<Req, Res>,
@@ -100,6 +109,18 @@ export function invoke<Req, Res>(
 			`returned ${describeValue(returned)} from call(), expected a promise`,
 		),
 	)
+}
+
+/**
+ * @internal `inner`, held to the contract on every call (what a layer does): for a chain built with
+ * no layers, so its `call` behaves as a layered one's would.
+ */
+export function checkedService<Req, Res>(inner: Service<Req, Res>): Service<Req, Res> {
+	const checked: Service<Req, Res> = {
+		call: (request, signal) => invoke(inner, request, signal),
+	}
+	if (typeof inner.ready === 'function') checked.ready = () => (inner.ready as () => boolean)()
+	return checked
 }
 
 /** @internal Checks that a value is a service, for layers given one at build time. */

@@ -77,4 +77,27 @@ describe('adapter types', () => {
 		// A plain Hono app accepts it too.
 		new Hono().use(honoScopes())
 	})
+
+	it("hono: c.var.scope types in a plain new Hono(), as with Hono's own middleware", () => {
+		const app = new Hono()
+		app.use(honoScopes())
+		app.get('/', (c) => {
+			expectTypeOf(c.var.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(c.get('scope')).toEqualTypeOf<Scope>()
+			// @ts-expect-error the scope is a Scope, not a string
+			c.set('scope', 'not a scope')
+			return c.text('ok')
+		})
+	})
+
+	it('the factories take one options object: the framework call is a type error too', () => {
+		const express = () => expressScopes({ name: 'api' })
+		expectTypeOf(express).returns.toBeFunction()
+		// @ts-expect-error an unknown option key
+		const typo = () => koaScopes({ gracee: 1 })
+		expectTypeOf(typo).toBeFunction()
+		// @ts-expect-error app.register(taskscope({ … })): the plugin is not a factory
+		const called = () => fastifyScopes({ grace: 1 })
+		expectTypeOf(called).toBeFunction()
+	})
 })

@@ -1,6 +1,7 @@
 // Runs the README's demo as a child process, like a user would, with real clients.
 import { type ChildProcess, spawn } from 'node:child_process'
 import http from 'node:http'
+import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -115,5 +116,35 @@ describe('examples/simple-service.ts (the seed demo)', () => {
 		demo.child.kill('SIGTERM')
 		expect(await exited).toBe(0)
 		expect(demo.output()).toContain('SIGTERM: shutting down')
+	})
+
+	it('a port that is taken: one line saying so and how to choose another, exit code 1', async () => {
+		const blocker = net.createServer()
+		await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+		const { port } = blocker.address() as net.AddressInfo
+		try {
+			const child = spawn(process.execPath, ['--import', 'tsx', 'examples/simple-service.ts'], {
+				cwd: root,
+				env: { ...process.env, PORT: String(port) },
+				stdio: ['ignore', 'pipe', 'pipe'],
+			})
+			running = child
+			let stdout = ''
+			let stderr = ''
+			child.stdout?.on('data', (chunk: Buffer) => {
+				stdout += chunk.toString()
+			})
+			child.stderr?.on('data', (chunk: Buffer) => {
+				stderr += chunk.toString()
+			})
+			const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+			expect(code).toBe(1)
+			expect(stdout).toBe('')
+			expect(stderr).toBe(
+				`Port ${port} is taken (something else listens on 127.0.0.1:${port}): choose another with PORT=<port> npm start (PORT=0 picks a free one).\n`,
+			)
+		} finally {
+			await new Promise((resolve) => blocker.close(resolve))
+		}
 	})
 })

@@ -4,8 +4,10 @@ import {
 	concurrencyLimitLayer,
 	type DrainReport,
 	layerFn,
+	loadShedLayer,
 	type ReloadResult,
 	reloadable,
+	retryLayer,
 	type Service,
 	ServiceBuilder,
 	scopeSpawnLayer,
@@ -51,6 +53,31 @@ describe('types flowing through ServiceBuilder', () => {
 		expectTypeOf(builder.service(inner)).toEqualTypeOf<Service<{ id: number }, string>>()
 		// @ts-expect-error the inner service must answer strings
 		builder.service(service(async (request: { id: number }) => request.id))
+	})
+
+	it('a function is never a Service: builders and layers reject one', () => {
+		// Never called: these only have to type-check (or not).
+		const typeOnly = (_check: () => unknown) => {}
+		// @ts-expect-error `() => 123` is a function, not a Service<string, string>
+		typeOnly(() => new ServiceBuilder<string, string>().service(() => 123))
+		// @ts-expect-error not even one returning the right type: wrap it in service(fn)
+		typeOnly(() => new ServiceBuilder<string, string>().service(async (text: string) => text))
+		// @ts-expect-error a layer wraps a Service, not a function
+		typeOnly(() => timeoutLayer(100).layer(() => 1))
+		// @ts-expect-error neither does the concurrency limit
+		typeOnly(() => concurrencyLimitLayer(2).layer(async () => 'x'))
+		// @ts-expect-error nor load shedding
+		typeOnly(() => loadShedLayer().layer(async () => 'x'))
+		// @ts-expect-error nor retry
+		typeOnly(() => retryLayer({ attempts: 2 }).layer(async () => 'x'))
+		// @ts-expect-error nor the scope layer
+		typeOnly(() => scopeSpawnLayer().layer(async () => 'x'))
+		// @ts-expect-error a reloadable chain's factory makes a Service, not a function
+		typeOnly(() => reloadable({ make: () => async () => 'x' }))
+		const wrapped = new ServiceBuilder<string, string>().service(
+			service(async (text: string) => text),
+		)
+		expectTypeOf(wrapped).toEqualTypeOf<Service<string, string>>()
 	})
 })
 

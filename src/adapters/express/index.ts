@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, type ServerResponse } from 'node:http'
 import { sendStatus } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
@@ -24,8 +24,11 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
+import { cancellationStatus } from '../cancellation.js'
+import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export { MissingMiddlewareError } from '../errors.js'
 
 declare global {
 	namespace Express {
@@ -66,10 +69,18 @@ export interface ExpressTaskscope extends TaskscopeHandle {
  * answered by Express's error handler is a sent response: its scope ends with parent completion.
  *
  * Handlers that await the scope (`sleep(ms, req.scope)`, `task.signal`) reject with a
- * `CancelledError` when it is cancelled — after a disconnect nobody is left to answer, and
- * Express's default error handler logs it outside `NODE_ENV=test`.
+ * `CancelledError` when it is cancelled. It is answered as `serve` answers it — 503 for a shutdown,
+ * 504 for a timeout, nothing after a disconnect — by an error handler the adapter keeps last in the
+ * app's router (your error handlers see the error first), so it never reaches Express's final
+ * handler, which would answer 500 and log it.
  *
- * Use it before the routes. Once `close()` has been called, new requests are answered 503.
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. Once the middleware has seen a request of an app,
+ * `req.scope` read on a route it does not cover throws a {@link MissingMiddlewareError}.
+ *
+ * Use it before the routes, and after `app.set('strict routing' | 'case sensitive routing', …)`:
+ * Express reads those when the first `app.use()` builds its router. Once `close()` has been
+ * called, new requests are answered 503.
  *
  * @example
  * ```ts
@@ -94,12 +105,16 @@ export interface ExpressTaskscope extends TaskscopeHandle {
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
+	rejectUseWithoutCall('express', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'express', options)
 	function taskscopeMiddleware(
 		req: IncomingMessage,
 		res: ServerResponse,
 		next: (error?: unknown) => void,
 	): void {
+		const app = (req as { app?: ExpressApp }).app
+		if (app !== undefined) coverApp(app, req)
 		const scope = scopes.open(res)
 		if (scope === undefined) {
 			sendStatus(res, 503, { closeConnection: true })
@@ -109,4 +124,81 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 		next()
 	}
 	return withHandle(taskscopeMiddleware, scopes)
+}
+
+/** What the adapter uses of an Express application, duck-typed (Express is never loaded). */
+interface ExpressApp {
+	router?: { stack?: { handle?: unknown }[] }
+	use(handler: Function): unknown
+}
+
+/** The apps whose requests pass through a taskscope middleware. */
+const coveredApps = new WeakSet<object>()
+
+/**
+ * Done on every request, cheaply: marks the app as using taskscope (so `req.scope` read where the
+ * middleware did not run throws), and keeps {@link answerCancellation} the last layer of its router.
+ */
+function coverApp(app: ExpressApp, req: IncomingMessage): void {
+	if (!coveredApps.has(app)) {
+		coveredApps.add(app)
+		const prototype = expressRequestPrototype(req)
+		if (prototype !== undefined) {
+			installScopeAccessor(
+				prototype,
+				'req.scope',
+				(target) => coveredApps.has((target as { app?: object }).app ?? {}),
+				'add app.use(taskscope()) before the routes that use it',
+			)
+		}
+	}
+	const stack = app.router?.stack
+	if (!Array.isArray(stack) || stack.at(-1)?.handle === answerCancellation) return
+	// Routes were added after the last one: move it to the end. The old layer stays where it is
+	// (removing it would shift the stack under requests in flight) but passes errors on.
+	for (const layer of stack) {
+		if (layer.handle === answerCancellation) layer.handle = passErrorOn
+	}
+	app.use(answerCancellation)
+}
+
+/** Express's shared request prototype: the one whose own prototype is Node's `IncomingMessage`. */
+function expressRequestPrototype(req: IncomingMessage): object | undefined {
+	for (
+		let prototype = Object.getPrototypeOf(req);
+		prototype !== null;
+		prototype = Object.getPrototypeOf(prototype)
+	) {
+		if (Object.getPrototypeOf(prototype) === IncomingMessage.prototype) return prototype
+	}
+	return undefined
+}
+
+/**
+ * The error handler the adapter keeps last in the app's router: a cancellation that reached it
+ * (no error handler of the user's took it) is answered as `serve` answers it — 503 for a shutdown,
+ * 504 for a timeout, nothing when the client is gone — and never reaches Express's final handler,
+ * which would answer 500 and log it.
+ */
+function answerCancellation(
+	error: unknown,
+	_req: IncomingMessage,
+	res: ServerResponse,
+	next: (error?: unknown) => void,
+): void {
+	const status = cancellationStatus(error)
+	if (status === undefined) {
+		next(error)
+		return
+	}
+	sendStatus(res, status) // writes nothing once the client is gone
+}
+
+function passErrorOn(
+	error: unknown,
+	_req: IncomingMessage,
+	_res: ServerResponse,
+	next: (error?: unknown) => void,
+): void {
+	next(error)
 }

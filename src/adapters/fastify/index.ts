@@ -21,11 +21,18 @@ import type {
 	FastifyReply,
 	FastifyRequest,
 	HookHandlerDoneFunction,
+	RouteOptions,
 } from 'fastify'
+import { isResponseClosed } from '../../http/response-lifecycle.js'
+import { statusText } from '../../http/status.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope, ScopeResult } from '../../scope/scope.js'
 import { AdapterScopes, type TaskscopeHandle, type TaskscopeOptions } from '../adapter-scopes.js'
+import { cancellationStatus } from '../cancellation.js'
+import { MissingMiddlewareError } from '../errors.js'
 
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export { MissingMiddlewareError } from '../errors.js'
 
 declare module 'fastify' {
 	interface FastifyRequest {
@@ -46,7 +53,12 @@ declare module 'fastify' {
  * The Fastify 5 plugin: decorates every request with a request scope, `request.scope`, and the
  * instance with `taskscope` (the root scope and `close()`). Register it with
  * `app.register(taskscope, options)`; it is not encapsulated (as `fastify-plugin` would make it),
- * so the hook covers the routes of every context.
+ * so the hook covers the routes of every context. `app.register(taskscope({ … }))`, a second
+ * registration, or an unknown option make `await app.register(…)` reject with an
+ * `InvalidArgumentError`; `request.scope` read before the plugin's `onRequest` hook throws a
+ * {@link MissingMiddlewareError}. A route handler (registered after the plugin) that rejects with a
+ * cancellation is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout, nothing
+ * after a disconnect — instead of a logged 500.
  *
  * The scope is opened in an `onRequest` hook and ends once the raw response (`reply.raw`) has been
  * fully sent (reason: parent completion — leftover background tasks are cancelled) or the client
@@ -79,50 +91,158 @@ declare module 'fastify' {
  * process.once('SIGTERM', () => app.close()) // in-flight requests wind up (reason: shutdown)
  * ```
  */
-export const taskscope: FastifyPluginCallback<TaskscopeOptions> = Object.assign(
-	function taskscope(
-		fastify: FastifyInstance,
-		options: TaskscopeOptions,
-		done: (error?: Error) => void,
-	): void {
-		const scopes = new AdapterScopes(options.name ?? 'fastify', options)
-		let closing: Promise<ScopeResult> | undefined
-		const close = (closeOptions?: { grace?: number }) => {
-			closing ??= scopes.close(closeOptions)
-			return closing
-		}
-		const handle: TaskscopeHandle = { scope: scopes.scope, close }
-		fastify.decorate('taskscope', handle)
-		fastify.decorateRequest('scope', null as unknown as Scope)
-		fastify.addHook(
-			'onRequest',
-			function openRequestScope(
-				request: FastifyRequest,
-				reply: FastifyReply,
-				next: HookHandlerDoneFunction,
-			): void {
-				const scope = scopes.open(reply.raw)
-				if (scope === undefined) {
-					reply.code(503).header('connection', 'close').send('Service Unavailable')
-					return
-				}
-				request.scope = scope
-				next()
-			},
-		)
-		// preClose runs before the server waits for in-flight requests, onClose only after they all
-		// ended: the wind-up must start in the first and is awaited in the second.
-		fastify.addHook('preClose', function windUpRequestScopes(next: HookHandlerDoneFunction): void {
-			void close()
+export const taskscope: FastifyPluginCallback<TaskscopeOptions> = asPlugin(function taskscope(
+	fastify: FastifyInstance,
+	options: TaskscopeOptions,
+	done: (error?: Error) => void,
+): FastifyPluginCallback<TaskscopeOptions> | undefined {
+	// `app.register(taskscope({ … }))`: called with the options alone, before Fastify sees it.
+	if (typeof done !== 'function') return failingPlugin(calledWithOptions())
+	try {
+		install(fastify, options)
+	} catch (error) {
+		done(error as Error) // a rejection of `await app.register(…)`, never a synchronous throw
+		return undefined
+	}
+	done()
+	return undefined
+}) as FastifyPluginCallback<TaskscopeOptions>
+
+/** Keys Fastify itself reads from the options of `register` and passes on to the plugin. */
+const FASTIFY_REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers'])
+
+function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
+	if (fastify.hasDecorator('taskscope') || fastify.hasRequestDecorator('scope')) {
+		throw registeredTwice()
+	}
+	const scopes = new AdapterScopes(options?.name ?? 'fastify', ownOptions(options))
+	let closing: Promise<ScopeResult> | undefined
+	const close = (closeOptions?: { grace?: number }) => {
+		closing ??= scopes.close(closeOptions)
+		return closing
+	}
+	const handle: TaskscopeHandle = { scope: scopes.scope, close }
+	fastify.decorate('taskscope', handle)
+	fastify.decorateRequest('scope', {
+		getter(this: FastifyRequest & { [kScope]?: Scope }): Scope {
+			const scope = this[kScope]
+			if (scope === undefined) {
+				throw new MissingMiddlewareError(
+					'request.scope',
+					"read it in a handler or a hook after taskscope's onRequest hook (register the plugin before the routes and hooks that use it)",
+				)
+			}
+			return scope
+		},
+		setter(this: FastifyRequest & { [kScope]?: Scope }, scope: Scope): void {
+			this[kScope] = scope
+		},
+	})
+	fastify.addHook(
+		'onRequest',
+		function openRequestScope(
+			request: FastifyRequest,
+			reply: FastifyReply,
+			next: HookHandlerDoneFunction,
+		): void {
+			const scope = scopes.open(reply.raw)
+			if (scope === undefined) {
+				reply.code(503).header('connection', 'close').send('Service Unavailable')
+				return
+			}
+			request.scope = scope
 			next()
-		})
-		fastify.addHook('onClose', function closeRequestScopes(_instance, next): void {
-			close().then(() => next(), next)
-		})
-		done()
-	},
-	{
+		},
+	)
+	fastify.addHook('onRoute', answerCancellationsOf)
+	// preClose runs before the server waits for in-flight requests, onClose only after they all
+	// ended: the wind-up must start in the first and is awaited in the second.
+	fastify.addHook('preClose', function windUpRequestScopes(next: HookHandlerDoneFunction): void {
+		void close()
+		next()
+	})
+	fastify.addHook('onClose', function closeRequestScopes(_instance, next): void {
+		close().then(() => next(), next)
+	})
+}
+
+const kScope = Symbol('taskscope.requestScope')
+
+/** The adapter's own options: those Fastify reads from `register` options are set aside. */
+function ownOptions(options: TaskscopeOptions | undefined): TaskscopeOptions {
+	if (typeof options !== 'object' || options === null) return options ?? {}
+	const own: Record<string, unknown> = {}
+	for (const [key, value] of Object.entries(options)) {
+		if (!FASTIFY_REGISTER_KEYS.has(key)) own[key] = value
+	}
+	return own as TaskscopeOptions
+}
+
+/**
+ * Wraps each route handler registered after the plugin: a cancellation it rejects with is answered
+ * as `serve` answers it — 503 for a shutdown, 504 for a timeout, nothing once the client is gone —
+ * instead of reaching Fastify's error handler (a 500 exposing the error's code, logged at error
+ * level). Other errors and results pass through untouched.
+ */
+function answerCancellationsOf(route: RouteOptions): void {
+	const handler = route.handler as (
+		this: FastifyInstance,
+		request: FastifyRequest,
+		reply: FastifyReply,
+	) => unknown
+	if (typeof handler !== 'function') return
+	route.handler = function taskscopeRoute(
+		this: FastifyInstance,
+		request: FastifyRequest,
+		reply: FastifyReply,
+	) {
+		const result = handler.call(this, request, reply)
+		if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return result
+		return (result as Promise<unknown>).then(undefined, (error) => answerCancellation(error, reply))
+	}
+}
+
+function answerCancellation(error: unknown, reply: FastifyReply): FastifyReply {
+	const status = cancellationStatus(error)
+	if (status === undefined) throw error
+	if (isResponseClosed(reply.raw) || reply.sent) {
+		reply.hijack() // the client is gone: nothing to write, nothing for Fastify to do
+		return reply
+	}
+	return reply.code(status).type('text/plain; charset=utf-8').send(statusText(status))
+}
+
+function calledWithOptions(): InvalidArgumentError {
+	const error = new InvalidArgumentError('plugin', 'the plugin itself', undefined)
+	error.message =
+		"taskscope from 'taskscope/fastify' is a plugin, not a factory: register it with its options " +
+		'— app.register(taskscope, { … }), not app.register(taskscope({ … }))'
+	return error
+}
+
+function registeredTwice(): InvalidArgumentError {
+	const error = new InvalidArgumentError('plugin', 'registered once', undefined)
+	error.message =
+		"taskscope from 'taskscope/fastify' is already registered on this Fastify instance: register it " +
+		'once, at the root (it is not encapsulated, so every context shares it)'
+	return error
+}
+
+/** A plugin that fails to load with `error`: `await app.register(…)` rejects with it. */
+function failingPlugin(error: Error): FastifyPluginCallback<TaskscopeOptions> {
+	return asPlugin(function taskscope(
+		_fastify: unknown,
+		_options: unknown,
+		done: (error?: Error) => void,
+	) {
+		done(error)
+	}) as FastifyPluginCallback<TaskscopeOptions>
+}
+
+/** Marks a plugin function as not encapsulated, under the name `taskscope`. */
+function asPlugin<F extends Function>(plugin: F): F {
+	return Object.assign(plugin, {
 		[Symbol.for('skip-override')]: true,
 		[Symbol.for('fastify.display-name')]: 'taskscope',
-	},
-)
+	})
+}

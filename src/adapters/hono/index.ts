@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { Hono } from 'hono'
- * import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
- * const app = new Hono<TaskscopeEnv>()
+ * import { taskscope } from 'taskscope/hono'
+ * const app = new Hono() // c.var.scope is typed by the import, no generic needed
  * app.use(taskscope())
  * app.get('/', (c) => {
  *   c.var.scope.spawn((task) => audit(c.req.url, task.signal)) // cancelled once sent
@@ -16,9 +16,12 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import { endWhenConsumed } from '../../http/end-when-consumed.js'
+import { endWhenConsumed, runtimeCompletion } from '../../http/end-when-consumed.js'
 import { endRequestScope } from '../../http/request-scopes.js'
 import type { NodeServerResponse } from '../../http/response-lifecycle.js'
+import { statusResponse } from '../../http/status.js'
+import { OverloadedError } from '../../layers/load-shed/error.js'
+import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
@@ -26,8 +29,22 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
+import { cancellationStatus } from '../cancellation.js'
+import { rejectUseWithoutCall } from '../misuse.js'
 
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+
+declare module 'hono' {
+	// As Hono's own middleware do: `c.var.scope` / `c.get('scope')` type in any app, no generic.
+	interface ContextVariableMap {
+		/**
+		 * The request scope (set by `taskscope()` from `taskscope/hono`): its tasks are cancelled once
+		 * the response has been sent (reason: parent completion) or the client went away (reason:
+		 * disconnect).
+		 */
+		scope: Scope
+	}
+}
 
 /**
  * The Hono environment the middleware provides: `c.var.scope` / `c.get('scope')`.
@@ -79,7 +96,14 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
  *   Workers need the `nodejs_compat` flag.
  *
  * A handler error answered by Hono's error handler is a sent response: its scope ends with parent
- * completion. Once `close()` has been called, new requests are answered 503.
+ * completion. A cancellation (`CancelledError`, `TimeoutError`) that reaches Hono's default error
+ * handler is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout — without being
+ * logged (the errors carry Hono's `getResponse()`). Once `close()` has been called, new requests
+ * are answered 503. On the fetch path the response a handler returns is handed on untouched.
+ *
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. `c.var.scope` is typed in any app (the module
+ * augments Hono's `ContextVariableMap`).
  *
  * @example
  * ```ts
@@ -104,7 +128,10 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
+	rejectUseWithoutCall('hono', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'hono', options)
+	answerCancellationsInHono()
 	async function taskscopeMiddleware(
 		c: Context<TaskscopeEnv>,
 		next: Next,
@@ -141,7 +168,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 			endRequestScope(scope, true)
 			return undefined
 		}
-		const tracked = endWhenConsumed(response, scope)
+		const tracked = endWhenConsumed(response, scope, { completed: runtimeCompletion(c.env) })
 		if (tracked !== response) {
 			c.res = undefined // replace rather than merge: the headers are already on `tracked`
 			c.res = tracked
@@ -149,6 +176,26 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		return undefined
 	}
 	return withHandle(taskscopeMiddleware, scopes)
+}
+
+/**
+ * Hono's default error handler answers an error that has a `getResponse()` method (its
+ * `HTTPException` protocol) with that response, and logs nothing. Giving the cancellation errors
+ * one makes a cancellation that reaches it answered as `serve` answers it — 503 for a shutdown,
+ * 504 for a timeout (a client that is gone gets nothing, whatever is answered) — instead of a
+ * logged 500. An `app.onError` of the user's still sees every error first. Done once.
+ */
+function answerCancellationsInHono(): void {
+	for (const ErrorClass of [CancelledError, TimeoutError, ScopeClosedError, OverloadedError]) {
+		if (Object.hasOwn(ErrorClass.prototype, 'getResponse')) continue
+		Object.defineProperty(ErrorClass.prototype, 'getResponse', {
+			configurable: true,
+			writable: true,
+			value: function getResponse(this: Error): Response {
+				return statusResponse(cancellationStatus(this) ?? 503)
+			},
+		})
+	}
 }
 
 function unavailable(c: Context): Response {

@@ -16,6 +16,7 @@
  * @module
  */
 import type { ExtendableContext, Next } from 'koa'
+import { statusText } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
@@ -23,8 +24,11 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
+import { cancellationStatus } from '../cancellation.js'
+import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export { MissingMiddlewareError } from '../errors.js'
 
 declare module 'koa' {
 	interface ExtendableContext {
@@ -64,8 +68,13 @@ export interface KoaTaskscope extends TaskscopeHandle {
  * answered by Koa is a sent response: its scope ends with parent completion.
  *
  * Handlers that await the scope (`sleep(ms, ctx.scope)`, `task.signal`) reject with a
- * `CancelledError` when it is cancelled; after a disconnect Koa emits it as an `'error'` on the
- * app (its default handler logs it unless `app.silent`).
+ * `CancelledError` when it is cancelled. The middleware answers it as `serve` does — 503 for a
+ * shutdown, 504 for a timeout, nothing after a disconnect — so it never becomes a 500 or an
+ * `'error'` event on the app.
+ *
+ * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
+ * fail with an `InvalidArgumentError` saying so. Once the middleware has run, `ctx.scope` read by
+ * middleware before it throws a {@link MissingMiddlewareError}.
  *
  * Use it first. Once `close()` has been called, new requests are answered 503.
  *
@@ -90,8 +99,11 @@ export interface KoaTaskscope extends TaskscopeHandle {
  * ```
  */
 export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
+	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
+	rejectUseWithoutCall('koa', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'koa', options)
 	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
+		coverContext(ctx)
 		const scope = scopes.open(ctx.res)
 		if (scope === undefined) {
 			ctx.status = 503
@@ -103,9 +115,44 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		scope.hold() // the downstream middleware
 		try {
 			await next()
+		} catch (error) {
+			answerCancellation(ctx, error)
 		} finally {
 			scope.release()
 		}
 	}
 	return withHandle(taskscopeMiddleware, scopes)
+}
+
+/**
+ * Makes `ctx.scope` throw a {@link MissingMiddlewareError} on this app's contexts that did not pass
+ * through the middleware (it sits before them, or they answered before reaching it). Once per app:
+ * the accessor goes on `app.context`, the prototype of its contexts.
+ */
+function coverContext(ctx: ExtendableContext): void {
+	const prototype = Object.getPrototypeOf(ctx) as object | null
+	if (prototype === null || prototype === Object.prototype) return
+	installScopeAccessor(
+		prototype,
+		'ctx.scope',
+		() => true,
+		'add app.use(taskscope()) first, before the middleware and routers that use it',
+	)
+}
+
+/**
+ * A cancellation thrown downstream is answered as `serve` answers it — 503 for a shutdown, 504
+ * for a timeout, nothing once the client is gone — instead of reaching Koa's error handling (a 500
+ * and an `'error'` event that Koa logs). Anything else is rethrown.
+ */
+function answerCancellation(ctx: ExtendableContext, error: unknown): void {
+	const status = cancellationStatus(error)
+	if (status === undefined) throw error
+	if (!ctx.writable) return // the client is gone: Koa writes nothing
+	if (ctx.headerSent) {
+		ctx.res.destroy()
+		return
+	}
+	ctx.status = status
+	ctx.body = statusText(status)
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
 import { checkService, type Service } from '../../service/service.js'
 import { type SameService, serviceTypeMap } from '../../service/service-type-map.js'
 import { ConcurrencyLimitService } from './service.js'
@@ -73,9 +74,7 @@ export class ConcurrencyLimitLayer {
 		if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
 			throw new InvalidArgumentError('max', 'a positive integer', max)
 		}
-		if (typeof options !== 'object' || options === null) {
-			throw new InvalidArgumentError('options', 'an object', options)
-		}
+		checkOptionKeys('options', options, ['queue', 'holdUntilDrained'])
 		const queue = options.queue ?? Number.POSITIVE_INFINITY
 		if (
 			typeof queue !== 'number' ||

@@ -1,4 +1,5 @@
 import { CancelledError, InvalidArgumentError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
 import { checkMilliseconds } from '../../scope/validate.js'
 import { RetryBudget } from './budget.js'
 
@@ -77,6 +78,7 @@ export function checkPolicy(policy: RetryPolicy): CheckedPolicy {
 	if (typeof policy !== 'object' || policy === null) {
 		throw new InvalidArgumentError('policy', 'an object with `attempts`', policy)
 	}
+	checkOptionKeys('policy', policy, ['attempts', 'backoff', 'retryIf', 'minAttemptTime', 'budget'])
 	const { attempts, backoff, retryIf, minAttemptTime = 0, budget } = policy
 	if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
 		throw new InvalidArgumentError('policy.attempts', 'an integer >= 1', attempts)
@@ -109,6 +111,8 @@ function delayFunction(
 	if (backoff !== undefined && (typeof backoff !== 'object' || backoff === null)) {
 		throw new InvalidArgumentError('policy.backoff', 'a number, a function or an object', backoff)
 	}
+	if (backoff !== undefined)
+		checkOptionKeys('policy.backoff', backoff, ['initial', 'factor', 'max', 'jitter'])
 	const initial = checkMilliseconds('policy.backoff.initial', backoff?.initial ?? 50)
 	const factor = backoff?.factor ?? 2
 	if (typeof factor !== 'number' || !(factor >= 1) || !Number.isFinite(factor)) {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
 import { checkMilliseconds } from '../../scope/validate.js'
 import { checkService, type Service } from '../../service/service.js'
 import { type SameService, serviceTypeMap } from '../../service/service-type-map.js'
@@ -63,9 +63,7 @@ export class TimeoutLayer {
 
 	constructor(ms: number, options: TimeoutOptions = {}) {
 		this.timeout = checkMilliseconds('ms', ms)
-		if (typeof options !== 'object' || options === null) {
-			throw new InvalidArgumentError('options', 'an object', options)
-		}
+		checkOptionKeys('options', options, ['mercy'])
 		this.#mercy =
 			options.mercy === undefined ? undefined : checkMilliseconds('options.mercy', options.mercy)
 	}
