@@ -39,7 +39,7 @@ describe('toFetchHandler under a fetch-style runtime (request.signal aborts on d
 				},
 			}
 		},
-		{ rawClose: false },
+		{ rawClose: false, pipelining: false },
 	)
 })
 
