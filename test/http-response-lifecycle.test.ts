@@ -410,7 +410,11 @@ describe('watchResponse: pipelined requests (HTTP/1.1)', () => {
 			requests.push(`POST /q${index} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc`)
 		}
 		socket.write(requests.join(''))
-		await within(until(() => listenerCounts.length === total), 5_000, 'every handler')
+		await within(
+			until(() => listenerCounts.length === total),
+			5_000,
+			'every handler',
+		)
 		// The first queued response adds the socket's only extra 'close' listener.
 		expect(new Set(listenerCounts.slice(2)).size).toBe(1)
 		expect(listenerCounts[2]).toBe(listenerCounts[1])
@@ -436,7 +440,11 @@ describe('watchResponse: pipelined requests (HTTP/1.1)', () => {
 		socket.write(
 			'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n',
 		)
-		await within(until(() => outcomes.length === 3), 5_000, 'three outcomes')
+		await within(
+			until(() => outcomes.length === 3),
+			5_000,
+			'three outcomes',
+		)
 		expect(outcomes).toEqual(['complete', 'complete', 'complete'])
 		expect(received.match(/HTTP\/1.1 200/g)).toHaveLength(3)
 		socket.destroy()

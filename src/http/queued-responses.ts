@@ -38,7 +38,7 @@ export function queuedSocketOf(res: ServerResponse): Socket | undefined {
 /** Whether the connection a queued response waits on is gone: it can never be sent. */
 export function isQueuedConnectionGone(res: ServerResponse): boolean {
 	const socket = queuedSocketOf(res)
-	return socket !== undefined && socket.destroyed
+	return socket?.destroyed === true
 }
 
 /**
