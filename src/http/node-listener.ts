@@ -81,6 +81,18 @@ export interface NodeListener {
 	 * and resolves once all request scopes have settled. New requests are answered 503.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
+	/**
+	 * The listener for the server's `'checkContinue'` event (`Expect: 100-continue`): a request
+	 * whose `Content-Length` is over `bodyLimit` is answered 413 *instead of* `100 Continue`, so
+	 * the client never uploads it; any other gets `100 Continue` and is handled as usual. Without
+	 * it, node:http sends `100 Continue` to every such request before the listener runs. `serve`
+	 * attaches it; attach it yourself to a server of your own:
+	 * `server.on('checkContinue', listener.checkContinue)`.
+	 */
+	readonly checkContinue: (
+		req: IncomingMessage | Http2ServerRequest,
+		res: ServerResponse | Http2ServerResponse,
+	) => void
 }
 
 /** What every request of one listener shares. */
@@ -126,9 +138,14 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 		report: onError ?? ((error) => reportUnhandled(error, 'http server')),
 	}
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
-		handle(shared, req, res)) as NodeListener
+		handle(shared, req, res, false)) as NodeListener
 	Object.defineProperties(listener, {
 		scope: { value: scopes.root, enumerable: true },
+		checkContinue: {
+			value: (req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
+				handle(shared, req, res, true),
+			enumerable: true,
+		},
 		close: {
 			value: (closeOptions?: { grace?: number }) => scopes.close(closeOptions?.grace),
 			enumerable: true,
@@ -141,6 +158,7 @@ function handle(
 	shared: Shared,
 	req: IncomingMessage | Http2ServerRequest,
 	res: NodeServerResponse,
+	expectsContinue: boolean,
 ): void {
 	let scope: Scope
 	try {
@@ -154,9 +172,11 @@ function handle(
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
+		// With `Expect: 100-continue` the body was never sent: 413 instead of an invitation.
 		sendStatus(res, 413)
 		return
 	}
+	if (expectsContinue) res.writeContinue()
 	let pending: Promise<unknown>
 	try {
 		pending = shared.call(exchange.request, scope)

@@ -91,6 +91,8 @@ export async function serve(app: HttpApp, options: ServeOptions = {}): Promise<S
 	}
 	const listener = toNodeListener(app, options)
 	const server = createServer(options.http ?? {}, listener)
+	// Decide on `Expect: 100-continue` ourselves: Node would invite bodies over the limit.
+	server.on('checkContinue', listener.checkContinue)
 	await listen(server, port, hostname)
 	const address = server.address() as AddressInfo
 	const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
