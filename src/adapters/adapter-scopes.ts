@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ConnectionDrain } from '../http/connection-drain.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from '../http/request-scopes.js'
 import {
 	type NodeServerResponse,
@@ -12,6 +13,7 @@ import {
 	watchResponse,
 } from '../http/response-lifecycle.js'
 import { ScopeClosedError } from '../scope/errors.js'
+import { checkMilliseconds } from '../scope/validate.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 
 /**
@@ -68,9 +70,18 @@ export interface TaskscopeHandle {
  */
 export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
+	readonly #drain = new ConnectionDrain()
+	readonly #responseEnded: (outcome: ResponseOutcome, scope: Scope) => void
+	#closing: Promise<ScopeResult> | undefined
 
 	constructor(name: string, options: RequestScopeOptions) {
 		this.#scopes = new RequestScopes(name, options)
+		const drain = this.#drain
+		// One function per adapter instance, not per request: the scope is the watch's context.
+		this.#responseEnded = (outcome, scope) => {
+			drain.delete(scope)
+			responseEnded(outcome, scope)
+		}
 	}
 
 	get scope(): Scope {
@@ -85,7 +96,8 @@ export class AdapterScopes implements TaskscopeHandle {
 		const scope = this.#tryOpen()
 		if (scope === undefined) return undefined
 		scope.hold()
-		watchResponse(res, responseEnded, scope)
+		this.#drain.add(scope, res)
+		watchResponse(res, this.#responseEnded, scope)
 		return scope
 	}
 
@@ -97,8 +109,30 @@ export class AdapterScopes implements TaskscopeHandle {
 		return this.#tryOpen(signal)
 	}
 
+	/**
+	 * Winds the request scopes up and closes the connections they came through: idle keep-alive
+	 * ones at once, busy ones once their response is sent (it carries `Connection: close` when
+	 * its head was not written yet), and what is left — requests whose handlers ignored the
+	 * cancellation past grace and mercy — when the wind-up is over. Calling it again returns the
+	 * same promise.
+	 */
 	close(options?: { grace?: number }): Promise<ScopeResult> {
-		return this.#scopes.close(options?.grace)
+		if (this.#closing !== undefined) return this.#closing
+		const grace = options?.grace ?? this.#scopes.grace
+		checkMilliseconds('grace', grace, true) // a bad argument shuts nothing down
+		this.#closing = this.#shutDown(grace)
+		return this.#closing
+	}
+
+	async #shutDown(grace: number): Promise<ScopeResult> {
+		try {
+			const windingUp = this.#scopes.close(grace)
+			this.#drain.begin()
+			return await windingUp
+		} finally {
+			// The framework may still write to what it never answered: cut, never answered twice.
+			await this.#drain.end('destroy')
+		}
 	}
 
 	#tryOpen(signal?: AbortSignal): Scope | undefined {

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
-import { checkByteCount } from '../scope/validate.js'
+import { checkByteCount, checkMilliseconds } from '../scope/validate.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
+import { ConnectionDrain } from './connection-drain.js'
 import { InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
 import { exceedsBodyLimit } from './request-body.js'
@@ -99,6 +100,7 @@ export interface NodeListener {
 interface Shared {
 	readonly call: (request: Request, scope: Scope) => Promise<unknown>
 	readonly scopes: RequestScopes
+	readonly drain: ConnectionDrain
 	readonly requestOptions: LazyRequestOptions
 	readonly bodyLimit: number
 	readonly report: (error: unknown) => void
@@ -130,13 +132,16 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
 	const onError = options.onError
+	const drain = new ConnectionDrain()
 	const shared: Shared = {
 		call: toCall(app),
 		scopes,
+		drain,
 		requestOptions: { origin: options.origin, bodyLimit },
 		bodyLimit,
 		report: onError ?? ((error) => reportUnhandled(error, 'http server')),
 	}
+	let closing: Promise<ScopeResult> | undefined
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
 		handle(shared, req, res, false)) as NodeListener
 	Object.defineProperties(listener, {
@@ -147,11 +152,43 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			enumerable: true,
 		},
 		close: {
-			value: (closeOptions?: { grace?: number }) => scopes.close(closeOptions?.grace),
+			value: (closeOptions?: { grace?: number }) => {
+				if (closing !== undefined) return closing
+				const grace = closeOptions?.grace ?? scopes.grace
+				checkMilliseconds('grace', grace, true) // a bad argument shuts nothing down
+				closing = shutDown(scopes, drain, grace)
+				return closing
+			},
 			enumerable: true,
 		},
+		drain: { value: drain },
 	})
 	return listener
+}
+
+/**
+ * Winds the request scopes up and closes connections as they fall idle (see ConnectionDrain);
+ * handlers that never answered get a 503 at the end.
+ */
+async function shutDown(
+	scopes: RequestScopes,
+	drain: ConnectionDrain,
+	grace: number,
+): Promise<ScopeResult> {
+	let result: ScopeResult
+	try {
+		const windingUp = scopes.close(grace)
+		drain.begin()
+		result = await windingUp
+	} finally {
+		await drain.end('answer-503')
+	}
+	return result
+}
+
+/** The connection drain of a listener, for `serve` to add its server to. */
+export function drainOf(listener: NodeListener): ConnectionDrain {
+	return (listener as NodeListener & { drain: ConnectionDrain }).drain
 }
 
 function handle(
@@ -169,6 +206,7 @@ function handle(
 		return
 	}
 	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
+	shared.drain.add(scope, res)
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
@@ -221,8 +259,8 @@ class Exchange {
 			this.fail(new InvalidResponseError(response), true)
 			return
 		}
-		if (isResponseClosed(this.res)) {
-			// The client went away meanwhile: release the body's producer.
+		if (isResponseClosed(this.res) || this.res.writableEnded) {
+			// The client went away meanwhile (or a shutdown answered 503): release the body's producer.
 			response.body?.cancel().catch(() => {})
 			return
 		}
@@ -266,6 +304,7 @@ class Exchange {
 	responseEnded(delivered: boolean): void {
 		if (this.#responseDone) return
 		this.#responseDone = true
+		this.shared.drain.delete(this.scope)
 		endRequestScope(this.scope, delivered)
 		if (!delivered) abortLazyRequest(this.request, this.scope.cancelError())
 		this.scope.release()

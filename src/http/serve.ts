@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import type { HttpApp } from './app.js'
-import { type NodeListenerOptions, toNodeListener } from './node-listener.js'
+import { drainOf, type NodeListenerOptions, toNodeListener } from './node-listener.js'
 import { withServerTimeouts } from './server-timeouts.js'
 
 /**
@@ -98,6 +98,8 @@ export async function serve(app: HttpApp, options: ServeOptions = {}): Promise<S
 	const server = createServer(withServerTimeouts(options.http), listener)
 	// Decide on `Expect: 100-continue` ourselves: Node would invite bodies over the limit.
 	server.on('checkContinue', listener.checkContinue)
+	// Its connections are closed on shutdown, idle ones included (see ConnectionDrain).
+	drainOf(listener).addServer(server)
 	await listen(server, port, hostname)
 	const address = server.address() as AddressInfo
 	const host = address.family === 'IPv6' ? `[${address.address}]` : address.address

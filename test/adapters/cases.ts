@@ -7,6 +7,12 @@ import type { TaskscopeOptions } from 'taskscope/express'
 import { expect, it } from 'vitest'
 import { get, type Reply, Scenario, within } from '../http/harness.js'
 
+/**
+ * An agent that opens a new connection per request. After an adapter's `close()` the idle
+ * keep-alive connections are closed; a client racing to reuse one would see a hang-up.
+ */
+export const freshConnection = new http.Agent({ keepAlive: false })
+
 /** A running framework server with the adapter under test. */
 export interface Site {
 	readonly url: string
