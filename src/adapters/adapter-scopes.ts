@@ -13,8 +13,8 @@ import {
 	watchResponse,
 } from '../http/response-lifecycle.js'
 import { ScopeClosedError } from '../scope/errors.js'
-import { checkMilliseconds } from '../scope/validate.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
+import { checkMilliseconds } from '../scope/validate.js'
 
 /**
  * Options of every adapter: those of the request scopes (`errors`, `mercy`, `grace`, `onError`,
