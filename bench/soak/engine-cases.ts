@@ -91,7 +91,6 @@ const cases: Record<string, Case> = {
 		return hooks.wrong({ t: 'error' })
 	},
 	async [`a ${DEPTH.toLocaleString('en')}-deep chain of nested tasks, cancelled, settles and snapshots`]() {
-		let started = 0
 		let hooksFired = 0
 		const hook = () => {
 			hooksFired++
@@ -102,7 +101,6 @@ const cases: Record<string, Case> = {
 			reached = resolve
 		})
 		const nest = async (task: TaskContext, depth: number): Promise<void> => {
-			started++
 			// A task runs its function synchronously in spawn(): a microtask apart, the chain
 			// is deep in the tree but not on the stack.
 			await null
