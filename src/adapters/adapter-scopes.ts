@@ -51,7 +51,11 @@ export interface TaskscopeHandle {
 	/**
 	 * Winds every in-flight request up: graceful cancellation (reason: shutdown) for `grace` ms
 	 * (default: the `grace` option, else 5000), then forced; resolves once every request scope has
-	 * settled. Requests arriving afterwards are answered 503.
+	 * settled. Requests arriving afterwards are answered 503. It also closes the connections of the
+	 * servers it served: idle keep-alive ones at once, busy ones once their answer (sent with
+	 * `Connection: close`) is out, and what is left when the wind-up is over — so `server.close()`
+	 * (Fastify: `app.close()`) completes within grace + mercy. Calling it again returns the same
+	 * promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
 }

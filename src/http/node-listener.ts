@@ -79,7 +79,11 @@ export interface NodeListener {
 	readonly scope: Scope
 	/**
 	 * Winds every in-flight request up (graceful cancel, reason: shutdown; forced after `grace`)
-	 * and resolves once all request scopes have settled. New requests are answered 503.
+	 * and resolves once all request scopes have settled. New requests are answered 503. Closes the
+	 * connections of the servers it served as they fall idle (in-flight answers carry
+	 * `Connection: close`; HTTP/2 sessions get a GOAWAY), answers 503 to requests whose handlers
+	 * never answered, and closes the rest when the wind-up is over. Calling it again returns the
+	 * same promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
 	/**

@@ -60,8 +60,10 @@ export interface ServerHandle extends AsyncDisposable {
 	 * Graceful shutdown: stops accepting connections, tells every in-flight request to wind up
 	 * (graceful cancel, reason: shutdown — handlers that give up are answered 503), forces after
 	 * `grace` ms (default: the `grace` option, else 5000), and resolves once every request scope
-	 * has settled (stragglers reported) and every connection is closed. Calling it again returns
-	 * the same promise.
+	 * has settled (stragglers reported) and every connection is closed. Prompt: idle keep-alive
+	 * connections close at once, in-flight answers carry `Connection: close`, requests whose
+	 * handlers never answered get a 503 at the end — within grace + mercy. Calling it again
+	 * returns the same promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
 }
