@@ -440,13 +440,40 @@ describe('watchResponse: pipelined requests (HTTP/1.1)', () => {
 		socket.write(
 			'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n',
 		)
+		const answers = () => received.match(/HTTP\/1.1 200/g)?.length ?? 0
 		await within(
-			until(() => outcomes.length === 3),
+			until(() => outcomes.length === 3 && answers() === 3),
 			5_000,
-			'three outcomes',
+			'three answers',
 		)
 		expect(outcomes).toEqual(['complete', 'complete', 'complete'])
-		expect(received.match(/HTTP\/1.1 200/g)).toHaveLength(3)
 		socket.destroy()
+	})
+})
+
+describe('watchResponse on HTTP/2: the stream is watched too', () => {
+	// nodejs/node#56374: the compatibility response does not always emit 'close'. Removing its
+	// own listener on the stream reproduces that state: the stream's 'close' must still decide.
+	it('decides from the stream when the compatibility response never emits close', async () => {
+		const outcomes = new Map<string, ResponseOutcome>()
+		const both = deferred()
+		const { client } = await listenHttp2((req, res) => {
+			const id = req.url
+			req.stream.removeAllListeners('close')
+			watchResponse(res, (outcome) => {
+				outcomes.set(id, outcome)
+				if (outcomes.size === 2) both.resolve()
+			})
+			if (id === '/done') res.end('whole')
+			else res.write('part') // never ended: the client resets it
+		})
+		const done = client.request({ ':path': '/done' })
+		done.resume()
+		done.on('error', () => {})
+		const cut = client.request({ ':path': '/cut' })
+		cut.on('error', () => {})
+		cut.once('data', () => cut.close(http2.constants.NGHTTP2_CANCEL))
+		await within(both.promise, 5_000, 'both outcomes')
+		expect(Object.fromEntries(outcomes)).toEqual({ '/done': 'complete', '/cut': 'disconnect' })
 	})
 })

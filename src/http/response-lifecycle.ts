@@ -95,10 +95,13 @@ function unlink(res: Watched, watch: Watch<any>): void {
 	if (previous !== undefined) previous.next = watch.next
 	else (state as ResponseState).head = watch.next
 	// Keep the listener count honest for tools that report it; nobody else is waiting.
-	if (state?.head === undefined) {
-		res.removeListener('close', onResponseClose)
-		forgetQueue(res, state as ResponseState)
-	}
+	if (state?.head === undefined) stopListening(res, state as ResponseState)
+}
+
+function stopListening(res: Watched, state: ResponseState): void {
+	res.removeListener('close', onResponseClose)
+	http2StreamOf(res)?.removeListener('close', onStreamClose)
+	forgetQueue(res, state)
 }
 
 function forgetQueue(res: Watched, state: ResponseState): void {
@@ -175,11 +178,17 @@ export function watchResponse<C = undefined>(
 			state.finished = false
 			res.on('finish', onResponseFinish)
 		}
-		// Pipelined behind another response: its own 'close' never comes if the client leaves.
-		const socket = res instanceof ServerResponse ? queuedSocketOf(res) : undefined
-		if (socket !== undefined) {
-			state.queuedOn = socket
-			watchQueuedResponse(res as ServerResponse, socket, closeQueuedResponse)
+		const stream = http2StreamOf(res)
+		if (stream !== undefined) {
+			streamResponses.set(stream, watched)
+			stream.on('close', onStreamClose)
+		} else {
+			// Pipelined behind another response: its own 'close' never comes if the client leaves.
+			const socket = queuedSocketOf(res as ServerResponse)
+			if (socket !== undefined) {
+				state.queuedOn = socket
+				watchQueuedResponse(res as ServerResponse, socket, closeQueuedResponse)
+			}
 		}
 	} else {
 		let tail = head
@@ -201,13 +210,37 @@ function closeQueuedResponse(res: ServerResponse): void {
 }
 
 function onResponseClose(this: Watched): void {
-	const state = states.get(this)
+	settle(this, responseOutcome)
+}
+
+/**
+ * The HTTP/2 stream behind a watched compatibility response closed. The response normally emits
+ * its own `'close'` then, but not always (nodejs/node#56374, open): the stream's `'close'` is the
+ * second source, and whichever comes first decides.
+ */
+function onStreamClose(this: ServerHttp2Stream): void {
+	const res = streamResponses.get(this)
+	if (res !== undefined) settle(res, http2Outcome)
+}
+
+/** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
+function http2Outcome(res: Watched): ResponseOutcome {
+	const stream = http2StreamOf(res)
+	if (!res.writableEnded || stream === undefined || stream.aborted) return 'disconnect'
+	const code = stream.rstCode
+	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
+}
+
+const streamResponses = new WeakMap<ServerHttp2Stream, Watched>()
+
+/** Calls every watch of `res` once, with the outcome `decide` gives. */
+function settle(res: Watched, decide: (res: Watched) => ResponseOutcome): void {
+	const state = states.get(res)
 	let watch = state?.head
 	if (state === undefined || watch === undefined) return
 	state.head = undefined
-	this.removeListener('close', onResponseClose)
-	forgetQueue(this, state)
-	const outcome = responseOutcome(this)
+	stopListening(res, state)
+	const outcome = decide(res)
 	let failure: { error: unknown } | undefined
 	while (watch !== undefined) {
 		const next: Watch<any> | undefined = watch.next
