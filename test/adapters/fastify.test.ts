@@ -41,6 +41,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	let closed: Promise<unknown> | undefined
 	return {
 		url: `http://127.0.0.1:${port}`,
+		root: app.taskscope.scope,
 		shutdown: () => {
 			// app.close() winds up through the plugin's preClose/onClose hooks; the handle gives the
 			// root's result once that has settled.

@@ -53,6 +53,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	let closed: Promise<unknown> | undefined
 	return {
 		url,
+		root: scopes.scope,
 		shutdown: () => {
 			server.close()
 			return scopes.close()

@@ -159,6 +159,8 @@ export class Scenario {
 /** A running server for the conformance cases. */
 export interface Running {
 	readonly url: string
+	/** The root scope of the binding, when the test can reach it: cases check it is left empty. */
+	readonly root?: Scope
 	close(): Promise<unknown>
 }
 
@@ -298,6 +300,12 @@ export function conformance(
 				expect(records.map((record) => `${record.outcome} ${record.reason?.kind}`)).toEqual(
 					ids.map(() => 'cancelled disconnect'),
 				)
+				// And no request scope stays open behind them.
+				const root = server.root
+				for (let round = 0; round < 200 && root && root.snapshot().children.length > 0; round++) {
+					await sleep(10)
+				}
+				expect(root?.snapshot().children ?? []).toEqual([])
 			} finally {
 				socket.destroy()
 				await server.close()

@@ -33,6 +33,7 @@ describe('toNodeListener (plain handler)', () => {
 		const { port } = server.address() as { port: number }
 		return {
 			url: `http://127.0.0.1:${port}`,
+			root: listener.scope,
 			close: async () => {
 				await listener.close({ grace: 100 })
 				server.closeAllConnections()
@@ -53,7 +54,7 @@ describe('serve (Service stack with scopeSpawnLayer, until: caller)', () => {
 					),
 				)
 			const server = await serve(app)
-			return { url: server.url, close: () => server.close({ grace: 100 }) }
+			return { url: server.url, root: server.scope, close: () => server.close({ grace: 100 }) }
 		},
 		{ rawClose: false },
 	)
