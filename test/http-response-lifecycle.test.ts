@@ -377,3 +377,103 @@ function get(
 async function waitUntil(condition: () => boolean): Promise<void> {
 	while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
 }
+
+/** Polls `ready` every 5 ms (callers bound it with `within`). */
+async function until(ready: () => boolean): Promise<void> {
+	for (let round = 0; round < 2_000 && !ready(); round++) {
+		await new Promise((resolve) => setTimeout(resolve, 5))
+	}
+}
+
+describe('watchResponse: pipelined requests (HTTP/1.1)', () => {
+	it('a queued POST whose body was read is a disconnect when the client leaves; one socket listener', async () => {
+		const outcomes = new Map<string, ResponseOutcome>()
+		const allEnded = deferred()
+		const listenerCounts: number[] = []
+		const total = 12
+		const { port } = await listen((req, res) => {
+			const id = req.url ?? ''
+			req.resume() // the body is read: req's own 'close' fires long before the client leaves
+			watchResponse(res, (outcome) => {
+				outcomes.set(id, outcome)
+				if (outcomes.size === total) allEnded.resolve()
+			})
+			listenerCounts.push(req.socket.listenerCount('close'))
+			if (id === '/first') return // holds the line: every later response is queued
+		})
+		const socket = net.connect(port, '127.0.0.1')
+		cleanups.push(() => socket.destroy())
+		socket.on('error', () => {})
+		await once(socket, 'connect')
+		const requests = ['POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab']
+		for (let index = 1; index < total; index++) {
+			requests.push(`POST /q${index} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc`)
+		}
+		socket.write(requests.join(''))
+		await within(
+			until(() => listenerCounts.length === total),
+			5_000,
+			'every handler',
+		)
+		// The first queued response adds the socket's only extra 'close' listener.
+		expect(new Set(listenerCounts.slice(2)).size).toBe(1)
+		expect(listenerCounts[2]).toBe(listenerCounts[1])
+		socket.destroy()
+		await within(allEnded.promise, 5_000, 'every outcome')
+		expect([...outcomes.values()]).toEqual(Array.from({ length: total }, () => 'disconnect'))
+	})
+
+	it('queued responses that get their turn complete normally', async () => {
+		const outcomes: ResponseOutcome[] = []
+		const { port } = await listen((req, res) => {
+			watchResponse(res, (outcome) => outcomes.push(outcome))
+			if (req.url === '/first') setTimeout(() => res.end('first'), 50)
+			else res.end('queued')
+		})
+		const socket = net.connect(port, '127.0.0.1')
+		cleanups.push(() => socket.destroy())
+		await once(socket, 'connect')
+		let received = ''
+		socket.on('data', (chunk: Buffer) => {
+			received += chunk.toString('latin1')
+		})
+		socket.write(
+			'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n',
+		)
+		const answers = () => received.match(/HTTP\/1.1 200/g)?.length ?? 0
+		await within(
+			until(() => outcomes.length === 3 && answers() === 3),
+			5_000,
+			'three answers',
+		)
+		expect(outcomes).toEqual(['complete', 'complete', 'complete'])
+		socket.destroy()
+	})
+})
+
+describe('watchResponse on HTTP/2: the stream is watched too', () => {
+	// nodejs/node#56374: the compatibility response does not always emit 'close'. Removing its
+	// own listener on the stream reproduces that state: the stream's 'close' must still decide.
+	it('decides from the stream when the compatibility response never emits close', async () => {
+		const outcomes = new Map<string, ResponseOutcome>()
+		const both = deferred()
+		const { client } = await listenHttp2((req, res) => {
+			const id = req.url
+			req.stream.removeAllListeners('close')
+			watchResponse(res, (outcome) => {
+				outcomes.set(id, outcome)
+				if (outcomes.size === 2) both.resolve()
+			})
+			if (id === '/done') res.end('whole')
+			else res.write('part') // never ended: the client resets it
+		})
+		const done = client.request({ ':path': '/done' })
+		done.resume()
+		done.on('error', () => {})
+		const cut = client.request({ ':path': '/cut' })
+		cut.on('error', () => {})
+		cut.once('data', () => cut.close(http2.constants.NGHTTP2_CANCEL))
+		await within(both.promise, 5_000, 'both outcomes')
+		expect(Object.fromEntries(outcomes)).toEqual({ '/done': 'complete', '/cut': 'disconnect' })
+	})
+})

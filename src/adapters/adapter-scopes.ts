@@ -6,6 +6,7 @@
  */
 
 import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
+import { ConnectionDrain } from '../http/connection-drain.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
@@ -20,6 +21,7 @@ import {
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
+import { checkMilliseconds } from '../scope/validate.js'
 
 /**
  * Options of every adapter: those of the request scopes (`errors`, `mercy`, `grace`, `onError`,
@@ -58,7 +60,11 @@ export interface TaskscopeHandle {
 	/**
 	 * Winds every in-flight request up: graceful cancellation (reason: shutdown) for `grace` ms
 	 * (default: the `grace` option, else 5000), then forced; resolves once every request scope has
-	 * settled. Requests arriving afterwards are answered 503.
+	 * settled. Requests arriving afterwards are answered 503. It also closes the connections of the
+	 * servers it served: idle keep-alive ones at once, busy ones once their answer (sent with
+	 * `Connection: close`) is out, and what is left when the wind-up is over — so `server.close()`
+	 * (Fastify: `app.close()`) completes within grace + mercy. Calling it again returns the same
+	 * promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
 }
@@ -77,10 +83,19 @@ export interface TaskscopeHandle {
  */
 export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
+	readonly #drain = new ConnectionDrain()
+	readonly #responseEnded: (outcome: ResponseOutcome, scope: Scope) => void
+	#closing: Promise<ScopeResult> | undefined
 
 	constructor(name: string, options: RequestScopeOptions) {
 		checkOptionKeys('options', options, ADAPTER_OPTION_KEYS)
 		this.#scopes = new RequestScopes(name, options)
+		const drain = this.#drain
+		// One function per adapter instance, not per request: the scope is the watch's context.
+		this.#responseEnded = (outcome, scope) => {
+			drain.delete(scope)
+			responseEnded(outcome, scope)
+		}
 	}
 
 	get scope(): Scope {
@@ -103,7 +118,8 @@ export class AdapterScopes implements TaskscopeHandle {
 		if (scope === undefined) return undefined
 		scope.request = (res as { req?: Scope['request'] }).req // read only by snapshots
 		scope.hold()
-		watchResponse(res, responseEnded, scope)
+		this.#drain.add(scope, res)
+		watchResponse(res, this.#responseEnded, scope)
 		return scope
 	}
 
@@ -116,8 +132,30 @@ export class AdapterScopes implements TaskscopeHandle {
 		return this.#tryOpen(signal, timeoutOfFetchRequest(this.#scopes.deadline, headers))
 	}
 
+	/**
+	 * Winds the request scopes up and closes the connections they came through: idle keep-alive
+	 * ones at once, busy ones once their response is sent (it carries `Connection: close` when
+	 * its head was not written yet), and what is left — requests whose handlers ignored the
+	 * cancellation past grace and mercy — when the wind-up is over. Calling it again returns the
+	 * same promise.
+	 */
 	close(options?: { grace?: number }): Promise<ScopeResult> {
-		return this.#scopes.close(options?.grace)
+		if (this.#closing !== undefined) return this.#closing
+		const grace = options?.grace ?? this.#scopes.grace
+		checkMilliseconds('grace', grace, true) // a bad argument shuts nothing down
+		this.#closing = this.#shutDown(grace)
+		return this.#closing
+	}
+
+	async #shutDown(grace: number): Promise<ScopeResult> {
+		try {
+			const windingUp = this.#scopes.close(grace)
+			this.#drain.begin()
+			return await windingUp
+		} finally {
+			// The framework may still write to what it never answered: cut, never answered twice.
+			await this.#drain.end('destroy')
+		}
 	}
 
 	#tryOpen(signal?: AbortSignal, timeout?: number, source?: object): Scope | undefined {

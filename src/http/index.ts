@@ -33,3 +33,4 @@ export {
 } from './node-listener.js'
 export type { RequestScopeOptions } from './request-scopes.js'
 export { type ServeOptions, type ServerHandle, serve } from './serve.js'
+export { DEFAULT_SERVER_TIMEOUTS } from './server-timeouts.js'

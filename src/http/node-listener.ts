@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
-import { checkByteCount } from '../scope/validate.js'
+import { checkByteCount, checkMilliseconds } from '../scope/validate.js'
 import { timeoutOfNodeRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
+import { ConnectionDrain } from './connection-drain.js'
 import { InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
 import { describeFailure, reportAnswered } from './report-answered.js'
@@ -93,15 +94,32 @@ export interface NodeListener {
 	readonly scope: Scope
 	/**
 	 * Winds every in-flight request up (graceful cancel, reason: shutdown; forced after `grace`)
-	 * and resolves once all request scopes have settled. New requests are answered 503.
+	 * and resolves once all request scopes have settled. New requests are answered 503. Closes the
+	 * connections of the servers it served as they fall idle (in-flight answers carry
+	 * `Connection: close`; HTTP/2 sessions get a GOAWAY), answers 503 to requests whose handlers
+	 * never answered, and closes the rest when the wind-up is over. Calling it again returns the
+	 * same promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
+	/**
+	 * The listener for the server's `'checkContinue'` event (`Expect: 100-continue`): a request
+	 * whose `Content-Length` is over `bodyLimit` is answered 413 *instead of* `100 Continue`, so
+	 * the client never uploads it; any other gets `100 Continue` and is handled as usual. Without
+	 * it, node:http sends `100 Continue` to every such request before the listener runs. `serve`
+	 * attaches it; attach it yourself to a server of your own:
+	 * `server.on('checkContinue', listener.checkContinue)`.
+	 */
+	readonly checkContinue: (
+		req: IncomingMessage | Http2ServerRequest,
+		res: ServerResponse | Http2ServerResponse,
+	) => void
 }
 
 /** What every request of one listener shares. */
 interface Shared {
 	readonly call: (request: Request, scope: Scope) => Promise<unknown>
 	readonly scopes: RequestScopes
+	readonly drain: ConnectionDrain
 	readonly requestOptions: LazyRequestOptions
 	readonly bodyLimit: number
 	/** Reports a failure; `summary` says which request and how it was answered. */
@@ -135,29 +153,70 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
 	const onError = options.onError
+	const drain = new ConnectionDrain()
 	const shared: Shared = {
 		call: toCall(app),
 		scopes,
+		drain,
 		requestOptions: { origin: options.origin, bodyLimit },
 		bodyLimit,
 		report: onError === undefined ? reportAnswered : (error) => onError(error),
 	}
+	let closing: Promise<ScopeResult> | undefined
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
-		handle(shared, req, res)) as NodeListener
+		handle(shared, req, res, false)) as NodeListener
 	Object.defineProperties(listener, {
 		scope: { value: scopes.root, enumerable: true },
-		close: {
-			value: (closeOptions?: { grace?: number }) => scopes.close(closeOptions?.grace),
+		checkContinue: {
+			value: (req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
+				handle(shared, req, res, true),
 			enumerable: true,
 		},
+		close: {
+			value: (closeOptions?: { grace?: number }) => {
+				if (closing !== undefined) return closing
+				const grace = closeOptions?.grace ?? scopes.grace
+				checkMilliseconds('grace', grace, true) // a bad argument shuts nothing down
+				closing = shutDown(scopes, drain, grace)
+				return closing
+			},
+			enumerable: true,
+		},
+		drain: { value: drain },
 	})
 	return listener
+}
+
+/**
+ * Winds the request scopes up and closes connections as they fall idle (see ConnectionDrain);
+ * handlers that never answered get a 503 at the end.
+ */
+async function shutDown(
+	scopes: RequestScopes,
+	drain: ConnectionDrain,
+	grace: number,
+): Promise<ScopeResult> {
+	let result: ScopeResult
+	try {
+		const windingUp = scopes.close(grace)
+		drain.begin()
+		result = await windingUp
+	} finally {
+		await drain.end('answer-503')
+	}
+	return result
+}
+
+/** The connection drain of a listener, for `serve` to add its server to. */
+export function drainOf(listener: NodeListener): ConnectionDrain {
+	return (listener as NodeListener & { drain: ConnectionDrain }).drain
 }
 
 function handle(
 	shared: Shared,
 	req: IncomingMessage | Http2ServerRequest,
 	res: NodeServerResponse,
+	expectsContinue: boolean,
 ): void {
 	let scope: Scope
 	try {
@@ -173,12 +232,15 @@ function handle(
 	}
 	scope.request = req // read only by snapshots
 	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
+	shared.drain.add(scope, res)
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
+		// With `Expect: 100-continue` the body was never sent: 413 instead of an invitation.
 		sendStatus(res, 413)
 		return
 	}
+	if (expectsContinue) res.writeContinue()
 	let pending: Promise<unknown>
 	try {
 		pending = shared.call(exchange.request, scope)
@@ -223,8 +285,8 @@ class Exchange {
 			this.fail(new InvalidResponseError(response), true)
 			return
 		}
-		if (isResponseClosed(this.res)) {
-			// The client went away meanwhile: release the body's producer.
+		if (isResponseClosed(this.res) || this.res.writableEnded) {
+			// The client went away meanwhile (or a shutdown answered 503): release the body's producer.
 			response.body?.cancel().catch(() => {})
 			return
 		}
@@ -277,6 +339,7 @@ class Exchange {
 	responseEnded(delivered: boolean): void {
 		if (this.#responseDone) return
 		this.#responseDone = true
+		this.shared.drain.delete(this.scope)
 		endRequestScope(this.scope, delivered)
 		if (!delivered) abortLazyRequest(this.request, this.scope.cancelError())
 		this.scope.release()

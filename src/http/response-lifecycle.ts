@@ -6,6 +6,13 @@
  */
 import { ServerResponse } from 'node:http'
 import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
+import type { Socket } from 'node:net'
+import {
+	isQueuedConnectionGone,
+	queuedSocketOf,
+	unwatchQueuedResponse,
+	watchQueuedResponse,
+} from './queued-responses.js'
 
 /** How a response ended: fully written and flushed, or cut short. */
 export type ResponseOutcome = 'complete' | 'disconnect'
@@ -32,6 +39,8 @@ interface ResponseState {
 	head: Watch<any> | undefined
 	/** undefined: not watched when it could still finish; then whether 'finish' fired. */
 	finished: boolean | undefined
+	/** The connection a pipelined response waits on, while it is watched there. */
+	queuedOn: Socket | undefined
 }
 
 // Kept beside the response, not on it: properties added to Node's ServerResponse (or Express's
@@ -86,7 +95,20 @@ function unlink(res: Watched, watch: Watch<any>): void {
 	if (previous !== undefined) previous.next = watch.next
 	else (state as ResponseState).head = watch.next
 	// Keep the listener count honest for tools that report it; nobody else is waiting.
-	if (state?.head === undefined) res.removeListener('close', onResponseClose)
+	if (state?.head === undefined) stopListening(res, state as ResponseState)
+}
+
+function stopListening(res: Watched, state: ResponseState): void {
+	res.removeListener('close', onResponseClose)
+	http2StreamOf(res)?.removeListener('close', onStreamClose)
+	forgetQueue(res, state)
+}
+
+function forgetQueue(res: Watched, state: ResponseState): void {
+	const socket = state.queuedOn
+	if (socket === undefined) return
+	state.queuedOn = undefined
+	unwatchQueuedResponse(res as ServerResponse, socket)
 }
 
 /**
@@ -98,6 +120,8 @@ function unlink(res: Watched, watch: Watch<any>): void {
  * response (not per socket, so keep-alive connections do not pile up listeners) and does fire for
  * a POST whose body was fully read before the client left, where `req`'s `'aborted'` does not.
  * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too.
+ * A pipelined response that node:http queued behind an earlier one never emits `'close'` when
+ * the client leaves; for those the connection's `'close'` decides (one listener per socket).
  *
  * If the response has already closed when this is called, the outcome is decided at once and
  * `onEnd` runs in a microtask (never synchronously, so callers see the same ordering either way).
@@ -142,7 +166,7 @@ export function watchResponse<C = undefined>(
 	}
 	let state = states.get(res)
 	if (state === undefined) {
-		state = { head: undefined, finished: undefined }
+		state = { head: undefined, finished: undefined, queuedOn: undefined }
 		states.set(res, state)
 	}
 	const head = state.head
@@ -153,6 +177,18 @@ export function watchResponse<C = undefined>(
 		if (state.finished === undefined && !res.writableFinished) {
 			state.finished = false
 			res.on('finish', onResponseFinish)
+		}
+		const stream = http2StreamOf(res)
+		if (stream !== undefined) {
+			streamResponses.set(stream, watched)
+			stream.on('close', onStreamClose)
+		} else {
+			// Pipelined behind another response: its own 'close' never comes if the client leaves.
+			const socket = queuedSocketOf(res as ServerResponse)
+			if (socket !== undefined) {
+				state.queuedOn = socket
+				watchQueuedResponse(res as ServerResponse, socket, closeQueuedResponse)
+			}
 		}
 	} else {
 		let tail = head
@@ -168,12 +204,43 @@ function onResponseFinish(this: Watched): void {
 	if (state !== undefined) state.finished = true
 }
 
+/** The connection of a queued response closed before the response got its turn. */
+function closeQueuedResponse(res: ServerResponse): void {
+	onResponseClose.call(res)
+}
+
 function onResponseClose(this: Watched): void {
-	const state = states.get(this)
+	settle(this, responseOutcome)
+}
+
+/**
+ * The HTTP/2 stream behind a watched compatibility response closed. The response normally emits
+ * its own `'close'` then, but not always (nodejs/node#56374, open): the stream's `'close'` is the
+ * second source, and whichever comes first decides.
+ */
+function onStreamClose(this: ServerHttp2Stream): void {
+	const res = streamResponses.get(this)
+	if (res !== undefined) settle(res, http2Outcome)
+}
+
+/** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
+function http2Outcome(res: Watched): ResponseOutcome {
+	const stream = http2StreamOf(res)
+	if (!res.writableEnded || stream === undefined || stream.aborted) return 'disconnect'
+	const code = stream.rstCode
+	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
+}
+
+const streamResponses = new WeakMap<ServerHttp2Stream, Watched>()
+
+/** Calls every watch of `res` once, with the outcome `decide` gives. */
+function settle(res: Watched, decide: (res: Watched) => ResponseOutcome): void {
+	const state = states.get(res)
 	let watch = state?.head
 	if (state === undefined || watch === undefined) return
 	state.head = undefined
-	const outcome = responseOutcome(this)
+	stopListening(res, state)
+	const outcome = decide(res)
 	let failure: { error: unknown } | undefined
 	while (watch !== undefined) {
 		const next: Watch<any> | undefined = watch.next
@@ -190,14 +257,15 @@ function onResponseClose(this: Watched): void {
 }
 
 /**
- * Whether the response has closed, or was destroyed and its `'close'` is pending: nothing more
- * can be written to it, and {@link responseOutcome} already gives its final outcome.
+ * Whether the response has closed, or was destroyed and its `'close'` is pending, or it was
+ * queued behind another response (HTTP/1.1 pipelining) on a connection that is gone: nothing
+ * more can be written to it, and {@link responseOutcome} already gives its final outcome.
  */
 export function isResponseClosed(res: NodeServerResponse): boolean {
 	const stream = http2StreamOf(res)
 	if (stream !== undefined) return stream.closed || stream.destroyed
 	const h1 = res as ServerResponse
-	return h1.closed || h1.destroyed
+	return h1.closed || h1.destroyed || isQueuedConnectionGone(h1)
 }
 
 /**

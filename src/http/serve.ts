@@ -5,10 +5,12 @@ import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import type { HttpApp } from './app.js'
 import {
+	drainOf,
 	NODE_LISTENER_OPTION_KEYS,
 	type NodeListenerOptions,
 	toNodeListener,
 } from './node-listener.js'
+import { withServerTimeouts } from './server-timeouts.js'
 
 const SERVE_OPTION_KEYS: readonly string[] = [
 	...NODE_LISTENER_OPTION_KEYS,
@@ -40,7 +42,11 @@ export interface ServeOptions extends NodeListenerOptions {
 	hostname?: string
 	/** Closes the server (with the default grace period) when it aborts. */
 	signal?: AbortSignal
-	/** Options for `http.createServer` (timeouts, header limits, …). */
+	/**
+	 * Options for `http.createServer` (timeouts, header limits, …). The timeouts default to
+	 * `DEFAULT_SERVER_TIMEOUTS` (headers 10 s, request 30 s, keep-alive 5 s, checked every 1 s)
+	 * instead of node:http's 60 s / 300 s, so a slow client cannot hold a request scope for long.
+	 */
 	http?: ServerOptions
 }
 
@@ -68,8 +74,10 @@ export interface ServerHandle extends AsyncDisposable {
 	 * Graceful shutdown: stops accepting connections, tells every in-flight request to wind up
 	 * (graceful cancel, reason: shutdown — handlers that give up are answered 503), forces after
 	 * `grace` ms (default: the `grace` option, else 5000), and resolves once every request scope
-	 * has settled (stragglers reported) and every connection is closed. Calling it again returns
-	 * the same promise.
+	 * has settled (stragglers reported) and every connection is closed. Prompt: idle keep-alive
+	 * connections close at once, in-flight answers carry `Connection: close`, requests whose
+	 * handlers never answered get a 503 at the end — within grace + mercy. Calling it again
+	 * returns the same promise.
 	 */
 	close(options?: { grace?: number }): Promise<ScopeResult>
 }
@@ -110,7 +118,11 @@ export async function serve(app: HttpApp, options: ServeOptions = {}): Promise<S
 		throw new InvalidArgumentError('options.hostname', 'a host name or address', hostname)
 	}
 	const listener = toNodeListener(app, listenerOptions)
-	const server = createServer(httpOptions ?? {}, listener)
+	const server = createServer(withServerTimeouts(httpOptions), listener)
+	// Decide on `Expect: 100-continue` ourselves: Node would invite bodies over the limit.
+	server.on('checkContinue', listener.checkContinue)
+	// Its connections are closed on shutdown, idle ones included (see ConnectionDrain).
+	drainOf(listener).addServer(server)
 	await listen(server, port, hostname)
 	const address = server.address() as AddressInfo
 	const host = address.family === 'IPv6' ? `[${address.address}]` : address.address

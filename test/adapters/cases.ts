@@ -7,9 +7,17 @@ import type { TaskscopeOptions } from 'taskscope/express'
 import { expect, it } from 'vitest'
 import { get, type Reply, Scenario, within } from '../http/harness.js'
 
+/**
+ * An agent that opens a new connection per request. After an adapter's `close()` the idle
+ * keep-alive connections are closed; a client racing to reuse one would see a hang-up.
+ */
+export const freshConnection = new http.Agent({ keepAlive: false })
+
 /** A running framework server with the adapter under test. */
 export interface Site {
 	readonly url: string
+	/** The adapter's root scope. */
+	readonly root?: Scope
 	/** The adapter's graceful shutdown (its own way); resolves with the root scope's result. */
 	shutdown(): Promise<ScopeResult>
 	/** Stops everything; safe to call after `shutdown()`. */
@@ -22,12 +30,13 @@ export interface Site {
  */
 export function nodeSite(
 	server: import('node:http').Server,
-	scopes: { close(options?: { grace?: number }): Promise<ScopeResult> },
+	scopes: { readonly scope: Scope; close(options?: { grace?: number }): Promise<ScopeResult> },
 ): Site {
 	const { port } = server.address() as { port: number }
 	let closed: Promise<unknown> | undefined
 	return {
 		url: `http://127.0.0.1:${port}`,
+		root: scopes.scope,
 		shutdown: () => {
 			server.close()
 			return scopes.close()

@@ -6,7 +6,7 @@ import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/express'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, idOf, nodeSite, type Site } from './cases.js'
+import { adapterCases, answer, freshConnection, idOf, nodeSite, type Site } from './cases.js'
 
 function send(res: Response, reply: Reply): void {
 	res.status(reply.status)
@@ -66,7 +66,8 @@ describe('taskscope/express: the middleware', () => {
 			expect(scopes.scope.name).toBe('api')
 			expect((await get(url)).body.toString()).toBe('child of root')
 			await scopes.close()
-			const after = await get(url)
+			// close() closed the idle keep-alive connection: a new one is refused with a 503.
+			const after = await get(url, freshConnection)
 			expect(after.status).toBe(503)
 		} finally {
 			server.closeAllConnections()

@@ -7,7 +7,7 @@ import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/fastify'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, http2Text, type Reply, type Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, idOf, post, type Site } from './cases.js'
+import { adapterCases, answer, freshConnection, idOf, post, type Site } from './cases.js'
 
 function send(reply: FastifyReply, answered: Reply): FastifyReply {
 	reply.code(answered.status)
@@ -41,6 +41,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	let closed: Promise<unknown> | undefined
 	return {
 		url: `http://127.0.0.1:${port}`,
+		root: app.taskscope.scope,
 		shutdown: () => {
 			// app.close() winds up through the plugin's preClose/onClose hooks; the handle gives the
 			// root's result once that has settled.
@@ -149,7 +150,7 @@ describe('taskscope/fastify: the plugin', () => {
 		try {
 			expect((await get(url)).status).toBe(200)
 			await within(app.taskscope.close(), 5_000, 'taskscope close')
-			const refused = await get(url)
+			const refused = await get(url, freshConnection)
 			expect(refused.status).toBe(503)
 			expect(refused.body.toString()).toBe('Service Unavailable')
 		} finally {

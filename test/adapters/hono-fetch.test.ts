@@ -45,7 +45,7 @@ describe('taskscope/hono under a fetch-style runtime (request.signal aborts on d
 				},
 			}
 		},
-		{ rawClose: false },
+		{ rawClose: false, pipelining: false },
 	)
 })
 

@@ -5,7 +5,7 @@ import { type Context, Hono } from 'hono'
 import { type TaskscopeEnv, type TaskscopeOptions, taskscope } from 'taskscope/hono'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario } from '../http/harness.js'
-import { adapterCases, answer, idOf, type Site } from './cases.js'
+import { adapterCases, answer, freshConnection, idOf, type Site } from './cases.js'
 
 type Env = { Bindings: HttpBindings; Variables: TaskscopeEnv['Variables'] }
 
@@ -53,6 +53,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	let closed: Promise<unknown> | undefined
 	return {
 		url,
+		root: scopes.scope,
 		shutdown: () => {
 			server.close()
 			return scopes.close()
@@ -86,7 +87,7 @@ describe('taskscope/hono on @hono/node-server: the middleware', () => {
 			expect(scopes.scope.name).toBe('api')
 			expect((await get(`${url}/`)).body.toString()).toBe('child of root')
 			await scopes.close()
-			expect((await get(`${url}/`)).status).toBe(503)
+			expect((await get(`${url}/`, freshConnection)).status).toBe(503)
 		} finally {
 			await stop(server)
 		}

@@ -6,7 +6,7 @@ import { sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/koa'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, idOf, nodeSite, type Site } from './cases.js'
+import { adapterCases, answer, freshConnection, idOf, nodeSite, type Site } from './cases.js'
 
 function send(ctx: Context, reply: Reply): void {
 	ctx.status = reply.status
@@ -145,7 +145,7 @@ describe('taskscope/koa: the middleware', () => {
 			expect(scopes.scope.name).toBe('api')
 			expect((await get(url)).body.toString()).toBe('child of root')
 			await scopes.close()
-			expect((await get(url)).status).toBe(503)
+			expect((await get(url, freshConnection)).status).toBe(503)
 		} finally {
 			server.closeAllConnections()
 			await new Promise((resolve) => server.close(resolve))

@@ -40,7 +40,7 @@ describe('toFetchHandler under a fetch-style runtime (request.signal aborts on d
 				},
 			}
 		},
-		{ rawClose: false },
+		{ rawClose: false, pipelining: false },
 	)
 })
 

@@ -59,3 +59,67 @@ describe('toNodeListener on node:http2 (compatibility API)', () => {
 		}
 	})
 })
+
+describe('toNodeListener on node:http2: prompt shutdown', () => {
+	it('in-flight streams are answered, idle sessions closed, all within grace + mercy', async () => {
+		const grace = 300
+		const mercy = 200
+		let started = 0
+		const listener = toNodeListener(
+			async ({ scope }) => {
+				started++
+				try {
+					await sleep(60_000, scope)
+					return new Response('never')
+				} catch {
+					return new Response('wound up', { status: 503 })
+				}
+			},
+			{ grace, mercy },
+		)
+		const server = http2.createServer(listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		const busy = [0, 1].map(() => http2.connect(`http://127.0.0.1:${port}`))
+		const idle = http2.connect(`http://127.0.0.1:${port}`)
+		for (const session of [...busy, idle]) session.on('error', () => {})
+		try {
+			// The idle session made one request (so the listener knows it), then nothing.
+			const warmup = idle.request({ ':path': '/' })
+			warmup.on('error', () => {})
+			warmup.resume()
+			const statuses = Array.from({ length: 20 }, (_, index) => {
+				const stream = (busy[index % 2] as http2.ClientHttp2Session).request({ ':path': '/' })
+				stream.on('error', () => {})
+				stream.resume()
+				return new Promise<number>((resolve) => {
+					let status = 0
+					stream.on('response', (headers) => {
+						status = Number(headers[':status'])
+					})
+					stream.on('close', () => resolve(status))
+				})
+			})
+			await within(
+				(async () => {
+					for (let round = 0; round < 1_000 && started < 21; round++) await sleep(5)
+				})(),
+				5_000,
+				'21 handlers',
+			)
+			const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()))
+			const startedAt = performance.now()
+			const closed = new Promise((resolve) => server.close(resolve))
+			await within(listener.close(), 5_000, 'listener.close()')
+			await within(closed, 5_000, 'server close')
+			const took = performance.now() - startedAt
+			await within(idleClosed, 5_000, 'the idle session to close')
+			expect(took).toBeLessThan(grace + mercy + 1_500) // generous on a busy machine
+			const answered = await within(Promise.all(statuses), 5_000, 'answers')
+			expect(answered).toEqual(answered.map(() => 503))
+		} finally {
+			for (const session of [...busy, idle]) session.destroy()
+			server.close()
+		}
+	})
+})

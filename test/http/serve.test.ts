@@ -33,6 +33,7 @@ describe('toNodeListener (plain handler)', () => {
 		const { port } = server.address() as { port: number }
 		return {
 			url: `http://127.0.0.1:${port}`,
+			root: listener.scope,
 			close: async () => {
 				await listener.close({ grace: 100 })
 				server.closeAllConnections()
@@ -53,7 +54,7 @@ describe('serve (Service stack with scopeSpawnLayer, until: caller)', () => {
 					),
 				)
 			const server = await serve(app)
-			return { url: server.url, close: () => server.close({ grace: 100 }) }
+			return { url: server.url, root: server.scope, close: () => server.close({ grace: 100 }) }
 		},
 		{ rawClose: false },
 	)
@@ -184,7 +185,7 @@ describe('serve: graceful shutdown', () => {
 		await expect(get(`${server.url}/`)).rejects.toThrow()
 	})
 
-	it('forces handlers that ignore the graceful phase and reports stragglers by name', async () => {
+	it('forces handlers that ignore the graceful phase, answers their requests 503, reports stragglers by name', async () => {
 		const errors: unknown[] = []
 		const server = await serve(
 			async () => {
@@ -201,7 +202,8 @@ describe('serve: graceful shutdown', () => {
 		const started = performance.now()
 		const result = await within(server.close({ grace: 50 }), 5_000, 'close')
 		expect(performance.now() - started).toBeLessThan(3_000)
-		expect(await answer).toBe('connection closed')
+		// Nobody is left to answer it: the server does, and closes the connection.
+		expect(await answer).toBe(503)
 		expect(result.stragglers).toHaveLength(1)
 		expect(errors).toEqual([expect.objectContaining({ name: 'StragglerError' })])
 	})
