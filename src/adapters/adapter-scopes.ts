@@ -18,6 +18,7 @@ import {
 	type ResponseOutcome,
 	watchResponse,
 } from '../http/response-lifecycle.js'
+import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
@@ -194,4 +195,13 @@ export function withHandle<F extends Function>(
 		},
 	})
 	return middleware as F & TaskscopeHandle
+}
+
+/**
+ * Runs the downstream handlers (`next`) as the request scope's work: with the implicit current
+ * scope on, `spawn()` and `scope()` in a route find the request scope; in development, a
+ * detached root made there is reported. Costs nothing when neither is on.
+ */
+export function asRequestWork<R>(scope: Scope, next: () => R): R {
+	return workNeedsContext() ? runAsWork(scope, next, undefined) : next()
 }

@@ -67,6 +67,11 @@ export function structureChecksEnabled(): boolean {
 const warnedSites = new Set<string>()
 const MAX_SITES = 1_000
 
+/** @internal Forgets which call sites were warned about (for tests). */
+export function forgetWarnedSites(): void {
+	warnedSites.clear()
+}
+
 /** @internal Warns (once per call site) that `what` made a root inside running work. */
 export function warnDetachedRoot(what: string): void {
 	const site = callSite()

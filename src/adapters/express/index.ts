@@ -20,6 +20,7 @@ import { sendStatus } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
+	asRequestWork,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -121,7 +122,7 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 			return
 		}
 		;(req as IncomingMessage & { scope: Scope }).scope = scope
-		next()
+		asRequestWork(scope, next)
 	}
 	return withHandle(taskscopeMiddleware, scopes)
 }

@@ -27,7 +27,12 @@ import { isResponseClosed } from '../../http/response-lifecycle.js'
 import { statusText } from '../../http/status.js'
 import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope, ScopeResult } from '../../scope/scope.js'
-import { AdapterScopes, type TaskscopeHandle, type TaskscopeOptions } from '../adapter-scopes.js'
+import {
+	AdapterScopes,
+	asRequestWork,
+	type TaskscopeHandle,
+	type TaskscopeOptions,
+} from '../adapter-scopes.js'
 import { cancellationStatus } from '../cancellation.js'
 import { MissingMiddlewareError } from '../errors.js'
 
@@ -151,7 +156,7 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 				return
 			}
 			request.scope = scope
-			next()
+			asRequestWork(scope, next)
 		},
 	)
 	fastify.addHook('onRoute', answerCancellationsOf)

@@ -25,6 +25,7 @@ import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/erro
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
+	asRequestWork,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -143,7 +144,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 			c.set('scope', scope)
 			scope.hold() // the downstream handlers
 			try {
-				await next()
+				await asRequestWork(scope, next)
 			} finally {
 				scope.release()
 			}
@@ -154,7 +155,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		c.set('scope', scope)
 		scope.hold()
 		try {
-			await next()
+			await asRequestWork(scope, next)
 		} catch (error) {
 			scope.release()
 			endRequestScope(scope, !scope.cancelled)

@@ -20,6 +20,7 @@ import { statusText } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
+	asRequestWork,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -114,7 +115,7 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		ctx.scope = scope
 		scope.hold() // the downstream middleware
 		try {
-			await next()
+			await asRequestWork(scope, next)
 		} catch (error) {
 			answerCancellation(ctx, error)
 		} finally {
