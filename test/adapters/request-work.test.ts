@@ -1,6 +1,7 @@
 // Route handlers run as their request scope's work: with the implicit context on, `spawn()` in a
 // route finds the request scope; in development, a free withTimeout() there (a detached root) is
 // reported. Real frameworks on real ports.
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve as honoServe } from '@hono/node-server'
 import express from 'express'
@@ -17,6 +18,19 @@ import { forgetWarnedSites } from '../../src/scope/structure-checks.js'
 
 type Start = (route: () => Promise<string>) => Promise<{ url: string; close: () => Promise<void> }>
 
+/** A started node:http server and the middleware's scopes, as a site the tests can call. */
+async function site(
+	server: Server,
+	scopes: { close(options: { grace: number }): Promise<unknown> },
+) {
+	if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+	const { port } = server.address() as AddressInfo
+	return {
+		url: `http://127.0.0.1:${port}/`,
+		close: async () => void (await scopes.close({ grace: 0 }), server.close()),
+	}
+}
+
 const sites: Record<string, Start> = {
 	express: async (route) => {
 		const app = express()
@@ -24,12 +38,7 @@ const sites: Record<string, Start> = {
 		app.use(scopes)
 		app.get('/', async (_req, res) => void res.send(await route()))
 		const server = app.listen(0, '127.0.0.1')
-		await new Promise((resolve) => server.once('listening', resolve))
-		const { port } = server.address() as AddressInfo
-		return {
-			url: `http://127.0.0.1:${port}/`,
-			close: async () => void (await scopes.close({ grace: 0 }), server.close()),
-		}
+		return site(server, scopes)
 	},
 	koa: async (route) => {
 		const app = new Koa()
@@ -39,12 +48,7 @@ const sites: Record<string, Start> = {
 			ctx.body = await route()
 		})
 		const server = app.listen(0, '127.0.0.1')
-		await new Promise((resolve) => server.once('listening', resolve))
-		const { port } = server.address() as AddressInfo
-		return {
-			url: `http://127.0.0.1:${port}/`,
-			close: async () => void (await scopes.close({ grace: 0 }), server.close()),
-		}
+		return site(server, scopes)
 	},
 	fastify: async (route) => {
 		const app = Fastify()
@@ -58,13 +62,8 @@ const sites: Record<string, Start> = {
 		const scopes = honoTaskscope()
 		app.use(scopes)
 		app.get('/', async (c) => c.text(await route()))
-		const server = honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
-		await new Promise((resolve) => server.once('listening', resolve))
-		const { port } = server.address() as AddressInfo
-		return {
-			url: `http://127.0.0.1:${port}/`,
-			close: async () => void (await scopes.close({ grace: 0 }), server.close()),
-		}
+		const server = honoServe({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+		return site(server, scopes)
 	},
 }
 
