@@ -1,10 +1,10 @@
-import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { timeoutOfFetchRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { endWhenConsumed } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
+import { type RequestLife, requestLifeOf } from './request-life.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import { statusResponse } from './status.js'
 
@@ -28,6 +28,22 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
 }
 
 /**
+ * The runtime's second argument to a fetch handler where it has one: Cloudflare Workers'
+ * `ExecutionContext`, Vercel's and srvx's context, Deno Deploy's. `after` work is handed to its
+ * `waitUntil`, so the platform keeps the isolate alive until the work has ended.
+ *
+ * @example
+ * ```ts
+ * import { toFetchHandler, type WaitUntilContext } from 'taskscope/http'
+ * const handler = toFetchHandler(app)
+ * export default { fetch: (request: Request, env: unknown, ctx: WaitUntilContext) => handler(request, ctx) }
+ * ```
+ */
+export interface WaitUntilContext {
+	waitUntil(promise: Promise<unknown>): void
+}
+
+/**
  * A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown.
  *
  * @example
@@ -39,7 +55,7 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
  * ```
  */
 export interface FetchHandler {
-	(request: Request): Promise<Response>
+	(request: Request, context?: WaitUntilContext | unknown): Promise<Response>
 	/** The root scope: every request scope is its child. */
 	readonly scope: Scope
 	/** Winds every in-flight request up (graceful, then forced after `grace`); resolves once all settled. */
@@ -71,32 +87,45 @@ export interface FetchHandler {
 export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}): FetchHandler {
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
-	const report = options.onError ?? ((error: unknown) => reportUnhandled(error, 'fetch handler'))
-	const handler = (async (request: Request): Promise<Response> => {
+	const unavailable = scopes.unavailableHeaders
+	const echo = scopes.echoHeader
+	const handler = (async (request: Request, context?: unknown): Promise<Response> => {
 		let scope: Scope
 		try {
-			scope = scopes.open(request.signal, timeoutOfFetchRequest(scopes.deadline, request.headers))
+			scope = scopes.open(
+				request.signal,
+				timeoutOfFetchRequest(scopes.deadline, request.headers),
+				undefined,
+				request.headers,
+			)
 		} catch {
-			return statusResponse(503, { connection: 'close' })
+			return statusResponse(503, { ...unavailable, connection: 'close' })
 		}
+		const life = requestLifeOf(scope) as RequestLife
+		life.waitUntil = waitUntilOf(context)
 		scope.hold()
 		let response: unknown
 		try {
 			response = await call(request, scope)
 		} catch (error) {
 			scope.release()
-			endRequestScope(scope, !scope.cancelled)
-			const { status, report: worthReporting } = answerFor(error)
-			if (worthReporting) report(error)
-			return statusResponse(status)
+			if (isDisconnected(request, scope)) {
+				// 499: nobody is left to read an answer; onDisconnect is told, nothing is reported.
+				endRequestScope(scope, false)
+				return statusResponse(499)
+			}
+			endRequestScope(scope, true)
+			const { status, report } = answerFor(error)
+			if (report) scopes.report(error, life.id)
+			return echoed(statusResponse(status, status === 503 ? unavailable : undefined), echo, life)
 		}
 		scope.release()
 		if (!(response instanceof Response)) {
 			endRequestScope(scope, true)
-			report(new InvalidResponseError(response))
-			return statusResponse(500)
+			scopes.report(new InvalidResponseError(response), life.id)
+			return echoed(statusResponse(500), echo, life)
 		}
-		return endWhenConsumed(response, scope)
+		return echoed(endWhenConsumed(response, scope), echo, life)
 	}) as FetchHandler
 	Object.defineProperties(handler, {
 		scope: { value: scopes.root, enumerable: true },
@@ -106,4 +135,42 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 		},
 	})
 	return handler
+}
+
+/** The request went away: its signal aborted, or its scope was cancelled by a disconnect. */
+function isDisconnected(request: Request, scope: Scope): boolean {
+	return request.signal.aborted || scope.cancelReason?.kind === 'disconnect'
+}
+
+/** The runtime context's `waitUntil`, bound, when it has one; a hostile context counts as none. */
+function waitUntilOf(context: unknown): ((promise: Promise<unknown>) => void) | undefined {
+	if (typeof context !== 'object' || context === null) return undefined
+	let waitUntil: unknown
+	try {
+		waitUntil = (context as { waitUntil?: unknown }).waitUntil
+	} catch {
+		return undefined
+	}
+	if (typeof waitUntil !== 'function') return undefined
+	return (promise) => {
+		try {
+			waitUntil.call(context, promise)
+		} catch {
+			// The platform refused it (for example, after the response): the work still runs.
+		}
+	}
+}
+
+/** The response with the request id in the echo header, if asked. */
+function echoed(response: Response, echo: string | undefined, life: RequestLife): Response {
+	if (echo === undefined) return response
+	try {
+		response.headers.set(echo, life.id)
+		return response
+	} catch {
+		// Immutable headers (a Response from fetch()): copy them.
+		const copy = new Response(response.body, response)
+		copy.headers.set(echo, life.id)
+		return copy
+	}
 }

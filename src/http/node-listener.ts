@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { reportUnhandled } from '../scope/report.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { checkByteCount } from '../scope/validate.js'
 import { timeoutOfNodeRequest } from './accept-deadline.js'
@@ -9,6 +8,7 @@ import { type HttpApp, toCall } from './app.js'
 import { InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
 import { exceedsBodyLimit } from './request-body.js'
+import { requestIdOf } from './request-life.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import {
 	isResponseClosed,
@@ -90,7 +90,7 @@ interface Shared {
 	readonly scopes: RequestScopes
 	readonly requestOptions: LazyRequestOptions
 	readonly bodyLimit: number
-	readonly report: (error: unknown) => void
+	readonly report: (error: unknown, requestId: string | undefined) => void
 }
 
 /**
@@ -118,13 +118,12 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			? DEFAULT_BODY_LIMIT
 			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
-	const onError = options.onError
 	const shared: Shared = {
 		call: toCall(app),
 		scopes,
 		requestOptions: { origin: options.origin, bodyLimit },
 		bodyLimit,
-		report: onError ?? ((error) => reportUnhandled(error, 'http server')),
+		report: scopes.report,
 	}
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
 		handle(shared, req, res)) as NodeListener
@@ -149,12 +148,15 @@ function handle(
 			undefined,
 			timeoutOfNodeRequest(shared.scopes.deadline, req.headers),
 			res,
+			req.headers,
 		)
 	} catch {
 		// The server is closing: no new work.
-		sendStatus(res, 503, { closeConnection: true })
+		sendStatus(res, 503, { closeConnection: true, headers: shared.scopes.unavailableHeaders })
 		return
 	}
+	const echo = shared.scopes.echoHeader
+	if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
@@ -228,17 +230,21 @@ class Exchange {
 		const { status, report } = answerFor(error)
 		if (isResponseClosed(this.res) || this.#responseDone) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
-			if (report && !this.scope.cancelled) this.shared.report(error)
+			if (report && !this.scope.cancelled) this.shared.report(error, requestIdOf(this.scope))
 			return
 		}
-		if (report) this.shared.report(error)
-		sendStatus(this.res, status)
+		if (report) this.shared.report(error, requestIdOf(this.scope))
+		sendStatus(
+			this.res,
+			status,
+			status === 503 ? { headers: this.shared.scopes.unavailableHeaders } : undefined,
+		)
 	}
 
 	/** The body stream failed while being written. */
 	bodyFailed(error: unknown): void {
 		const { status, report } = answerFor(error)
-		if (report) this.shared.report(error)
+		if (report) this.shared.report(error, requestIdOf(this.scope))
 		if (!this.res.headersSent) sendStatus(this.res, status)
 	}
 
