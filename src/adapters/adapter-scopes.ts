@@ -6,6 +6,9 @@
  */
 
 import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
+import type { After } from '../http/after.js'
+import { afterResponse } from '../http/request-context.js'
+import { requestIdOf } from '../http/request-life.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from '../http/request-scopes.js'
 import {
 	type NodeServerResponse,
@@ -78,6 +81,16 @@ export class AdapterScopes implements TaskscopeHandle {
 		return this.#scopes.root
 	}
 
+	/** Headers of every 503 this adapter gives for shutdown or overload (`retry-after`). */
+	get unavailableHeaders(): Readonly<Record<string, string>> | undefined {
+		return this.#scopes.unavailableHeaders
+	}
+
+	/** The response header the request id is echoed in, if asked. */
+	get echoHeader(): string | undefined {
+		return this.#scopes.echoHeader
+	}
+
 	/**
 	 * A request scope held until `res` ends, then ended by the response's outcome; `undefined`
 	 * once the adapter is closing (answer 503).
@@ -90,8 +103,11 @@ export class AdapterScopes implements TaskscopeHandle {
 			undefined,
 			timeoutOfNodeRequest(this.#scopes.deadline, headers),
 			res,
+			headers,
 		)
 		if (scope === undefined) return undefined
+		const echo = this.#scopes.echoHeader
+		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 		scope.hold()
 		watchResponse(res, responseEnded, scope)
 		return scope
@@ -103,16 +119,26 @@ export class AdapterScopes implements TaskscopeHandle {
 	 * deadline, when `acceptDeadline` is on.
 	 */
 	openFollowing(signal: AbortSignal, headers?: Headers): Scope | undefined {
-		return this.#tryOpen(signal, timeoutOfFetchRequest(this.#scopes.deadline, headers))
+		return this.#tryOpen(
+			signal,
+			timeoutOfFetchRequest(this.#scopes.deadline, headers),
+			undefined,
+			headers,
+		)
 	}
 
 	close(options?: { grace?: number }): Promise<ScopeResult> {
 		return this.#scopes.close(options?.grace)
 	}
 
-	#tryOpen(signal?: AbortSignal, timeout?: number, source?: object): Scope | undefined {
+	#tryOpen(
+		signal: AbortSignal | undefined,
+		timeout: number | undefined,
+		source: object | undefined,
+		headers: Headers | Record<string, string | string[] | undefined> | undefined,
+	): Scope | undefined {
 		try {
-			return this.#scopes.open(signal, timeout, source)
+			return this.#scopes.open(signal, timeout, source, headers)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error
@@ -146,4 +172,21 @@ export function withHandle<F extends Function>(
 		},
 	})
 	return middleware as F & TaskscopeHandle
+}
+
+/**
+ * What every adapter puts on its request object besides `scope`: the request's id and `after`.
+ *
+ * @example
+ * ```ts
+ * const { requestId, after } = requestTools(scope)
+ * req.requestId = requestId
+ * req.after = after
+ * ```
+ */
+export function requestTools(scope: Scope): { requestId: string; after: After } {
+	return {
+		requestId: requestIdOf(scope) as string,
+		after: (fn, options) => afterResponse(scope, fn, options),
+	}
 }

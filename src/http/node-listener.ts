@@ -5,7 +5,7 @@ import { checkByteCount } from '../scope/validate.js'
 import { timeoutOfNodeRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
-import { InvalidResponseError } from './errors.js'
+import { ClientDisconnectError, InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
 import { exceedsBodyLimit } from './request-body.js'
 import { requestIdOf } from './request-life.js'
@@ -258,7 +258,15 @@ class Exchange {
 		if (this.#responseDone) return
 		this.#responseDone = true
 		endRequestScope(this.scope, delivered)
-		if (!delivered) abortLazyRequest(this.request, this.scope.cancelError())
+		// Under a route's 'ignore' policy the scope is not cancelled: the body still ends, plainly.
+		if (!delivered) {
+			abortLazyRequest(
+				this.request,
+				this.scope.cancelled
+					? this.scope.cancelError()
+					: new ClientDisconnectError('The client went away'),
+			)
+		}
 		this.scope.release()
 	}
 }

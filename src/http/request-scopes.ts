@@ -150,7 +150,13 @@ export class RequestScopes {
 				? (error) => reportUnhandled(error, `${name} server`)
 				: (error, requestId) => onError(error, { requestId })
 		this.afterWork = new AfterWork(this.root, options.after, this.report)
-		this.#requestOptions = { parent: this.root, errors, mercy }
+		// One shared handler on every request scope, so a failure it reports names its request
+		// (from the root, a request scope's failures would arrive without it).
+		const onRequestError: ScopeErrorHandler | undefined =
+			onError === undefined
+				? undefined
+				: (error, info) => onError(error, { requestId: requestIdOfFailure(info) })
+		this.#requestOptions = { parent: this.root, errors, mercy, onError: onRequestError }
 		this.#init = { block: true, reportOnClose: true, trusted: true, kind: 'request' }
 	}
 

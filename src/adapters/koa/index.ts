@@ -16,14 +16,19 @@
  * @module
  */
 import type { ExtendableContext, Next } from 'koa'
+import type { After } from '../../http/after.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
+import { applyRoutePolicy } from '../../http/route-policy-layer.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
+	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
 
+export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 
 declare module 'koa' {
@@ -34,6 +39,10 @@ declare module 'koa' {
 		 * disconnect).
 		 */
 		scope: Scope
+		/** The request's id (from `x-request-id`, configurable, or generated). */
+		requestId: string
+		/** Schedules work after the response, owned by the server (`taskscope/http` `After`). */
+		after: After
 	}
 }
 
@@ -96,10 +105,14 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		if (scope === undefined) {
 			ctx.status = 503
 			ctx.set('connection', 'close')
+			if (scopes.unavailableHeaders !== undefined) ctx.set(scopes.unavailableHeaders)
 			ctx.body = 'Service Unavailable'
 			return
 		}
+		const tools = requestTools(scope)
 		ctx.scope = scope
+		ctx.requestId = tools.requestId
+		ctx.after = tools.after
 		scope.hold() // the downstream middleware
 		try {
 			await next()
@@ -108,4 +121,30 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		}
 	}
 	return withHandle(taskscopeMiddleware, scopes)
+}
+
+/**
+ * Route middleware giving the requests it sees a policy of their own: a time limit, a shorter
+ * grace on shutdown, and what a client disconnect does — `'cancel'` (default), `'ignore'` (the
+ * scope lives until its handler and tasks have ended) or `{ grace: ms }` (`graceSignal` first).
+ * Use it after `taskscope()`, on a router's route or a sub-app.
+ *
+ * @example
+ * ```ts
+ * import Router from '@koa/router'
+ * import { routePolicy, taskscope } from 'taskscope/koa'
+ * app.use(taskscope())
+ * router.post('/upload', routePolicy({ disconnect: 'ignore' }), async (ctx) => {
+ *   ctx.body = await store(ctx.req, ctx.scope.signal)
+ * })
+ * ```
+ */
+export function routePolicy(
+	policy: RoutePolicy,
+): (ctx: ExtendableContext, next: Next) => Promise<void> {
+	const checked = checkRoutePolicy(policy)
+	return async function taskscopeRoutePolicy(ctx, next) {
+		applyRoutePolicy(ctx.scope, checked)
+		await next()
+	}
 }

@@ -1,0 +1,250 @@
+import http from 'node:http'
+import { CancelledError, type Scope, sleep } from 'taskscope'
+import {
+	afterResponse,
+	requestIdOf,
+	routePolicyLayer,
+	serve,
+	toFetchHandler,
+	toNodeListener,
+	type WaitUntilContext,
+} from 'taskscope/http'
+import { type Service, service } from 'taskscope/service'
+import { describe, expect, it } from 'vitest'
+import { deferred } from '../support.js'
+import { type AfterHandle, afterCases, POLICIES } from './after-cases.js'
+import { get, type Reply, within } from './harness.js'
+
+function toResponse(reply: Reply): Response {
+	return 'stream' in reply
+		? new Response(reply.stream, { status: reply.status })
+		: new Response(reply.body, { status: reply.status })
+}
+
+/** The routes as a Service stack: the policed routes go through a `routePolicyLayer`. */
+function router(handle: AfterHandle): Service<Request, Response> {
+	const route = service(async (request: Request, signal?: unknown) => {
+		const scope = signal as Scope
+		const { pathname } = new URL(request.url)
+		const body = request.method === 'POST' ? await request.text() : undefined
+		const tools = {
+			scope,
+			requestId: requestIdOf(scope) as string,
+			after: (
+				fn: Parameters<typeof afterResponse>[1],
+				options?: Parameters<typeof afterResponse>[2],
+			) => afterResponse(scope, fn, options),
+		}
+		return toResponse(await handle(pathname, tools, body))
+	})
+	const upload = routePolicyLayer(POLICIES['/upload']).layer(route)
+	const graceful = routePolicyLayer(POLICIES['/graceful']).layer(route)
+	return service((request: Request, signal) => {
+		const { pathname } = new URL(request.url)
+		const target = pathname === '/upload' ? upload : pathname === '/graceful' ? graceful : route
+		return target.call(request, signal)
+	})
+}
+
+describe('toNodeListener: after(), route policy, request ids, Retry-After', () => {
+	afterCases(async (handle, options) => {
+		const listener = toNodeListener(router(handle), options)
+		const server = http.createServer(listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		return {
+			url: `http://127.0.0.1:${port}`,
+			root: listener.scope,
+			windUp: (closeOptions) => listener.close(closeOptions),
+			stop: async () => {
+				await listener.close({ grace: 100 })
+				server.closeAllConnections()
+				await new Promise((resolve) => server.close(resolve))
+			},
+		}
+	})
+})
+
+describe('serve: after()', () => {
+	it('hands the plain handler after and requestId; close({ grace }) drains the work', async () => {
+		const ran = deferred<string>()
+		const server = await serve(({ after, requestId }) => {
+			after(async (s) => {
+				await sleep(50, s)
+				ran.resolve(requestId)
+			})
+			return new Response(requestId)
+		})
+		try {
+			const { body } = await get(`${server.url}/`)
+			expect(await within(ran.promise, 5_000, 'the after work')).toBe(body.toString())
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
+	it('with runOnDisconnect: false, drops the work when the client went away', async () => {
+		const events: string[] = []
+		const reachedHandler = deferred()
+		const ended = deferred()
+		const server = await serve(async ({ after, scope }) => {
+			after(() => events.push('ran anyway'))
+			after(() => events.push('ran'), { runOnDisconnect: false })?.done.then(() => ended.resolve())
+			reachedHandler.resolve()
+			await sleep(60_000, scope).catch(() => {})
+			return new Response('late')
+		})
+		try {
+			const request = http.get(server.url)
+			request.on('error', () => {})
+			await within(reachedHandler.promise, 5_000, 'the handler')
+			request.destroy()
+			await within(ended.promise, 5_000, 'the dropped work to end')
+			await sleep(20)
+			expect(events).toEqual(['ran anyway'])
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
+	it('answers an OverloadedError from the handler 503 with Retry-After', async () => {
+		const server = await serve(
+			({ after }) => {
+				after(() => sleep(100))
+				after(() => sleep(100)) // over the cap: throws
+				return new Response('unreachable')
+			},
+			{ after: { max: 1 }, retryAfter: 3 },
+		)
+		try {
+			const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+				http.get(server.url, resolve).on('error', reject)
+			})
+			response.resume()
+			expect(response.statusCode).toBe(503)
+			expect(response.headers['retry-after']).toBe('3')
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
+	it("reports the excess with onOverload: 'report', naming the request", async () => {
+		const reports: Array<[string, string | undefined]> = []
+		const server = await serve(
+			({ after }) => {
+				after(() => sleep(100))
+				const refused = after(() => sleep(100))
+				return new Response(refused === undefined ? 'refused' : 'accepted')
+			},
+			{
+				after: { max: 1, onOverload: 'report' },
+				requestId: { generate: () => 'over-1' },
+				onError: (error, info) => reports.push([(error as Error).name, info?.requestId]),
+			},
+		)
+		try {
+			expect((await get(server.url)).body.toString()).toBe('refused')
+			expect(reports).toEqual([['OverloadedError', 'over-1']])
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
+	it('rejects bad options with typed errors', async () => {
+		await expect(serve(() => new Response(''), { after: { max: -1 } })).rejects.toThrow(
+			/options\.after\.max/,
+		)
+		await expect(serve(() => new Response(''), { retryAfter: 1.5 })).rejects.toThrow(
+			/options\.retryAfter/,
+		)
+		await expect(
+			serve(() => new Response(''), { requestId: { header: 'bad header' } }),
+		).rejects.toThrow(/options\.requestId\.header/)
+		expect(() => routePolicyLayer({ disconnect: 'sometimes' as 'ignore' })).toThrow(
+			/policy\.disconnect/,
+		)
+		expect(() => afterResponse({}, () => {})).toThrow(/scope/)
+	})
+})
+
+describe('toFetchHandler: after(), waitUntil, 499, Retry-After', () => {
+	it('hands the after work to ctx.waitUntil and starts it once the body was read', async () => {
+		const promises: Promise<unknown>[] = []
+		const ctx: WaitUntilContext = { waitUntil: (promise) => void promises.push(promise) }
+		const events: string[] = []
+		const handler = toFetchHandler(({ after }) => {
+			after(async () => {
+				events.push('after')
+			})
+			return new Response('body')
+		})
+		const response = await handler(new Request('http://x/'), ctx)
+		expect(promises).toHaveLength(1)
+		await sleep(20)
+		// The response without a consumer yet: body unread, work waiting.
+		expect(events).toEqual([])
+		expect(await response.text()).toBe('body')
+		await within(promises[0] as Promise<unknown>, 5_000, 'the waitUntil promise')
+		expect(events).toEqual(['after'])
+		await handler.close()
+	})
+
+	it('ignores a hostile ctx, answers a disconnect 499 (never 503) and tells onDisconnect', async () => {
+		const disconnects: string[] = []
+		const handler = toFetchHandler(
+			async ({ scope }) => {
+				await sleep(60_000, scope)
+				return new Response('late')
+			},
+			{
+				onDisconnect: ({ requestId, status }) => disconnects.push(`${requestId} ${status}`),
+				requestId: { generate: () => 'cut-1' },
+			},
+		)
+		const controller = new AbortController()
+		const hostile = {
+			get waitUntil(): never {
+				throw new Error('hostile')
+			},
+		}
+		const waiting = handler(new Request('http://x/', { signal: controller.signal }), hostile)
+		await sleep(10)
+		controller.abort()
+		const response = await waiting
+		expect(response.status).toBe(499)
+		expect(disconnects).toEqual(['cut-1 499'])
+		await handler.close()
+	})
+
+	it('answers 503 with Retry-After when closing, and echoes the request id', async () => {
+		const handler = toFetchHandler(({ requestId }) => new Response(requestId), {
+			retryAfter: 2,
+			requestId: { echo: 'x-trace' },
+		})
+		const response = await handler(
+			new Request('http://x/', { headers: { 'x-request-id': 'abc.1' } }),
+		)
+		expect(await response.text()).toBe('abc.1')
+		expect(response.headers.get('x-trace')).toBe('abc.1')
+		await handler.close()
+		const refused = await handler(new Request('http://x/'))
+		expect(refused.status).toBe(503)
+		expect(refused.headers.get('retry-after')).toBe('2')
+	})
+
+	it('puts the request id in the onError info of a handler failure', async () => {
+		const infos: Array<string | undefined> = []
+		const handler = toFetchHandler(
+			() => {
+				throw new Error('boom')
+			},
+			{ onError: (_error, info) => infos.push(info?.requestId) },
+		)
+		const response = await handler(new Request('http://x/', { headers: { 'x-request-id': 'r-9' } }))
+		expect(response.status).toBe(500)
+		expect(infos).toEqual(['r-9'])
+		await handler.close()
+	})
+})
+
+void CancelledError
