@@ -7,6 +7,7 @@ import { InvalidResponseError } from './errors.js'
 import { type RequestLife, requestLifeOf } from './request-life.js'
 import { endRequestScope, type RequestScopeOptions, RequestScopes } from './request-scopes.js'
 import { statusResponse } from './status.js'
+import { waitUntilOf } from './wait-until.js'
 
 /**
  * Options of {@link toFetchHandler}.
@@ -140,25 +141,6 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 /** The request went away: its signal aborted, or its scope was cancelled by a disconnect. */
 function isDisconnected(request: Request, scope: Scope): boolean {
 	return request.signal.aborted || scope.cancelReason?.kind === 'disconnect'
-}
-
-/** The runtime context's `waitUntil`, bound, when it has one; a hostile context counts as none. */
-function waitUntilOf(context: unknown): ((promise: Promise<unknown>) => void) | undefined {
-	if (typeof context !== 'object' || context === null) return undefined
-	let waitUntil: unknown
-	try {
-		waitUntil = (context as { waitUntil?: unknown }).waitUntil
-	} catch {
-		return undefined
-	}
-	if (typeof waitUntil !== 'function') return undefined
-	return (promise) => {
-		try {
-			waitUntil.call(context, promise)
-		} catch {
-			// The platform refused it (for example, after the response): the work still runs.
-		}
-	}
 }
 
 /** The response with the request id in the echo header, if asked. */

@@ -18,10 +18,12 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import type { After } from '../../http/after.js'
 import { endWhenConsumed } from '../../http/end-when-consumed.js'
+import { requestLifeOf } from '../../http/request-life.js'
 import { endRequestScope } from '../../http/request-scopes.js'
 import type { NodeServerResponse } from '../../http/response-lifecycle.js'
 import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
 import { applyRoutePolicy } from '../../http/route-policy-layer.js'
+import { waitUntilOf } from '../../http/wait-until.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
@@ -130,6 +132,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		const scope = scopes.openFollowing(c.req.raw.signal, c.req.raw.headers)
 		if (scope === undefined) return unavailable(c, scopes)
 		setRequestVariables(c, scope)
+		setWaitUntil(scope, c)
 		const echo = scopes.echoHeader
 		if (echo !== undefined) c.header(echo, c.var.requestId)
 		scope.hold()
@@ -160,6 +163,19 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 
 function unavailable(c: Context, scopes: AdapterScopes): Response {
 	return c.text('Service Unavailable', 503, { ...scopes.unavailableHeaders, connection: 'close' })
+}
+
+/** `after` work is handed to the platform's `waitUntil` (Workers, Vercel, Deno Deploy…). */
+function setWaitUntil(scope: Scope, c: Context): void {
+	const life = requestLifeOf(scope)
+	if (life === undefined) return
+	let executionCtx: unknown
+	try {
+		executionCtx = c.executionCtx // throws where the runtime gave none
+	} catch {
+		return
+	}
+	life.waitUntil = waitUntilOf(executionCtx)
 }
 
 function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
