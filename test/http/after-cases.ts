@@ -320,7 +320,7 @@ export function afterCases(start: StartAfterSite): void {
 					5_000,
 					'the failure report',
 				)
-				expect((reports[0]?.[0] as Error).message).toBe('background failure')
+				expect((reports[0]?.[0] as Error | undefined)?.message).toBe('background failure')
 				expect(reports[0]?.[1]?.requestId).toBe('req-42')
 				// A hostile id is replaced by a generated one.
 				const hostile = await new Promise<string>((resolve, reject) => {

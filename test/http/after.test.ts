@@ -68,8 +68,8 @@ describe('toNodeListener: after(), route policy, request ids, Retry-After', () =
 describe('serve: after()', () => {
 	it('hands the plain handler after and requestId; close({ grace }) drains the work', async () => {
 		const ran = deferred<string>()
-		const server = await serve(({ after, requestId }) => {
-			after(async (s) => {
+		const server = await serve(({ after: schedule, requestId }) => {
+			schedule(async (s) => {
 				await sleep(50, s)
 				ran.resolve(requestId)
 			})
@@ -87,9 +87,11 @@ describe('serve: after()', () => {
 		const events: string[] = []
 		const reachedHandler = deferred()
 		const ended = deferred()
-		const server = await serve(async ({ after, scope }) => {
-			after(() => events.push('ran anyway'))
-			after(() => events.push('ran'), { runOnDisconnect: false })?.done.then(() => ended.resolve())
+		const server = await serve(async ({ after: schedule, scope }) => {
+			schedule(() => events.push('ran anyway'))
+			schedule(() => events.push('ran'), { runOnDisconnect: false })?.done.then(() =>
+				ended.resolve(),
+			)
 			reachedHandler.resolve()
 			await sleep(60_000, scope).catch(() => {})
 			return new Response('late')
@@ -109,9 +111,9 @@ describe('serve: after()', () => {
 
 	it('answers an OverloadedError from the handler 503 with Retry-After', async () => {
 		const server = await serve(
-			({ after }) => {
-				after(() => sleep(100))
-				after(() => sleep(100)) // over the cap: throws
+			({ after: schedule }) => {
+				schedule(() => sleep(100))
+				schedule(() => sleep(100)) // over the cap: throws
 				return new Response('unreachable')
 			},
 			{ after: { max: 1 }, retryAfter: 3 },
@@ -131,9 +133,9 @@ describe('serve: after()', () => {
 	it("reports the excess with onOverload: 'report', naming the request", async () => {
 		const reports: Array<[string, string | undefined]> = []
 		const server = await serve(
-			({ after }) => {
-				after(() => sleep(100))
-				const refused = after(() => sleep(100))
+			({ after: schedule }) => {
+				schedule(() => sleep(100))
+				const refused = schedule(() => sleep(100))
 				return new Response(refused === undefined ? 'refused' : 'accepted')
 			},
 			{
