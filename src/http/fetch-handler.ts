@@ -121,6 +121,13 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 			return echoed(statusResponse(status, status === 503 ? unavailable : undefined), echo, life)
 		}
 		scope.release()
+		if (isDisconnected(request, scope)) {
+			// Gone meanwhile (a route that ignores disconnects let the handler finish): nobody will
+			// read the body, so release its producer rather than hold the scope for it.
+			if (response instanceof Response) response.body?.cancel().catch(() => {})
+			endRequestScope(scope, false)
+			return statusResponse(499)
+		}
 		if (!(response instanceof Response)) {
 			endRequestScope(scope, true)
 			scopes.report(new InvalidResponseError(response), life.id)

@@ -178,18 +178,13 @@ export class RequestScopes {
 		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
 		const ids = this.#ids
 		const id = requestIdFor(ids, headerValue(headers, ids.header))
-		let scope: Scope
-		if (signal === undefined && timeout === undefined) {
-			scope = createScope({ ...this.#requestOptions, name: `request ${id}` }, this.#init)
-		} else {
-			const options: ScopeOptions = { ...this.#requestOptions, name: `request ${id}`, signal }
-			if (timeout !== undefined) options.timeout = timeout
-			scope = createScope(
-				options,
-				signal === undefined ? this.#init : { ...this.#init, abortReason: DISCONNECT },
-			)
-		}
+		const options: ScopeOptions = { ...this.#requestOptions, name: `request ${id}` }
+		if (timeout !== undefined) options.timeout = timeout
+		const scope = createScope(options, this.#init)
 		new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
+		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's
+		// disconnect policy like a closed Node response does (not straight to a cancellation).
+		if (signal !== undefined) followDisconnect(scope, signal)
 		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
 		return scope
 	}
@@ -218,6 +213,17 @@ export function endRequestScope(scope: Scope, delivered: boolean): void {
 		if (!delivered && applyDisconnectPolicy(life)) return
 	}
 	scope.cancel(delivered ? PARENT_COMPLETION : DISCONNECT)
+}
+
+function followDisconnect(scope: Scope, signal: AbortSignal): void {
+	if (signal.aborted) {
+		endRequestScope(scope, false)
+		return
+	}
+	const disconnected = () => endRequestScope(scope, false)
+	signal.addEventListener('abort', disconnected, { once: true })
+	// Ended first (delivered, timed out, shut down): the signal no longer matters.
+	scope.onCancel(() => signal.removeEventListener('abort', disconnected))
 }
 
 /** The request a failure reported to the root belongs to: its scope's, or its `after` task's. */

@@ -269,10 +269,16 @@ export function afterCases(start: StartAfterSite): void {
 			done.resolve()
 			return { status: 200, body: '' }
 		}
-		await withSite(start, handle, {}, async (site) => {
+		const disconnects: string[] = []
+		const options: TaskscopeOptions = {
+			requestId: { generate: () => 'gone-1' },
+			onDisconnect: ({ requestId, status }) => disconnects.push(`${requestId} ${status}`),
+		}
+		await withSite(start, handle, options, async (site) => {
 			await postThenCut(`${site.url}/cancel`, 'x', gotBody.promise)
 			await within(done.promise, 5_000, 'the handler')
 			expect(reasons.map((reason) => reason.kind)).toEqual(['disconnect'])
+			expect(disconnects).toEqual(['gone-1 499']) // told once, as a 499
 		})
 	})
 

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import { CancelledError, type Scope, sleep } from 'taskscope'
+import { type CancelledError, type Scope, sleep } from 'taskscope'
 import {
 	afterResponse,
 	requestIdOf,
@@ -8,6 +8,7 @@ import {
 	toFetchHandler,
 	toNodeListener,
 	type WaitUntilContext,
+	withRoutePolicy,
 } from 'taskscope/http'
 import { type Service, service } from 'taskscope/service'
 import { describe, expect, it } from 'vitest'
@@ -169,7 +170,71 @@ describe('serve: after()', () => {
 	})
 })
 
+describe('serve: per-route timeout and shutdownGrace through the Service stack', () => {
+	const slow = service(async (_request: Request, signal?: unknown) => {
+		await sleep(60_000, signal as Scope)
+		return new Response('late')
+	})
+
+	it('a route timeout cancels the request scope (reason: timeout): answered 504', async () => {
+		const server = await serve(routePolicyLayer({ timeout: 50 }).layer(slow))
+		try {
+			expect((await within(get(server.url), 5_000, 'the 504')).status).toBe(504)
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
+	it("a route's shutdownGrace forces its requests before the server's grace", async () => {
+		const reached = deferred()
+		const forced = deferred<string>()
+		const app = routePolicyLayer({ shutdownGrace: 50 }).layer(
+			service(async (_request: Request, signal?: unknown) => {
+				reached.resolve()
+				try {
+					await sleep(60_000, signal as Scope)
+				} catch (error) {
+					forced.resolve((error as CancelledError).reason.kind)
+					throw error
+				}
+				return new Response('late')
+			}),
+		)
+		const server = await serve(app)
+		const answer = get(server.url)
+		await within(reached.promise, 5_000, 'the handler')
+		const closing = server.close({ grace: 60_000 }) // the route's 50 ms wins
+		expect(await within(forced.promise, 5_000, 'the forced cancellation')).toBe('shutdown')
+		expect((await within(answer, 5_000, 'the answer')).status).toBe(503)
+		await within(closing, 5_000, 'close')
+	})
+})
+
 describe('toFetchHandler: after(), waitUntil, 499, Retry-After', () => {
+	it("with 'ignore', a cut request's handler and tasks run to completion, answered 499", async () => {
+		const events: string[] = []
+		const reached = deferred()
+		const handler = toFetchHandler(
+			withRoutePolicy({ disconnect: 'ignore' }, async ({ scope }) => {
+				scope.spawn(async (task) => {
+					await sleep(100, task)
+					events.push('task completed')
+				})
+				reached.resolve()
+				await sleep(100, scope)
+				events.push('handler completed')
+				return new Response('stored')
+			}),
+		)
+		const controller = new AbortController()
+		const answer = handler(new Request('http://x/', { signal: controller.signal }))
+		await reached.promise
+		controller.abort()
+		expect((await within(answer, 5_000, 'the answer')).status).toBe(499)
+		await within(handler.close({ grace: 5_000 }), 5_000, 'close')
+		expect(events.sort()).toEqual(['handler completed', 'task completed'])
+	})
+
 	it('hands the after work to ctx.waitUntil and starts it once the body was read', async () => {
 		const promises: Promise<unknown>[] = []
 		const ctx: WaitUntilContext = { waitUntil: (promise) => void promises.push(promise) }
@@ -248,5 +313,3 @@ describe('toFetchHandler: after(), waitUntil, 499, Retry-After', () => {
 		await handler.close()
 	})
 })
-
-void CancelledError
