@@ -9,7 +9,7 @@ import type { Scope } from '../scope/scope.js'
 import type { Task } from '../scope/task.js'
 import type { WithScope } from '../service/scope-spawn.js'
 import type { After, AfterFunction, AfterOptions } from './after.js'
-import { type RequestLife, requestLifeOf } from './request-life.js'
+import { requestLifeOf } from './request-life.js'
 
 /**
  * The context of a plain request handler under `serve`, `toNodeListener` and `toFetchHandler`.
@@ -35,16 +35,14 @@ export interface HttpContext extends WithScope<Request> {
 export class RequestContext implements HttpContext {
 	readonly request: Request
 	readonly scope: Scope
-	readonly #life: RequestLife | undefined
 
 	constructor(request: Request, scope: Scope) {
 		this.request = request
 		this.scope = scope
-		this.#life = requestLifeOf(scope)
 	}
 
 	get requestId(): string {
-		return this.#life?.id ?? ''
+		return requestLifeOf(this.scope)?.id ?? ''
 	}
 
 	/** Bound on read, so `({ after }) => after(fn)` works. */

@@ -153,6 +153,36 @@ describe('serve: after()', () => {
 		}
 	})
 
+	it('reports a failing or overrunning after work to onError with its request id', async () => {
+		const reports: string[] = []
+		const server = await serve(
+			({ after: schedule }) => {
+				schedule(() => {
+					throw new Error('audit failed')
+				})
+				schedule((s) => sleep(60_000, s), { timeout: 20 })
+				return new Response('ok')
+			},
+			{
+				requestId: { generate: () => 'audit-1' },
+				onError: (error, info) => reports.push(`${(error as Error).name} ${info.requestId}`),
+			},
+		)
+		try {
+			await get(server.url)
+			await within(
+				(async () => {
+					while (reports.length < 2) await sleep(5)
+				})(),
+				5_000,
+				'both reports',
+			)
+			expect(reports.sort()).toEqual(['Error audit-1', 'TimeoutError audit-1'])
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
 	it('rejects bad options with typed errors', async () => {
 		await expect(serve(() => new Response(''), { after: { max: -1 } })).rejects.toThrow(
 			/options\.after\.max/,
