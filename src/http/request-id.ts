@@ -38,6 +38,8 @@ export interface RequestIdPolicy {
 	/** Lower-case header name to echo in, or undefined. */
 	readonly echo: string | undefined
 	readonly generate: () => string
+	/** The default generator: its ids need no checking. */
+	readonly trusted: boolean
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -53,11 +55,11 @@ export function requestIdPolicy(options: RequestIdOptions | undefined): RequestI
 	let echo: string | undefined
 	if (echoOption === true) echo = header ?? 'x-request-id'
 	else if (echoOption !== false) echo = headerName('options.requestId.echo', echoOption)
-	const generate = options?.generate ?? counterIds()
-	if (typeof generate !== 'function') {
-		throw new InvalidArgumentError('options.requestId.generate', 'a function', generate)
+	const custom = options?.generate
+	if (custom !== undefined && typeof custom !== 'function') {
+		throw new InvalidArgumentError('options.requestId.generate', 'a function', custom)
 	}
-	return { header, echo, generate }
+	return { header, echo, generate: custom ?? counterIds(), trusted: custom === undefined }
 }
 
 function headerName(argument: string, value: unknown): string | undefined {
@@ -84,6 +86,7 @@ const fallbackId = counterIds()
  */
 export function requestIdFor(policy: RequestIdPolicy, incoming: unknown): string {
 	if (typeof incoming === 'string' && SAFE_ID.test(incoming)) return incoming
+	if (policy.trusted) return policy.generate()
 	try {
 		const id = policy.generate()
 		if (typeof id === 'string' && SAFE_ID.test(id)) return id

@@ -178,13 +178,22 @@ export class RequestScopes {
 		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
 		const ids = this.#ids
 		const id = requestIdFor(ids, headerValue(headers, ids.header))
-		const options: ScopeOptions = { ...this.#requestOptions, name: `request ${id}` }
-		if (timeout !== undefined) options.timeout = timeout
-		const scope = createScope(options, this.#init)
-		new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
+		const base = this.#requestOptions
+		const scope = createScope(
+			{
+				name: `request ${id}`,
+				parent: base.parent,
+				errors: base.errors,
+				mercy: base.mercy,
+				onError: base.onError,
+				timeout,
+			},
+			this.#init,
+		)
+		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
 		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's
 		// disconnect policy like a closed Node response does (not straight to a cancellation).
-		if (signal !== undefined) followDisconnect(scope, signal)
+		if (signal !== undefined) followDisconnect(scope, signal, life)
 		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
 		return scope
 	}
@@ -215,14 +224,18 @@ export function endRequestScope(scope: Scope, delivered: boolean): void {
 	scope.cancel(delivered ? PARENT_COMPLETION : DISCONNECT)
 }
 
-function followDisconnect(scope: Scope, signal: AbortSignal): void {
+function followDisconnect(scope: Scope, signal: AbortSignal, life: RequestLife): void {
 	if (signal.aborted) {
 		endRequestScope(scope, false)
 		return
 	}
-	const disconnected = () => endRequestScope(scope, false)
+	const disconnected = () => {
+		// An abort after the response ended (Deno's "legacy abort") changes nothing.
+		if (life.delivered === undefined) endRequestScope(scope, false)
+	}
 	signal.addEventListener('abort', disconnected, { once: true })
-	// Ended first (delivered, timed out, shut down): the signal no longer matters.
+	// Removed once the request ends, so a signal shared by many requests (tests reusing one
+	// Request) does not collect listeners.
 	scope.onCancel(() => signal.removeEventListener('abort', disconnected))
 }
 

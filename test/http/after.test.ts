@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import http from 'node:http'
 import { type CancelledError, type Scope, sleep } from 'taskscope'
 import {
@@ -310,6 +311,15 @@ describe('toFetchHandler: after(), waitUntil, 499, Retry-After', () => {
 		const response = await waiting
 		expect(response.status).toBe(499)
 		expect(disconnects).toEqual(['cut-1 499'])
+		await handler.close()
+	})
+
+	it('leaves no listener behind on a request signal that many requests share', async () => {
+		const handler = toFetchHandler(() => new Response('ok'))
+		const request = new Request('http://x/')
+		const before = getEventListeners(request.signal, 'abort').length
+		for (let i = 0; i < 100; i++) await (await handler(request)).text()
+		expect(getEventListeners(request.signal, 'abort').length).toBe(before)
 		await handler.close()
 	})
 
