@@ -154,6 +154,29 @@ describe('serve: after()', () => {
 		}
 	})
 
+	it('with immediate: true, starts the work while the handler still runs', async () => {
+		const events: string[] = []
+		const server = await serve(async ({ after: schedule }) => {
+			const started = deferred()
+			schedule(
+				() => {
+					events.push('after')
+					started.resolve()
+				},
+				{ immediate: true },
+			)
+			await within(started.promise, 5_000, 'the immediate work')
+			events.push('handler returns')
+			return new Response('ok')
+		})
+		try {
+			expect((await get(server.url)).status).toBe(200)
+			expect(events).toEqual(['after', 'handler returns'])
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
 	it('reports a failing or overrunning after work to onError with its request id', async () => {
 		const reports: string[] = []
 		const server = await serve(
@@ -337,6 +360,21 @@ describe('toFetchHandler: after(), waitUntil, 499, Retry-After', () => {
 		const refused = await handler(new Request('http://x/'))
 		expect(refused.status).toBe(503)
 		expect(refused.headers.get('retry-after')).toBe('2')
+	})
+
+	it('answers an OverloadedError 503 with Retry-After', async () => {
+		const handler = toFetchHandler(
+			({ after: schedule }) => {
+				schedule(() => sleep(50))
+				schedule(() => sleep(50)) // over the cap: throws
+				return new Response('unreachable')
+			},
+			{ after: { max: 1 }, retryAfter: 9 },
+		)
+		const response = await handler(new Request('http://x/'))
+		expect(response.status).toBe(503)
+		expect(response.headers.get('retry-after')).toBe('9')
+		await handler.close()
 	})
 
 	it('puts the request id in the onError info of a handler failure', async () => {
