@@ -230,7 +230,11 @@ class Exchange {
 		const { status, report } = answerFor(error)
 		if (isResponseClosed(this.res) || this.#responseDone) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
-			if (report && !this.scope.cancelled) this.shared.report(error, requestIdOf(this.scope))
+			// (Under a route's 'ignore' policy the scope is not cancelled: the body's own
+			// ClientDisconnectError is the disconnect too.)
+			if (report && !this.scope.cancelled && !(error instanceof ClientDisconnectError)) {
+				this.shared.report(error, requestIdOf(this.scope))
+			}
 			return
 		}
 		if (report) this.shared.report(error, requestIdOf(this.scope))

@@ -154,6 +154,41 @@ describe('serve: after()', () => {
 		}
 	})
 
+	it("with 'ignore', a body cut mid-upload is a disconnect, not a reported failure", async () => {
+		const reports: unknown[] = []
+		const failed = deferred<string>()
+		const reached = deferred()
+		const server = await serve(
+			withRoutePolicy({ disconnect: 'ignore' }, async ({ request }) => {
+				reached.resolve()
+				try {
+					return new Response(await request.text())
+				} catch (error) {
+					failed.resolve((error as Error).name)
+					throw error
+				}
+			}),
+			{ onError: (error) => reports.push(error) },
+		)
+		try {
+			const request = http.request(server.url, {
+				method: 'POST',
+				headers: { 'content-length': '1000' },
+			})
+			request.on('error', () => {})
+			request.write('x'.repeat(10)) // 10 of the 1000 bytes announced
+			await within(reached.promise, 5_000, 'the handler')
+			request.destroy()
+			expect(await within(failed.promise, 5_000, 'the body read to fail')).toBe(
+				'ClientDisconnectError',
+			)
+			await sleep(50)
+			expect(reports).toEqual([])
+		} finally {
+			await server.close({ grace: 100 })
+		}
+	})
+
 	it('with immediate: true, starts the work while the handler still runs', async () => {
 		const events: string[] = []
 		const server = await serve(async ({ after: schedule }) => {
