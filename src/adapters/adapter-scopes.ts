@@ -6,7 +6,10 @@
  */
 
 import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
+import type { After } from '../http/after.js'
 import { ConnectionDrain } from '../http/connection-drain.js'
+import { afterResponse } from '../http/request-context.js'
+import { requestIdOf } from '../http/request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
@@ -103,6 +106,16 @@ export class AdapterScopes implements TaskscopeHandle {
 		return this.#scopes.root
 	}
 
+	/** Headers of every 503 this adapter gives for shutdown or overload (`retry-after`). */
+	get unavailableHeaders(): Readonly<Record<string, string>> | undefined {
+		return this.#scopes.unavailableHeaders
+	}
+
+	/** The response header the request id is echoed in, if asked. */
+	get echoHeader(): string | undefined {
+		return this.#scopes.echoHeader
+	}
+
 	/**
 	 * A request scope held until `res` ends, then ended by the response's outcome; `undefined`
 	 * once the adapter is closing (answer 503).
@@ -115,9 +128,12 @@ export class AdapterScopes implements TaskscopeHandle {
 			undefined,
 			timeoutOfNodeRequest(this.#scopes.deadline, headers),
 			res,
+			headers,
 		)
 		if (scope === undefined) return undefined
 		scope.request = (res as { req?: Scope['request'] }).req // read only by snapshots
+		const echo = this.#scopes.echoHeader
+		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 		scope.hold()
 		this.#drain.add(scope, res)
 		watchResponse(res, this.#responseEnded, scope)
@@ -130,7 +146,12 @@ export class AdapterScopes implements TaskscopeHandle {
 	 * deadline, when `acceptDeadline` is on.
 	 */
 	openFollowing(signal: AbortSignal, headers?: Headers): Scope | undefined {
-		return this.#tryOpen(signal, timeoutOfFetchRequest(this.#scopes.deadline, headers))
+		return this.#tryOpen(
+			signal,
+			timeoutOfFetchRequest(this.#scopes.deadline, headers),
+			undefined,
+			headers,
+		)
 	}
 
 	/**
@@ -159,9 +180,14 @@ export class AdapterScopes implements TaskscopeHandle {
 		}
 	}
 
-	#tryOpen(signal?: AbortSignal, timeout?: number, source?: object): Scope | undefined {
+	#tryOpen(
+		signal: AbortSignal | undefined,
+		timeout: number | undefined,
+		source: object | undefined,
+		headers: Headers | Record<string, string | string[] | undefined> | undefined,
+	): Scope | undefined {
 		try {
-			return this.#scopes.open(signal, timeout, source)
+			return this.#scopes.open(signal, timeout, source, headers)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error
@@ -204,4 +230,21 @@ export function withHandle<F extends Function>(
  */
 export function asRequestWork<R>(scope: Scope, next: () => R): R {
 	return workNeedsContext() ? runAsWork(scope, next, undefined) : next()
+}
+
+/**
+ * What every adapter puts on its request object besides `scope`: the request's id and `after`.
+ *
+ * @example
+ * ```ts
+ * const { requestId, after } = requestTools(scope)
+ * req.requestId = requestId
+ * req.after = after
+ * ```
+ */
+export function requestTools(scope: Scope): { requestId: string; after: After } {
+	return {
+		requestId: requestIdOf(scope) as string,
+		after: (fn, options) => afterResponse(scope, fn, options),
+	}
 }

@@ -1,8 +1,8 @@
 import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
-import type { WithScope } from '../service/scope-spawn.js'
 import { invoke, type Service } from '../service/service.js'
+import { type HttpContext, RequestContext } from './request-context.js'
 
 /**
  * A plain request handler: gets the request and its request scope, returns a `Response`. The
@@ -18,7 +18,7 @@ import { invoke, type Service } from '../service/service.js'
  * await serve(hello, { port: 3000 })
  * ```
  */
-export type RequestHandler = (context: WithScope<Request>) => Response | PromiseLike<Response>
+export type RequestHandler = (context: HttpContext) => Response | PromiseLike<Response>
 
 /**
  * What the bindings serve: a `Service<Request, Response>` (given the request scope as its call
@@ -49,7 +49,7 @@ function directCall(app: HttpApp): (request: Request, scope: Scope) => Promise<u
 	if (typeof app === 'function') {
 		return (request, scope) => {
 			try {
-				const returned = app({ request, scope })
+				const returned = app(new RequestContext(request, scope))
 				return Promise.resolve(returned)
 			} catch (error) {
 				return Promise.reject(error)

@@ -5,7 +5,8 @@ import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { InvalidResponseError } from './errors.js'
-import { describeFailure, reportAnswered } from './report-answered.js'
+import { describeFailure } from './report-answered.js'
+import { type RequestLife, requestLifeOf } from './request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
@@ -13,6 +14,7 @@ import {
 	RequestScopes,
 } from './request-scopes.js'
 import { statusResponse } from './status.js'
+import { waitUntilOf } from './wait-until.js'
 
 /**
  * Options of {@link toFetchHandler}.
@@ -36,6 +38,22 @@ export interface FetchHandlerOptions extends RequestScopeOptions {
 const FETCH_HANDLER_OPTION_KEYS: readonly string[] = [...REQUEST_SCOPE_OPTION_KEYS, 'name']
 
 /**
+ * The runtime's second argument to a fetch handler where it has one: Cloudflare Workers'
+ * `ExecutionContext`, Vercel's and srvx's context, Deno Deploy's. `after` work is handed to its
+ * `waitUntil`, so the platform keeps the isolate alive until the work has ended.
+ *
+ * @example
+ * ```ts
+ * import { toFetchHandler, type WaitUntilContext } from 'taskscope/http'
+ * const handler = toFetchHandler(app)
+ * export default { fetch: (request: Request, env: unknown, ctx: WaitUntilContext) => handler(request, ctx) }
+ * ```
+ */
+export interface WaitUntilContext {
+	waitUntil(promise: Promise<unknown>): void
+}
+
+/**
  * A fetch-standard handler: `(request) => Promise<Response>`, plus its root scope and shutdown.
  *
  * @example
@@ -48,10 +66,11 @@ const FETCH_HANDLER_OPTION_KEYS: readonly string[] = [...REQUEST_SCOPE_OPTION_KE
  */
 export interface FetchHandler {
 	/**
-	 * `info` is what the runtime passes beside the request; when it carries a `completed` promise
-	 * (Deno's `ServeHandlerInfo`), the request scope also ends when that settles.
+	 * `context` is what the runtime passes beside the request: its `waitUntil` (Workers' and
+	 * Vercel's `ctx`, srvx) keeps the isolate alive for `after` work, and a `completed` promise
+	 * (Deno's `ServeHandlerInfo`) also ends the request scope when it settles.
 	 */
-	(request: Request, info?: unknown): Promise<Response>
+	(request: Request, context?: WaitUntilContext | unknown): Promise<Response>
 	/** The root scope: every request scope is its child. */
 	readonly scope: Scope
 	/** Winds every in-flight request up (graceful, then forced after `grace`); resolves once all settled. */
@@ -88,37 +107,62 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 	checkOptionKeys('options', options, FETCH_HANDLER_OPTION_KEYS)
 	const call = toCall(app)
 	const scopes = new RequestScopes(options.name ?? 'fetch', options)
-	const { onError } = options
-	const report = (error: unknown, request: Request, status: number) => {
-		if (onError !== undefined) onError(error)
-		else reportAnswered(error, describeFailure(request, status, 'the handler failed'))
-	}
-	const handler = (async (request: Request, info?: unknown): Promise<Response> => {
+	const unavailable = scopes.unavailableHeaders
+	const echo = scopes.echoHeader
+	const handler = (async (request: Request, context?: unknown): Promise<Response> => {
 		let scope: Scope
 		try {
-			scope = scopes.open(request.signal, timeoutOfFetchRequest(scopes.deadline, request.headers))
+			scope = scopes.open(
+				request.signal,
+				timeoutOfFetchRequest(scopes.deadline, request.headers),
+				undefined,
+				request.headers,
+			)
 		} catch {
-			return statusResponse(503, { connection: 'close' })
+			return statusResponse(503, { ...unavailable, connection: 'close' })
 		}
 		scope.request = request // read only by snapshots
+		const life = requestLifeOf(scope) as RequestLife
+		life.waitUntil = waitUntilOf(context)
 		scope.hold()
 		let response: unknown
 		try {
 			response = await call(request, scope)
 		} catch (error) {
 			scope.release()
-			endRequestScope(scope, !scope.cancelled)
-			const { status, report: worthReporting } = answerFor(error)
-			if (worthReporting) report(error, request, status)
-			return statusResponse(status)
+			if (isDisconnected(request, scope)) {
+				// 499: nobody is left to read an answer; onDisconnect is told, nothing is reported.
+				endRequestScope(scope, false)
+				return statusResponse(499)
+			}
+			endRequestScope(scope, true)
+			const { status, report } = answerFor(error)
+			if (report)
+				scopes.report(error, life.id, describeFailure(request, status, 'the handler failed'))
+			return echoed(statusResponse(status, status === 503 ? unavailable : undefined), echo, life)
 		}
 		scope.release()
+		if (isDisconnected(request, scope)) {
+			// Gone meanwhile (a route that ignores disconnects let the handler finish): nobody will
+			// read the body, so release its producer rather than hold the scope for it.
+			if (response instanceof Response) response.body?.cancel().catch(() => {})
+			endRequestScope(scope, false)
+			return statusResponse(499)
+		}
 		if (!(response instanceof Response)) {
 			endRequestScope(scope, true)
-			report(new InvalidResponseError(response), request, 500)
-			return statusResponse(500)
+			scopes.report(
+				new InvalidResponseError(response),
+				life.id,
+				describeFailure(request, 500, 'the handler failed'),
+			)
+			return echoed(statusResponse(500), echo, life)
 		}
-		return endWhenConsumed(response, scope, { completed: runtimeCompletion(info) })
+		return echoed(
+			endWhenConsumed(response, scope, { completed: runtimeCompletion(context) }),
+			echo,
+			life,
+		)
 	}) as FetchHandler
 	Object.defineProperties(handler, {
 		scope: { value: scopes.root, enumerable: true },
@@ -128,4 +172,23 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 		},
 	})
 	return handler
+}
+
+/** The request went away: its signal aborted, or its scope was cancelled by a disconnect. */
+function isDisconnected(request: Request, scope: Scope): boolean {
+	return request.signal.aborted || scope.cancelReason?.kind === 'disconnect'
+}
+
+/** The response with the request id in the echo header, if asked. */
+function echoed(response: Response, echo: string | undefined, life: RequestLife): Response {
+	if (echo === undefined) return response
+	try {
+		response.headers.set(echo, life.id)
+		return response
+	} catch {
+		// Immutable headers (a Response from fetch()): copy them.
+		const copy = new Response(response.body, response)
+		copy.headers.set(echo, life.id)
+		return copy
+	}
 }

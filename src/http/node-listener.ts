@@ -7,10 +7,11 @@ import { timeoutOfNodeRequest } from './accept-deadline.js'
 import { answerFor } from './answer.js'
 import { type HttpApp, toCall } from './app.js'
 import { ConnectionDrain } from './connection-drain.js'
-import { InvalidResponseError } from './errors.js'
+import { ClientDisconnectError, InvalidResponseError } from './errors.js'
 import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
-import { describeFailure, reportAnswered } from './report-answered.js'
+import { describeFailure } from './report-answered.js'
 import { exceedsBodyLimit } from './request-body.js'
+import { requestIdOf } from './request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
@@ -123,7 +124,7 @@ interface Shared {
 	readonly requestOptions: LazyRequestOptions
 	readonly bodyLimit: number
 	/** Reports a failure; `summary` says which request and how it was answered. */
-	readonly report: (error: unknown, summary: string) => void
+	readonly report: (error: unknown, requestId: string | undefined, summary: string) => void
 }
 
 /**
@@ -152,7 +153,6 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			? DEFAULT_BODY_LIMIT
 			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
-	const onError = options.onError
 	const drain = new ConnectionDrain()
 	const shared: Shared = {
 		call: toCall(app),
@@ -160,7 +160,7 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 		drain,
 		requestOptions: { origin: options.origin, bodyLimit },
 		bodyLimit,
-		report: onError === undefined ? reportAnswered : (error) => onError(error),
+		report: scopes.report,
 	}
 	let closing: Promise<ScopeResult> | undefined
 	const listener = ((req: IncomingMessage | Http2ServerRequest, res: NodeServerResponse) =>
@@ -224,13 +224,16 @@ function handle(
 			undefined,
 			timeoutOfNodeRequest(shared.scopes.deadline, req.headers),
 			res,
+			req.headers,
 		)
 	} catch {
 		// The server is closing: no new work.
-		sendStatus(res, 503, { closeConnection: true })
+		sendStatus(res, 503, { closeConnection: true, headers: shared.scopes.unavailableHeaders })
 		return
 	}
 	scope.request = req // read only by snapshots
+	const echo = shared.scopes.echoHeader
+	if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
 	shared.drain.add(scope, res)
 	watchResponse(res, responseEnded, exchange)
@@ -307,14 +310,29 @@ class Exchange {
 		const { status, report } = answerFor(error)
 		if (isResponseClosed(this.res) || this.#responseDone) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
-			if (report && !this.scope.cancelled) {
-				this.shared.report(error, describeFailure(this.request, undefined, 'the handler failed'))
+			// (Under a route's 'ignore' policy the scope is not cancelled: the body's own
+			// ClientDisconnectError is the disconnect too.)
+			if (report && !this.scope.cancelled && !(error instanceof ClientDisconnectError)) {
+				this.shared.report(
+					error,
+					requestIdOf(this.scope),
+					describeFailure(this.request, undefined, 'the handler failed'),
+				)
 			}
 			return
 		}
-		if (report)
-			this.shared.report(error, describeFailure(this.request, status, 'the handler failed'))
-		sendStatus(this.res, status)
+		if (report) {
+			this.shared.report(
+				error,
+				requestIdOf(this.scope),
+				describeFailure(this.request, status, 'the handler failed'),
+			)
+		}
+		sendStatus(
+			this.res,
+			status,
+			status === 503 ? { headers: this.shared.scopes.unavailableHeaders } : undefined,
+		)
 	}
 
 	/** The body stream failed while being written. */
@@ -324,6 +342,7 @@ class Exchange {
 		if (report) {
 			this.shared.report(
 				error,
+				requestIdOf(this.scope),
 				describeFailure(this.request, answered, 'its body failed while being sent'),
 			)
 		}
@@ -341,7 +360,15 @@ class Exchange {
 		this.#responseDone = true
 		this.shared.drain.delete(this.scope)
 		endRequestScope(this.scope, delivered)
-		if (!delivered) abortLazyRequest(this.request, this.scope.cancelError())
+		// Under a route's 'ignore' policy the scope is not cancelled: the body still ends, plainly.
+		if (!delivered) {
+			abortLazyRequest(
+				this.request,
+				this.scope.cancelled
+					? this.scope.cancelError()
+					: new ClientDisconnectError('The client went away'),
+			)
+		}
 		this.scope.release()
 	}
 }

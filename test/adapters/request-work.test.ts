@@ -27,7 +27,10 @@ async function site(
 	const { port } = server.address() as AddressInfo
 	return {
 		url: `http://127.0.0.1:${port}/`,
-		close: async () => void (await scopes.close({ grace: 0 }), server.close()),
+		close: async () => {
+			await scopes.close({ grace: 0 })
+			server.close()
+		},
 	}
 }
 
@@ -79,7 +82,11 @@ describe.each(Object.keys(sites))('%s routes run as request work', (name) => {
 		let ended: string | undefined
 		const site = await start(async () => {
 			await null
-			const task = spawn(async () => 'spawned', { onComplete: () => void (ended = 'completed') })
+			const task = spawn(async () => 'spawned', {
+				onComplete: () => {
+					ended = 'completed'
+				},
+			})
 			return await task
 		})
 		try {

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Scope, type ScopeResult } from 'taskscope'
 import { taskscope as expressScopes } from 'taskscope/express'
 import { taskscope as fastifyScopes } from 'taskscope/fastify'
 import { taskscope as honoScopes, type TaskscopeEnv } from 'taskscope/hono'
+import type { After } from 'taskscope/http'
 import { taskscope as koaScopes } from 'taskscope/koa'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
@@ -17,6 +18,8 @@ describe('adapter types', () => {
 		app.use(scopes)
 		app.get('/', (req, res) => {
 			expectTypeOf(req.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(req.requestId).toEqualTypeOf<string>()
+			expectTypeOf(req.after).toEqualTypeOf<After>()
 			res.end()
 		})
 		expectTypeOf(scopes.scope).toEqualTypeOf<Scope>()
@@ -31,8 +34,15 @@ describe('adapter types', () => {
 		await app.register(fastifyScopes, { name: 'api', grace: 1_000 })
 		app.get('/', async (request) => {
 			expectTypeOf(request.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(request.requestId).toEqualTypeOf<string>()
+			expectTypeOf(request.after).toEqualTypeOf<After>()
 			return 'ok'
 		})
+		app.get('/policed', { config: { taskscope: { disconnect: 'ignore' } } }, async () => 'ok')
+		const badPolicy = () =>
+			// @ts-expect-error disconnect is 'cancel', 'ignore' or { grace }
+			app.get('/bad', { config: { taskscope: { disconnect: 'later' } } }, async () => 'ok')
+		expectTypeOf(badPolicy).toBeFunction()
 		expectTypeOf(app.taskscope.scope).toEqualTypeOf<Scope>()
 		expectTypeOf(app.taskscope.close).returns.toEqualTypeOf<Promise<ScopeResult>>()
 		// @ts-expect-error errors is 'fail-fast' or 'supervise'
@@ -46,6 +56,7 @@ describe('adapter types', () => {
 		app.use(koaScopes())
 		app.use((ctx) => {
 			expectTypeOf(ctx.scope).toEqualTypeOf<Scope>()
+			expectTypeOf(ctx.after).toEqualTypeOf<After>()
 		})
 		const typed = new Koa<{ user: string }, { requestId: string }>()
 		typed.use(koaScopes())
@@ -61,6 +72,8 @@ describe('adapter types', () => {
 		app.get('/', (c) => {
 			expectTypeOf(c.var.scope).toEqualTypeOf<Scope>()
 			expectTypeOf(c.get('scope')).toEqualTypeOf<Scope>()
+			expectTypeOf(c.var.requestId).toEqualTypeOf<string>()
+			expectTypeOf(c.var.after).toEqualTypeOf<After>()
 			return c.text('ok')
 		})
 		type Env = {

@@ -30,7 +30,14 @@ describe('a handler error answered 500', () => {
 		try {
 			const response = await get(`${server.url}/orders/7?secret=1`)
 			expect(response.status).toBe(500)
-			expect(lines).toEqual([['[taskscope] GET /orders/7 answered 500: the handler failed:', boom]])
+			expect(lines).toEqual([
+				[
+					expect.stringMatching(
+						/^\[taskscope\] GET \/orders\/7 answered 500: the handler failed \[request \S+\]:$/,
+					),
+					boom,
+				],
+			])
 		} finally {
 			await server.close()
 		}
@@ -43,7 +50,7 @@ describe('a handler error answered 500', () => {
 		try {
 			await get(`${server.url}/x`)
 			expect(unhandledReports.splice(0).map((report) => report.where)).toEqual([
-				'GET /x answered 500: the handler failed',
+				expect.stringMatching(/^GET \/x answered 500: the handler failed \[request \S+\]$/),
 			])
 		} finally {
 			await server.close()
@@ -74,7 +81,14 @@ describe('a handler error answered 500', () => {
 		})
 		const response = await handler(new Request('http://x/api/items', { method: 'POST' }))
 		expect(response.status).toBe(500)
-		expect(lines).toEqual([['[taskscope] POST /api/items answered 500: the handler failed:', boom]])
+		expect(lines).toEqual([
+			[
+				expect.stringMatching(
+					/^\[taskscope\] POST \/api\/items answered 500: the handler failed \[request \S+\]:$/,
+				),
+				boom,
+			],
+		])
 		await handler.close()
 	})
 })

@@ -53,7 +53,7 @@ describe('assertNoLeaks', () => {
 		expect(error.message).not.toContain('well-behaved')
 		expect(error.message).toMatch(/scope "api" #\d+: open, waiting for 1 child scope/)
 		expect(error.message).toMatch(
-			/└─ scope "request-\d+" #\d+: cancelling, cancelled \(forced, parent-completion\)/,
+			/└─ scope "request [^"]+" #\d+: cancelling, cancelled \(forced, parent-completion\)/,
 		)
 		expect(error.live).toEqual({ tasks: 1, scopes: 1, stragglers: 0 })
 		never.resolve()

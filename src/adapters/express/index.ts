@@ -16,11 +16,15 @@
  * @module
  */
 import { IncomingMessage, type ServerResponse } from 'node:http'
+import type { After } from '../../http/after.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
+import { applyRoutePolicy } from '../../http/route-policy-layer.js'
 import { sendStatus } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
+	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -28,6 +32,7 @@ import {
 import { cancellationStatus } from '../cancellation.js'
 import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
+export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 
@@ -40,6 +45,10 @@ declare global {
 			 * went away (reason: disconnect).
 			 */
 			scope: Scope
+			/** The request's id (from `x-request-id`, configurable, or generated). */
+			requestId: string
+			/** Schedules work after the response, owned by the server (`taskscope/http` `After`). */
+			after: After
 		}
 	}
 }
@@ -118,10 +127,14 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 		if (app !== undefined) coverApp(app, req)
 		const scope = scopes.open(res)
 		if (scope === undefined) {
-			sendStatus(res, 503, { closeConnection: true })
+			sendStatus(res, 503, { closeConnection: true, headers: scopes.unavailableHeaders })
 			return
 		}
-		;(req as IncomingMessage & { scope: Scope }).scope = scope
+		const tools = requestTools(scope)
+		const request = req as IncomingMessage & { scope: Scope; requestId: string; after: After }
+		request.scope = scope
+		request.requestId = tools.requestId
+		request.after = tools.after
 		asRequestWork(scope, next)
 	}
 	return withHandle(taskscopeMiddleware, scopes)
@@ -202,4 +215,29 @@ function passErrorOn(
 	next: (error?: unknown) => void,
 ): void {
 	next(error)
+}
+
+/**
+ * Route middleware giving the requests of one route (or router) a policy of their own: a time
+ * limit (answered 504 by your error handler's mapping), a shorter grace on shutdown, and what a
+ * client disconnect does — `'cancel'` (default), `'ignore'` (the scope lives until its tasks have
+ * ended: uploads, payments) or `{ grace: ms }` (`graceSignal` first). Put it after `taskscope()`.
+ *
+ * @example
+ * ```ts
+ * import { routePolicy, taskscope } from 'taskscope/express'
+ * app.use(taskscope())
+ * app.post('/payments', routePolicy({ disconnect: 'ignore', timeout: 30_000 }), async (req, res) => {
+ *   res.json(await charge(req.body, req.scope.signal)) // a client that leaves does not stop it
+ * })
+ * ```
+ */
+export function routePolicy(
+	policy: RoutePolicy,
+): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
+	const checked = checkRoutePolicy(policy)
+	return function taskscopeRoutePolicy(req, _res, next) {
+		applyRoutePolicy((req as { scope?: unknown }).scope, checked)
+		next()
+	}
 }

@@ -23,19 +23,24 @@ import type {
 	HookHandlerDoneFunction,
 	RouteOptions,
 } from 'fastify'
+import type { After } from '../../http/after.js'
 import { isResponseClosed } from '../../http/response-lifecycle.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
+import { applyRoutePolicy } from '../../http/route-policy-layer.js'
 import { statusText } from '../../http/status.js'
 import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope, ScopeResult } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
+	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 } from '../adapter-scopes.js'
 import { cancellationStatus } from '../cancellation.js'
 import { MissingMiddlewareError } from '../errors.js'
 
+export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 
@@ -47,6 +52,17 @@ declare module 'fastify' {
 		 * away (reason: disconnect).
 		 */
 		scope: Scope
+		/** The request's id (from `x-request-id`, configurable, or generated). */
+		requestId: string
+		/** Schedules work after the response, owned by the server (`taskscope/http` `After`). */
+		after: After
+	}
+	interface FastifyContextConfig {
+		/**
+		 * This route's taskscope policy: a time limit, a shorter grace on shutdown, and what a
+		 * client disconnect does (`'cancel'` default, `'ignore'`, `{ grace: ms }`).
+		 */
+		taskscope?: RoutePolicy
 	}
 	interface FastifyInstance {
 		/** The root scope of the `taskscope` plugin and its graceful shutdown. */
@@ -143,6 +159,13 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 			this[kScope] = scope
 		},
 	})
+	fastify.decorateRequest('requestId', '')
+	fastify.decorateRequest('after', null as unknown as After)
+	// Route policies are checked once, when the route is defined.
+	fastify.addHook('onRoute', function checkTaskscopePolicy(route): void {
+		const config = route.config as { taskscope?: unknown } | undefined
+		if (config?.taskscope !== undefined) config.taskscope = checkRoutePolicy(config.taskscope)
+	})
 	fastify.addHook(
 		'onRequest',
 		function openRequestScope(
@@ -152,10 +175,19 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 		): void {
 			const scope = scopes.open(reply.raw)
 			if (scope === undefined) {
-				reply.code(503).header('connection', 'close').send('Service Unavailable')
+				reply
+					.code(503)
+					.headers({ ...scopes.unavailableHeaders, connection: 'close' })
+					.send('Service Unavailable')
 				return
 			}
+			const tools = requestTools(scope)
 			request.scope = scope
+			request.requestId = tools.requestId
+			request.after = tools.after
+			const policy = (request.routeOptions.config as { taskscope?: RoutePolicy } | undefined)
+				?.taskscope
+			if (policy !== undefined) applyRoutePolicy(scope, policy)
 			asRequestWork(scope, next)
 		},
 	)

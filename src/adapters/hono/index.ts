@@ -16,16 +16,22 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from 'hono'
+import type { After } from '../../http/after.js'
 import { endWhenConsumed, runtimeCompletion } from '../../http/end-when-consumed.js'
+import { requestLifeOf } from '../../http/request-life.js'
 import { endRequestScope } from '../../http/request-scopes.js'
 import type { NodeServerResponse } from '../../http/response-lifecycle.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
+import { applyRoutePolicy } from '../../http/route-policy-layer.js'
 import { statusResponse } from '../../http/status.js'
+import { waitUntilOf } from '../../http/wait-until.js'
 import { OverloadedError } from '../../layers/load-shed/error.js'
 import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
+	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -33,6 +39,7 @@ import {
 import { cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
 
+export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 
 declare module 'hono' {
@@ -59,7 +66,7 @@ declare module 'hono' {
  * type Env = { Bindings: { DB: D1Database }; Variables: TaskscopeEnv['Variables'] }
  * ```
  */
-export type TaskscopeEnv = { Variables: { scope: Scope } }
+export type TaskscopeEnv = { Variables: { scope: Scope; requestId: string; after: After } }
 
 /**
  * The middleware `taskscope()` returns: a Hono middleware that also carries the root scope and
@@ -140,8 +147,8 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		const outgoing = nodeResponseOf(c.env)
 		if (outgoing !== undefined) {
 			const scope = scopes.open(outgoing)
-			if (scope === undefined) return unavailable(c)
-			c.set('scope', scope)
+			if (scope === undefined) return unavailable(c, scopes)
+			setRequestVariables(c, scope)
 			scope.hold() // the downstream handlers
 			try {
 				await asRequestWork(scope, next)
@@ -151,8 +158,11 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 			return undefined
 		}
 		const scope = scopes.openFollowing(c.req.raw.signal, c.req.raw.headers)
-		if (scope === undefined) return unavailable(c)
-		c.set('scope', scope)
+		if (scope === undefined) return unavailable(c, scopes)
+		setRequestVariables(c, scope)
+		setWaitUntil(scope, c)
+		const echo = scopes.echoHeader
+		if (echo !== undefined) c.header(echo, c.var.requestId)
 		scope.hold()
 		try {
 			await asRequestWork(scope, next)
@@ -199,8 +209,51 @@ function answerCancellationsInHono(): void {
 	}
 }
 
-function unavailable(c: Context): Response {
-	return c.text('Service Unavailable', 503, { connection: 'close' })
+function unavailable(c: Context, scopes: AdapterScopes): Response {
+	return c.text('Service Unavailable', 503, { ...scopes.unavailableHeaders, connection: 'close' })
+}
+
+/** `after` work is handed to the platform's `waitUntil` (Workers, Vercel, Deno Deploy…). */
+function setWaitUntil(scope: Scope, c: Context): void {
+	const life = requestLifeOf(scope)
+	if (life === undefined) return
+	let executionCtx: unknown
+	try {
+		executionCtx = c.executionCtx // throws where the runtime gave none
+	} catch {
+		return
+	}
+	life.waitUntil = waitUntilOf(executionCtx)
+}
+
+function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
+	const tools = requestTools(scope)
+	c.set('scope', scope)
+	c.set('requestId', tools.requestId)
+	c.set('after', tools.after)
+}
+
+/**
+ * Route middleware giving the requests it sees a policy of their own: a time limit, a shorter
+ * grace on shutdown, and what a client disconnect does — `'cancel'` (default), `'ignore'` (the
+ * scope lives until its handler and tasks have ended) or `{ grace: ms }` (`graceSignal` first).
+ * Use it after `taskscope()`, on a route or a sub-app.
+ *
+ * @example
+ * ```ts
+ * import { routePolicy, taskscope } from 'taskscope/hono'
+ * app.use(taskscope())
+ * app.post('/payments', routePolicy({ disconnect: 'ignore' }), async (c) =>
+ *   c.json(await charge(await c.req.json(), c.var.scope.signal)),
+ * )
+ * ```
+ */
+export function routePolicy(policy: RoutePolicy): MiddlewareHandler<TaskscopeEnv> {
+	const checked = checkRoutePolicy(policy)
+	return async function taskscopeRoutePolicy(c, next) {
+		applyRoutePolicy(c.var.scope, checked)
+		await next()
+	}
 }
 
 /**

@@ -16,11 +16,15 @@
  * @module
  */
 import type { ExtendableContext, Next } from 'koa'
+import type { After } from '../../http/after.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
+import { applyRoutePolicy } from '../../http/route-policy-layer.js'
 import { statusText } from '../../http/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
+	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -28,6 +32,7 @@ import {
 import { cancellationStatus } from '../cancellation.js'
 import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
+export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 
@@ -39,6 +44,10 @@ declare module 'koa' {
 		 * disconnect).
 		 */
 		scope: Scope
+		/** The request's id (from `x-request-id`, configurable, or generated). */
+		requestId: string
+		/** Schedules work after the response, owned by the server (`taskscope/http` `After`). */
+		after: After
 	}
 }
 
@@ -109,10 +118,14 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 		if (scope === undefined) {
 			ctx.status = 503
 			ctx.set('connection', 'close')
+			if (scopes.unavailableHeaders !== undefined) ctx.set(scopes.unavailableHeaders)
 			ctx.body = 'Service Unavailable'
 			return
 		}
+		const tools = requestTools(scope)
 		ctx.scope = scope
+		ctx.requestId = tools.requestId
+		ctx.after = tools.after
 		scope.hold() // the downstream middleware
 		try {
 			await asRequestWork(scope, next)
@@ -156,4 +169,30 @@ function answerCancellation(ctx: ExtendableContext, error: unknown): void {
 	}
 	ctx.status = status
 	ctx.body = statusText(status)
+}
+
+/**
+ * Route middleware giving the requests it sees a policy of their own: a time limit, a shorter
+ * grace on shutdown, and what a client disconnect does — `'cancel'` (default), `'ignore'` (the
+ * scope lives until its handler and tasks have ended) or `{ grace: ms }` (`graceSignal` first).
+ * Use it after `taskscope()`, on a router's route or a sub-app.
+ *
+ * @example
+ * ```ts
+ * import Router from '@koa/router'
+ * import { routePolicy, taskscope } from 'taskscope/koa'
+ * app.use(taskscope())
+ * router.post('/upload', routePolicy({ disconnect: 'ignore' }), async (ctx) => {
+ *   ctx.body = await store(ctx.req, ctx.scope.signal)
+ * })
+ * ```
+ */
+export function routePolicy(
+	policy: RoutePolicy,
+): (ctx: ExtendableContext, next: Next) => Promise<void> {
+	const checked = checkRoutePolicy(policy)
+	return async function taskscopeRoutePolicy(ctx, next) {
+		applyRoutePolicy(ctx.scope, checked)
+		await next()
+	}
 }

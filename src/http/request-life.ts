@@ -1,0 +1,142 @@
+/**
+ * The record of one request beside its scope: its id, the route's policy, and the moment its
+ * response ended (delivered or not), which `after` work waits for. Found from the request scope,
+ * or any scope below it, so a Service deep in a stack reaches it from its call signal.
+ *
+ * @module
+ */
+import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../scope/reasons.js'
+import { reportUnhandled } from '../scope/report.js'
+import { Scope } from '../scope/scope.js'
+import type { Task } from '../scope/task.js'
+import type { AfterFunction, AfterOptions, AfterWork } from './after.js'
+import type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
+
+const lives = new WeakMap<Scope, RequestLife>()
+
+/** @internal One request's record; see the module comment. */
+export class RequestLife {
+	readonly id: string
+	readonly scope: Scope
+	readonly afterWork: AfterWork
+	disconnect: DisconnectPolicy = 'cancel'
+	/** The runtime's `ctx.waitUntil` (fetch runtimes), told of every `after` work's promise. */
+	waitUntil: ((promise: Promise<unknown>) => void) | undefined = undefined
+	/** undefined while the response is in flight; then whether it was delivered. */
+	delivered: boolean | undefined = undefined
+	#waiting: Array<(delivered: boolean) => void> | undefined = undefined
+	readonly #onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined
+
+	constructor(
+		id: string,
+		scope: Scope,
+		afterWork: AfterWork,
+		onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
+	) {
+		this.id = id
+		this.scope = scope
+		this.afterWork = afterWork
+		this.#onDisconnect = onDisconnect
+		lives.set(scope, this)
+	}
+
+	/** `after(fn, options)` for this request (see `After`). */
+	after(fn: AfterFunction, options?: AfterOptions): Task<void> | undefined {
+		return this.afterWork.add(this, fn, options)
+	}
+
+	/** Resolves once the response has ended: true when it was delivered. */
+	responseEnded(): Promise<boolean> {
+		if (this.delivered !== undefined) return Promise.resolve(this.delivered)
+		return new Promise((resolve) => {
+			this.#waiting ??= []
+			this.#waiting.push(resolve)
+		})
+	}
+
+	/** The response ended; tells the waiting `after` work. Only the first call counts. */
+	markEnded(delivered: boolean): void {
+		if (this.delivered !== undefined) return
+		this.delivered = delivered
+		const waiting = this.#waiting
+		this.#waiting = undefined
+		if (waiting !== undefined) for (const resolve of waiting) resolve(delivered)
+		if (!delivered && this.#onDisconnect !== undefined) {
+			try {
+				this.#onDisconnect({ requestId: this.id, status: 499 })
+			} catch (error) {
+				reportUnhandled(error, 'onDisconnect')
+			}
+		}
+	}
+
+	/** Applies a route's policy to this request. */
+	apply(policy: RoutePolicy): void {
+		if (policy.disconnect !== undefined) this.disconnect = policy.disconnect
+		if (policy.timeout !== undefined) limitTime(this.scope, policy.timeout)
+		if (policy.shutdownGrace !== undefined) shortenShutdown(this.scope, policy.shutdownGrace)
+	}
+}
+
+/**
+ * @internal The request's record for `scope` or the nearest scope above it that has one.
+ * Bounded walk: request scopes sit near the root.
+ */
+export function requestLifeOf(scope: unknown): RequestLife | undefined {
+	if (!(scope instanceof Scope)) return undefined
+	for (let at: Scope | undefined = scope; at !== undefined; at = at.parent) {
+		const life = lives.get(at)
+		if (life !== undefined) return life
+	}
+	return undefined
+}
+
+/**
+ * The id of the request `scope` belongs to (the request scope itself or any scope below it), or
+ * `undefined` outside a request.
+ *
+ * @example
+ * ```ts
+ * import { requestIdOf } from 'taskscope/http'
+ * const handler = service(async (request: Request, scope) => {
+ *   log.info('handling', { requestId: requestIdOf(scope) })
+ *   return new Response('ok')
+ * })
+ * ```
+ */
+export function requestIdOf(scope: unknown): string | undefined {
+	return requestLifeOf(scope)?.id
+}
+
+/**
+ * @internal What a disconnect does under the request's policy. Returns true when it handled the
+ * scope (the caller must not cancel it).
+ */
+export function applyDisconnectPolicy(life: RequestLife): boolean {
+	const policy = life.disconnect
+	if (policy === 'cancel') return false
+	if (policy === 'ignore') {
+		// Nothing is cancelled: the scope closes once its handler and tasks have ended.
+		life.scope.endWhenDrained()
+		return true
+	}
+	life.scope.cancel(DISCONNECT, { grace: policy.grace })
+	return true
+}
+
+function limitTime(scope: Scope, timeout: number): void {
+	if (scope.isEnded || scope.cancelled) return
+	const timer = setTimeout(() => scope.cancel(new TimeoutReason(Date.now(), timeout)), timeout)
+	timer.unref?.()
+	// A scope that ends without a cancellation ('ignore' after a disconnect) lets the unref'd timer
+	// fire into a closed scope, where cancel() does nothing.
+	scope.onCancel(() => clearTimeout(timer))
+}
+
+function shortenShutdown(scope: Scope, grace: number): void {
+	scope.onCancel((reason) => {
+		if (reason.kind !== 'shutdown') return
+		const timer = setTimeout(() => scope.cancel(SHUTDOWN), grace)
+		timer.unref?.()
+	})
+}
