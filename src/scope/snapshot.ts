@@ -182,13 +182,18 @@ function requestOf(scope: Scope): RequestSnapshot | undefined {
 	return { method: safeString(origin, 'method'), path: pathOf(origin), id: scope.requestId }
 }
 
+/** The path without its query: a query string may carry secrets, and snapshots get shown. */
 function pathOf(origin: RequestOrigin | undefined): string | undefined {
 	const url = safeString(origin, 'url')
-	if (url === undefined || url.startsWith('/')) return url
+	if (url === undefined) return undefined
+	if (url.startsWith('/')) {
+		const query = url.indexOf('?')
+		return query < 0 ? url : url.slice(0, query)
+	}
 	try {
 		return new URL(url).pathname
 	} catch {
-		return url
+		return undefined
 	}
 }
 

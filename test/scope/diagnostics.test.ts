@@ -193,7 +193,11 @@ describe('the richer snapshot', () => {
 			snapshot = scope.snapshot()
 			return new Response('ok')
 		})
-		const response = await fetch(`${server.url}/orders/7?full=1`, { method: 'POST', body: 'x' })
+		const response = await fetch(`${server.url}/orders/7?full=1`, {
+			method: 'POST',
+			body: 'x',
+			headers: { 'x-request-id': 'order-7' },
+		})
 		expect(await response.text()).toBe('ok')
 		expect(snapshot).toMatchObject({
 			kind: 'request-block',
