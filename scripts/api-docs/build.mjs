@@ -61,20 +61,23 @@ function anchorOwners(parts, fileOf) {
  * guide; drops code spans from headings (TypeDoc's anchors leave code out, GitHub's keep it).
  */
 function rewriteLinks(markdown, owners, ownFile, guideOf) {
-	return markdown
-		.replace(/^(#{1,6} .*)$/gm, (heading) => heading.replace(/`/g, ''))
-		.replace(/\]\(([^)#\s]+)(#[^)\s]*)?\)/g, (link, target, anchor = '') => {
-			// A file the package ships (LICENSE) is relative in the README; the site links to GitHub.
-			if (!/^[a-z]+:/.test(target)) return `](${repository}${target.replace(/^\.\//, '')}${anchor})`
-			if (!target.startsWith(repository)) return link
-			const guide = guideOf.get(target.slice(repository.length))
-			return guide === undefined ? link : `](${guide}${anchor})`
-		})
-		// Last: the links it makes are relative to the guides.
-		.replace(/\]\(#([^)]+)\)/g, (link, anchor) => {
-			const owner = owners.get(anchor)
-			return owner === undefined || owner === ownFile ? link : `](${owner}#${anchor})`
-		})
+	return (
+		markdown
+			.replace(/^(#{1,6} .*)$/gm, (heading) => heading.replace(/`/g, ''))
+			.replace(/\]\(([^)#\s]+)(#[^)\s]*)?\)/g, (link, target, anchor = '') => {
+				// A file the package ships (LICENSE) is relative in the README; the site links to GitHub.
+				if (!/^[a-z]+:/.test(target))
+					return `](${repository}${target.replace(/^\.\//, '')}${anchor})`
+				if (!target.startsWith(repository)) return link
+				const guide = guideOf.get(target.slice(repository.length))
+				return guide === undefined ? link : `](${guide}${anchor})`
+			})
+			// Last: the links it makes are relative to the guides.
+			.replace(/\]\(#([^)]+)\)/g, (link, anchor) => {
+				const owner = owners.get(anchor)
+				return owner === undefined || owner === ownFile ? link : `](${owner}#${anchor})`
+			})
+	)
 }
 
 /** Writes the README's intro and sections, and copies of docs/*.md, as TypeDoc documents. */
