@@ -120,6 +120,9 @@ const app = await Application.bootstrapWithPlugins({
 	name: 'taskscope',
 	readme: join(guidesDir, 'index.md'),
 	projectDocuments: guides,
+	// "Guides" and "Modules" in the navigation; the entry points flat (their slash would make a
+	// folder taskscope/ holding http, service… beside the taskscope module itself).
+	navigation: { includeGroups: true, includeFolders: false },
 	out,
 	// Source links to the repository without asking git (CI clones have no remote).
 	disableGit: true,
