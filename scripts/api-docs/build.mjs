@@ -149,8 +149,18 @@ app.converter.on(Converter.EVENT_CREATE_DECLARATION, (context, reflection) => {
 	const name = file === undefined ? undefined : moduleNames.get(file)
 	if (name !== undefined) reflection.name = name
 })
+// treatWarningsAsErrors is the CLI's to act on: here every warning fails the build too.
+function stopIfWarned() {
+	if (!app.logger.hasErrors() && !app.logger.hasWarnings()) return
+	console.error('API reference: TypeDoc reported the problems above (warnings count as errors)')
+	process.exit(1)
+}
 const project = await app.convert()
-if (project === undefined || app.logger.hasErrors()) process.exit(1)
+if (project === undefined) process.exit(1)
+stopIfWarned()
+// Broken {@link}s, public types that refer to unexported ones (the CLI does this; the API not).
+app.validate(project)
+stopIfWarned()
 await app.generateDocs(project, out)
-if (app.logger.hasErrors()) process.exit(1)
+stopIfWarned()
 console.log(`API reference: ${relative(process.cwd(), out)}/index.html`)
