@@ -49,27 +49,40 @@ async function compileAll(): Promise<Map<string, string[]>> {
 	}
 	writeFileSync(join(work, 'tsconfig.json'), JSON.stringify(tsconfig, null, '\t'))
 	const tsc = join(root, 'node_modules', '.bin', 'tsc')
-	const output = await run(tsc, ['-p', join(work, 'tsconfig.json'), '--pretty', 'false'], {
-		cwd: root,
-	}).then(
-		({ stdout }) => stdout,
-		(error: { stdout?: string }) => error.stdout ?? String(error),
+	const args = ['-p', join(work, 'tsconfig.json'), '--pretty', 'false']
+	const { output, failed } = await run(tsc, args, { cwd: root }).then(
+		({ stdout }) => ({ output: stdout, failed: undefined }),
+		(error: { stdout?: string; message?: string }) => ({
+			output: error.stdout ?? '',
+			failed: error.message ?? String(error),
+		}),
 	)
 	const byFile = new Map<string, string[]>()
+	const add = (key: string, message: string) =>
+		byFile.set(key, [...(byFile.get(key) ?? []), message])
+	let last: string | undefined
 	for (const line of output.split('\n')) {
+		if (line.trim() === '') continue
 		const match = /^(.*?)\((\d+),(\d+)\): (.*)$/.exec(line.trim())
-		if (match === null) continue
+		if (match === null) {
+			// An indented line goes on with the diagnostic above it; any other is tsc's own (a bad
+			// config, a missing file): it lands under "tsc", which the stray test reports.
+			if (!/^\s/.test(line) || last === undefined) last = 'tsc'
+			add(last, line.trim())
+			continue
+		}
 		const [, file = '', row = '0', column = '0', message = ''] = match
 		const snippet = checked.find(
 			(candidate) => join(root, file) === fileOf(candidate) || file === fileOf(candidate),
 		)
-		const key = snippet?.where ?? file
+		last = snippet?.where ?? file
 		const at =
 			snippet === undefined
 				? `${file}:${row}`
 				: `${snippet.file}:${snippet.firstLine + Number(row) - 1}`
-		byFile.set(key, [...(byFile.get(key) ?? []), `${at}:${column} ${message}`])
+		add(last, `${at}:${column} ${message}`)
 	}
+	if (failed !== undefined && byFile.size === 0) add('tsc', failed)
 	return byFile
 }
 
