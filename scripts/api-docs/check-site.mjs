@@ -132,6 +132,7 @@ async function main() {
 		server.close()
 		rmSync(profile, { recursive: true, force: true })
 	}
+	if (problems.length > 0) console.error(`API reference: ${problems.length} problems`)
 	for (const problem of problems) console.error(`  ${problem}`)
 	return problems.length === 0 ? 0 : 1
 }
