@@ -316,7 +316,7 @@ forwardMembers(LightResponse.prototype, NativeResponse.prototype, (light) =>
 
 /**
  * A web `Response` that costs almost nothing to create, for servers that answer through
- * {@link writeResponse} (and so `serve`). Import it in place of the global one:
+ * {@link serve} or {@link toNodeListener}. Import it in place of the global one:
  * `import { Response } from 'taskscope/http'`. Same constructor, same statics, and
  * `instanceof Response` holds both ways (a light response is a global `Response`, and any
  * `Response` is an instance of this one).
@@ -325,13 +325,13 @@ forwardMembers(LightResponse.prototype, NativeResponse.prototype, (light) =>
  *   status, header fields as an object, an array of pairs or a `Headers`) is stored as it is (bytes
  *   are copied, as the real one does). `status`, `ok`, `statusText`, `type`, `url`, `redirected`,
  *   `bodyUsed` and `headers` (a real `Headers`) are answered from it.
- * - **Sent directly**: `writeResponse` sends such a response with one `writeHead` and one `end`,
+ * - **Sent directly**: `serve` and `toNodeListener` send such a response with one `writeHead` and one `end`,
  *   with the Content-Length and the Content-Type (`text/plain;charset=UTF-8` for a string,
  *   `application/json` for `Response.json`) the real one would have.
  * - **Materialized when needed**: reading the body (`body`, `text()`, `json()`, `arrayBuffer()`,
  *   `blob()`, `bytes()`, `formData()`) or `clone()` builds the real `Response` once and forwards to
- *   it; the `headers` object stays the same and stays live. After that, `writeResponse` streams it
- *   like any `Response`.
+ *   it; the `headers` object stays the same and stays live. After that, it is streamed like any
+ *   `Response`.
  * - **Eager otherwise**: a stream, `Blob`, `FormData`, `URLSearchParams` body or an unusual
  *   `init` (a status that is not an integer from 200 to 599, a header value `Headers` would trim
  *   or refuse…) builds the real `Response` at once, so every error is thrown exactly as the global
@@ -342,11 +342,10 @@ forwardMembers(LightResponse.prototype, NativeResponse.prototype, (light) =>
  * @example
  * ```ts
  * import { createServer } from 'node:http'
- * import { Response, writeResponse } from 'taskscope/http'
+ * import { Response, toNodeListener } from 'taskscope/http'
  *
- * createServer((req, res) => {
- * 	writeResponse(res, new Response('hello', { headers: { 'cache-control': 'no-store' } }))
- * })
+ * const hello = () => new Response('hello', { headers: { 'cache-control': 'no-store' } })
+ * createServer(toNodeListener(hello)).listen(3000)
  * ```
  *
  * @example

@@ -15,6 +15,12 @@ describe('docs/testing.md', () => {
 		'examples/testing/report.node-test.ts',
 	])('shows %s as it is', (file) => {
 		const code = readFileSync(`${root}/${file}`, 'utf8')
-		expect(docs).toContain(`\`\`\`ts\n// ${file}\n${code}\`\`\``)
+		// `ts ignore` for the test files: the snippet check cannot resolve their relative import,
+		// and `npm run typecheck` compiles the files themselves.
+		const shown = [
+			`\`\`\`ts\n// ${file}\n${code}\`\`\``,
+			`\`\`\`ts ignore\n// ${file}\n${code}\`\`\``,
+		]
+		expect(shown.some((block) => docs.includes(block))).toBe(true)
 	})
 })
