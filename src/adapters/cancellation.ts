@@ -5,8 +5,10 @@
  * @module
  */
 import { answerFor } from '../http/answer.js'
+import { requestLifeOf } from '../http/request-life.js'
 import { OverloadedError } from '../layers/load-shed/error.js'
 import { CancelledError, ScopeClosedError, TimeoutError } from '../scope/errors.js'
+import { Scope } from '../scope/scope.js'
 
 /**
  * 503 or 504 when `error` is a cancellation (or one of the other quiet answers of `serve`: a
@@ -28,4 +30,21 @@ export function cancellationStatus(error: unknown): number | undefined {
 		return answerFor(error).status
 	}
 	return undefined
+}
+
+/**
+ * The headers to send with a cancellation's answer: a 503 carries the server's `Retry-After`
+ * (option `retryAfter`), read from the request's scope.
+ *
+ * @example
+ * ```ts
+ * res.writeHead(503, cancellationHeaders(503, req.scope))
+ * ```
+ */
+export function cancellationHeaders(
+	status: number,
+	scope: unknown,
+): Readonly<Record<string, string>> | undefined {
+	if (status !== 503 || !(scope instanceof Scope)) return undefined
+	return requestLifeOf(scope)?.unavailableHeaders
 }

@@ -22,6 +22,8 @@ export class RequestLife {
 	disconnect: DisconnectPolicy = 'cancel'
 	/** The runtime's `ctx.waitUntil` (fetch runtimes), told of every `after` work's promise. */
 	waitUntil: ((promise: Promise<unknown>) => void) | undefined = undefined
+	/** The headers of a 503 this server sends (`Retry-After`), for answers made elsewhere. */
+	unavailableHeaders: Readonly<Record<string, string>> | undefined = undefined
 	/** undefined while the response is in flight; then whether it was delivered. */
 	delivered: boolean | undefined = undefined
 	#waiting: Array<(delivered: boolean) => void> | undefined = undefined

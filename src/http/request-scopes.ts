@@ -209,6 +209,7 @@ export class RequestScopes {
 			this.#init,
 		)
 		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
+		life.unavailableHeaders = this.unavailableHeaders
 		scope.requestId = id // read only by snapshots
 		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's
 		// disconnect policy like a closed Node response does (not straight to a cancellation).

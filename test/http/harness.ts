@@ -168,7 +168,12 @@ export interface Running {
 export function get(
 	url: string,
 	agent?: http.Agent,
-): Promise<{ status: number; body: Buffer; reused: boolean }> {
+): Promise<{
+	status: number
+	body: Buffer
+	reused: boolean
+	headers: http.IncomingHttpHeaders
+}> {
 	return new Promise((resolve, reject) => {
 		const request = http.get(url, { agent }, (response) => {
 			const chunks: Buffer[] = []
@@ -178,6 +183,7 @@ export function get(
 					status: response.statusCode ?? 0,
 					body: Buffer.concat(chunks),
 					reused: request.reusedSocket,
+					headers: response.headers,
 				}),
 			)
 			response.on('error', reject)

@@ -29,7 +29,7 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
-import { cancellationStatus } from '../cancellation.js'
+import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
@@ -196,7 +196,7 @@ function expressRequestPrototype(req: IncomingMessage): object | undefined {
  */
 function answerCancellation(
 	error: unknown,
-	_req: IncomingMessage,
+	req: IncomingMessage,
 	res: ServerResponse,
 	next: (error?: unknown) => void,
 ): void {
@@ -205,7 +205,9 @@ function answerCancellation(
 		next(error)
 		return
 	}
-	sendStatus(res, status) // writes nothing once the client is gone
+	const scope = (req as { scope?: unknown }).scope
+	const headers = cancellationHeaders(status, scope)
+	sendStatus(res, status, headers === undefined ? undefined : { headers }) // nothing once the client is gone
 }
 
 function passErrorOn(

@@ -37,7 +37,7 @@ import {
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 } from '../adapter-scopes.js'
-import { cancellationStatus } from '../cancellation.js'
+import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { MissingMiddlewareError } from '../errors.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
@@ -246,6 +246,8 @@ function answerCancellation(error: unknown, reply: FastifyReply): FastifyReply {
 		reply.hijack() // the client is gone: nothing to write, nothing for Fastify to do
 		return reply
 	}
+	const headers = cancellationHeaders(status, (reply.request as { scope?: unknown }).scope)
+	if (headers !== undefined) reply.headers(headers)
 	return reply.code(status).type('text/plain; charset=utf-8').send(statusText(status))
 }
 

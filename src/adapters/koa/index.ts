@@ -29,7 +29,7 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
-import { cancellationStatus } from '../cancellation.js'
+import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
@@ -168,6 +168,8 @@ function answerCancellation(ctx: ExtendableContext, error: unknown): void {
 		return
 	}
 	ctx.status = status
+	const headers = cancellationHeaders(status, ctx.scope)
+	if (headers !== undefined) ctx.set(headers)
 	ctx.body = statusText(status)
 }
 
