@@ -234,8 +234,15 @@ function answerCancellationsOf(route: RouteOptions): void {
 		reply: FastifyReply,
 	) {
 		const result = handler.call(this, request, reply)
-		if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return result
-		return (result as Promise<unknown>).then(undefined, (error) => answerCancellation(error, reply))
+		// A handler that returns the reply itself (`return reply.send(…)`) returns a thenable whose
+		// `then` expects both callbacks: leave it to Fastify, as any non-promise result.
+		if (
+			result === reply ||
+			typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function'
+		) {
+			return result
+		}
+		return Promise.resolve(result).then(undefined, (error) => answerCancellation(error, reply))
 	}
 }
 
