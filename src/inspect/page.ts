@@ -59,7 +59,7 @@ source.addEventListener("message", (event) => {
 const idOf = (key) => Number(key.slice(1));
 function stateLabel(node) {
   if (node.state === "cancelled" || node.state === "cancelling") return node.state + (node.reason ? " (" + node.reason + ")" : "");
-  if (node.type === "scope" && node.state === "closed" && node.reason) return "closed, cancelled (" + node.reason + ")";
+  if (node.type === "scope" && node.state === "closed" && node.reason && node.reason !== "parent-completion") return "closed, cancelled (" + node.reason + ")";
   return node.state;
 }
 function ended(node) { return node.type === "task" ? node.state !== "running" : node.state === "closed"; }
