@@ -359,7 +359,7 @@ function page(res: ServerResponse): void {
 		'x-content-type-options': 'nosniff',
 		'referrer-policy': 'no-referrer',
 		'x-frame-options': 'DENY',
-		'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'`,
+		'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; frame-ancestors 'none'`,
 	})
 	res.end(inspectorPage(nonce))
 }

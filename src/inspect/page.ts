@@ -10,6 +10,7 @@ export function inspectorPage(nonce: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>taskscope inspector</title>
+<link rel="icon" href="data:,">
 <style nonce="${nonce}">
 body { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; margin: 0; color: #1b1f24; background: #fafbfc; }
 header { position: sticky; top: 0; background: #24292f; color: #fff; padding: 8px 12px; display: flex; gap: 16px; align-items: center; }
