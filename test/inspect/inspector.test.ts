@@ -60,7 +60,7 @@ describe('taskscope/inspect access', () => {
 		expect(page.headers['content-type']).toMatch(/^text\/html/)
 		expect(page.headers['content-security-policy']).toContain("default-src 'none'")
 		expect(page.body).toContain('taskscope inspector')
-		expect(page.body).not.toMatch(/<(script|link)[^>]+(src|href)=/) // nothing fetched from elsewhere
+		expect(page.body).not.toMatch(/<(script|link)[^>]+(src|href)="(?!data:)/) // nothing fetched from elsewhere
 		expect((await get(`${server.url}/other`)).body).toBe('app')
 		expect((await get(`${inspector.url}/nope`)).status).toBe(404)
 	})
