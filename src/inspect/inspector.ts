@@ -113,11 +113,13 @@ export function createInspector(options: InspectorOptions = {}): Inspector {
 	let closed = false
 
 	function flush(): void {
-		const { upsert, remove } = tree.takeChanges(Date.now())
-		if (upsert.length === 0 && remove.length === 0) return
+		const now = Date.now()
+		const { upsert, remove } = tree.takeChanges(now)
+		const changed = upsert.length > 0 || remove.length > 0
 		for (const client of clients) {
-			if (client.open) client.send(Date.now(), upsert, remove)
-			else clients.delete(client)
+			if (!client.open) clients.delete(client)
+			else if (changed) client.send(now, upsert, remove)
+			else client.heartbeat(now)
 		}
 	}
 

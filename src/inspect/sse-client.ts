@@ -5,10 +5,13 @@ import type { InspectorNode } from './wire.js'
 import { type InspectorBatch, MAX_NODES_PER_MESSAGE } from './wire.js'
 
 const MAX_BUFFERED = 8 * 1024 * 1024
+/** A comment line after this long without a message keeps proxies from closing the stream. */
+const HEARTBEAT_MS = 15_000
 
 /** @internal */
 export class SseClient {
 	#open = true
+	#lastWrite = Date.now()
 
 	constructor(
 		readonly res: ServerResponse,
@@ -42,6 +45,11 @@ export class SseClient {
 		}
 	}
 
+	/** Writes a comment line if nothing was sent for a while. */
+	heartbeat(now: number): void {
+		if (now - this.#lastWrite >= HEARTBEAT_MS) this.#write(': ping\n\n')
+	}
+
 	end(): void {
 		if (!this.#open) return
 		this.#open = false
@@ -50,6 +58,7 @@ export class SseClient {
 
 	#write(text: string): void {
 		if (!this.open) return
+		this.#lastWrite = Date.now()
 		this.res.write(text)
 		if (this.res.writableLength > MAX_BUFFERED) {
 			this.#open = false
