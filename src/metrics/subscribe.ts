@@ -2,6 +2,7 @@
 // unsubscribe them all: the metrics, the OpenTelemetry bridge and the inspector share it.
 import diagnostics_channel from 'node:diagnostics_channel'
 import { CHANNELS } from '../scope/diagnostics.js'
+import { reportUnhandled } from '../scope/report.js'
 import type {
 	CancelMessage,
 	ScopeCloseMessage,
@@ -38,7 +39,14 @@ export function subscribeChannels(listeners: ChannelListeners): () => void {
 	for (const key of CHANNEL_KEYS) {
 		const listener = listeners[key]
 		if (typeof listener !== 'function') continue
-		const bound = listener.bind(listeners) as Listener
+		// A throw in a diagnostics subscriber becomes an uncaught exception: report it instead.
+		const bound: Listener = (message) => {
+			try {
+				;(listener as (message: unknown) => void).call(listeners, message)
+			} catch (error) {
+				reportUnhandled(error, `taskscope observer of ${CHANNELS[key]}`)
+			}
+		}
 		diagnostics_channel.subscribe(CHANNELS[key], bound)
 		subscribed.push([CHANNELS[key], bound])
 	}

@@ -14,7 +14,7 @@ import {
 	type ReadableSpan,
 	SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
-import { InvalidArgumentError, Scope, sleep } from 'taskscope'
+import { InvalidArgumentError, Scope, setUnhandledErrorHandler, sleep } from 'taskscope'
 import { serve } from 'taskscope/http'
 import {
 	TASKSCOPE_ATTRIBUTES as ATTR,
@@ -161,6 +161,24 @@ describe('taskscope/otel spans', () => {
 		scope.spawn(async () => {}, { name: 'unseen' })
 		await scope.close()
 		expect(exporter.getFinishedSpans()).toEqual([])
+	})
+
+	it('a tracer that throws is reported, never crashes, and the task still runs', async () => {
+		const broken = {
+			startSpan() {
+				throw new Error('exporter down')
+			},
+		} as unknown as typeof tracer
+		stops.push(instrumentTaskscope({ tracer: broken, metrics: false }))
+		const reports: Array<{ error: unknown; where: string }> = []
+		setUnhandledErrorHandler((error, where) => void reports.push({ error, where }))
+		const scope = new Scope()
+		const task = scope.spawn(async () => 42, { name: 'unharmed' })
+		await scope.close()
+		expect((await task.result).status).toBe('completed')
+		expect(reports).toHaveLength(1)
+		expect(String((reports[0]?.error as Error).message)).toBe('exporter down')
+		expect(reports[0]?.where).toContain('taskscope:task:spawn')
 	})
 
 	it('refuses unknown options with a typed error', () => {
