@@ -177,7 +177,7 @@ describe('taskscope/otel spans', () => {
 		await scope.close()
 		expect((await task.result).status).toBe('completed')
 		expect(reports).toHaveLength(1)
-		expect(String((reports[0]?.error as Error).message)).toBe('exporter down')
+		expect(reports[0]?.error).toMatchObject({ message: 'exporter down' })
 		expect(reports[0]?.where).toContain('taskscope:task:spawn')
 	})
 
