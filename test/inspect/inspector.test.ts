@@ -188,6 +188,33 @@ describe('taskscope/inspect stream', () => {
 		expect(Math.max(...sizes())).toBeLessThan(128 * 1024)
 	})
 
+	it('marks stragglers: the task abandoned after the mercy period, and the count on its scope', async () => {
+		const inspector = createInspector({ intervalMs: 50 })
+		const server = http.createServer(inspector.listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		cleanups.push(
+			() => new Promise((resolve) => server.close(resolve)),
+			() => inspector.close(),
+		)
+		const scope = new Scope({ name: 'stubborn', mercy: 10, onError: () => {} })
+		inspector.watch(scope)
+		scope.spawn(() => new Promise<void>(() => {}), { name: 'deaf' })
+		scope.spawn(async (task) => sleep(60_000, task), { name: 'polite' })
+		const { port } = server.address() as { port: number }
+		const events = readSse(`http://127.0.0.1:${port}/__taskscope/events`)
+		cleanups.push(() => events.close())
+		await waitUntil(() => nodeNamed(events, 'deaf') !== undefined, 'the tasks')
+		scope.cancel()
+		await scope.done
+		await waitUntil(() => nodeNamed(events, 'stubborn')?.stragglers === 1, 'the straggler count')
+		expect(nodeNamed(events, 'deaf')).toMatchObject({ stragglers: 1, state: 'running' })
+		expect(nodeNamed(events, 'polite')).toMatchObject({
+			stragglers: 0,
+			state: 'cancelled',
+			reason: 'user',
+		})
+	})
+
 	it('keeps at most maxEnded ended nodes: the oldest go first', async () => {
 		const inspector = createInspector({ intervalMs: 50, maxEnded: 100 })
 		const server = http.createServer(inspector.listener)
