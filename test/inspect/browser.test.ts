@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { sleep } from 'taskscope'
+import { Scope, sleep } from 'taskscope'
 import { serve } from 'taskscope/http'
-import { mountInspector } from 'taskscope/inspect'
+import { createInspector, mountInspector } from 'taskscope/inspect'
 import { describe, expect, it } from 'vitest'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -101,4 +101,45 @@ describe.skipIf(missing)('the inspector page in chromium', () => {
 			await server.close({ grace: 500 })
 		}
 	}, 90_000)
+	it('holds 10,000 live tasks: draws at most 2,000 rows, counts them all, follows their cancellation', async () => {
+		const inspector = createInspector({ maxEnded: 20_000 })
+		const server = http.createServer(inspector.listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const scope = new Scope({ name: 'many' })
+		for (let index = 0; index < 10_000; index++) {
+			scope.spawn(async (task) => sleep(60_000, task), { name: `job-${index}` })
+		}
+		inspector.watch(scope)
+		const profile = mkdtempSync(join(tmpdir(), 'taskscope-chromium-'))
+		const context = await chromium.launchPersistentContext(profile, {
+			executablePath: CHROMIUM,
+			headless: true,
+			args: ARGS,
+		})
+		try {
+			const page = context.pages()[0] ?? (await context.newPage())
+			const { port } = server.address() as { port: number }
+			await page.goto(`http://127.0.0.1:${port}/__taskscope`)
+			await page
+				.locator('#counts', { hasText: '1 scopes, 10000 tasks' })
+				.waitFor({ timeout: 30_000 })
+			expect(await page.locator('tbody tr').count()).toBe(2_000)
+			await expect
+				.poll(() => page.locator('#more').textContent(), { timeout: 10_000 })
+				.toMatch(/^8001 more rows/)
+			scope.cancel()
+			await scope.done
+			await page.fill('#filter', 'job-9999')
+			await expect
+				.poll(() => page.locator('tr', { hasText: 'job-9999' }).locator('td.state').textContent(), {
+					timeout: 30_000,
+				})
+				.toBe('cancelled (user)')
+		} finally {
+			await context.close()
+			rmSync(profile, { recursive: true, force: true })
+			inspector.close()
+			await new Promise((resolve) => server.close(resolve))
+		}
+	}, 120_000)
 })
