@@ -8,7 +8,10 @@ export default defineConfig({
 	resolve: {
 		alias: [
 			{ find: /^taskscope$/, replacement: src('index.ts') },
-			{ find: /^taskscope\/(service|http|client|testing)$/, replacement: src('$1/index.ts') },
+			{
+				find: /^taskscope\/(service|http|client|testing|otel|metrics|inspect)$/,
+				replacement: src('$1/index.ts'),
+			},
 			{ find: /^taskscope\/(express|fastify|koa|hono)$/, replacement: src('adapters/$1/index.ts') },
 		],
 	},

@@ -4,12 +4,14 @@
 //   PORT=8080 npm start            # another port (PORT=0: any free one)
 //   curl http://127.0.0.1:3000     # wait 3 s: the background task prints "finished normally"
 //   curl http://127.0.0.1:3000     # press Ctrl+C within 3 s: the task prints "cancelled" at once
+//   open http://127.0.0.1:3000/__taskscope   # the inspector: watch tasks appear and end, live
 //
 // The handler spawns a background task into its request's scope, then answers after 3 s. The
 // task works in 5 steps of 500 ms. If the client waits, the task is done before the answer; if
 // the client goes away, the request scope is cancelled and the task stops at its next step.
 import { sleep } from 'taskscope'
 import { serve } from 'taskscope/http'
+import { mountInspector } from 'taskscope/inspect'
 
 let requests = 0
 const port = Number(process.env.PORT ?? 3000)
@@ -44,10 +46,14 @@ const server = await serve(
 	process.exit(1)
 })
 
+// The inspector page (loopback clients only): every request's tasks, live, with how they ended.
+const inspector = mountInspector(server)
+
 // Register the shutdown first: a SIGTERM right after the line below must find it.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.once(signal, async () => {
 		console.log(`${signal}: shutting down (in-flight requests get 2 s to wind up)`)
+		inspector.close()
 		const result = await server.close({ grace: 2_000 })
 		console.log(`Closed (${result.stragglers.length} stragglers).`)
 		process.exit(0)
@@ -55,6 +61,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 console.log(`Listening on ${server.url}`)
+console.log(`Inspector on ${inspector.url}`)
 
 function cannotListen(error: unknown): string {
 	const code = (error as { code?: unknown } | null)?.code

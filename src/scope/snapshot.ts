@@ -176,7 +176,8 @@ function byId(a: Task<any> | Scope, b: Task<any> | Scope): number {
 	return a.id - b.id
 }
 
-function requestOf(scope: Scope): RequestSnapshot | undefined {
+/** @internal The request behind a request scope (read lazily: the HTTP layer sets it after the scope opens). */
+export function requestOf(scope: Scope): RequestSnapshot | undefined {
 	const origin = scope.request
 	if (origin === undefined && scope.requestId === undefined) return undefined
 	return { method: safeString(origin, 'method'), path: pathOf(origin), id: scope.requestId }

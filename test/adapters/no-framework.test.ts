@@ -1,5 +1,6 @@
-// Importing taskscope, taskscope/service, taskscope/http, taskscope/client — or any adapter — must
-// not load a web framework, nor undici (the client hands a dispatcher to fetch without loading it):
+// Importing taskscope, taskscope/service, taskscope/http, taskscope/client, taskscope/metrics,
+// taskscope/inspect — or any adapter — must not load a web framework, nor @opentelemetry (only
+// taskscope/otel may: it is an optional peer dependency), nor undici (the client hands a dispatcher to fetch without loading it):
 // the adapters reach the frameworks through `import type` and duck typing only.
 //
 // How it is checked, in a fresh Node process (so nothing vitest loaded counts):
@@ -16,7 +17,7 @@ import { describe, expect, it } from 'vitest'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 const script = `
-const FRAMEWORK = /[\\\\/]node_modules[\\\\/](?:express|fastify|koa|hono|@hono[\\\\/]node-server|undici)[\\\\/]/
+const FRAMEWORK = /[\\\\/]node_modules[\\\\/](?:express|fastify|koa|hono|@hono[\\\\/]node-server|undici|@opentelemetry)[\\\\/]/
 const entries = {
 	taskscope: './src/index.ts',
 	'taskscope/service': './src/service/index.ts',
@@ -27,6 +28,8 @@ const entries = {
 	'taskscope/fastify': './src/adapters/fastify/index.ts',
 	'taskscope/koa': './src/adapters/koa/index.ts',
 	'taskscope/hono': './src/adapters/hono/index.ts',
+	'taskscope/metrics': './src/metrics/index.ts',
+	'taskscope/inspect': './src/inspect/index.ts',
 }
 const imported = {}
 for (const [name, path] of Object.entries(entries)) {
@@ -44,7 +47,13 @@ try {
 } catch (error) {
 	control = String(error?.message ?? error)
 }
-console.log(JSON.stringify({ imported, required, control }))
+let otelControl = 'taskscope/otel loaded without @opentelemetry/api'
+try {
+	await import('./src/otel/index.ts')
+} catch (error) {
+	otelControl = String(error?.message ?? error)
+}
+console.log(JSON.stringify({ imported, required, control, otelControl }))
 `
 
 function runChild(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -69,7 +78,7 @@ function runChild(): Promise<{ code: number | null; stdout: string; stderr: stri
 }
 
 describe('importing taskscope loads no framework', () => {
-	it('taskscope, taskscope/service, taskscope/http, taskscope/client, taskscope/testing and the four adapters load without express, fastify, koa, hono or undici', async () => {
+	it('taskscope, taskscope/service, taskscope/http, taskscope/client, taskscope/testing, taskscope/metrics, taskscope/inspect and the four adapters load without express, fastify, koa, hono, undici or @opentelemetry', async () => {
 		const { code, stdout, stderr } = await runChild()
 		expect(stderr).toBe('')
 		expect(code).toBe(0)
@@ -77,8 +86,10 @@ describe('importing taskscope loads no framework', () => {
 		for (const [name, exports] of Object.entries(report.imported)) {
 			expect(typeof exports, `${name}: ${exports}`).toBe('number')
 		}
-		expect(Object.keys(report.imported)).toHaveLength(9)
+		expect(Object.keys(report.imported)).toHaveLength(11)
 		expect(report.required).toEqual([])
 		expect(report.control).toMatch(/^framework loaded: .*koa/)
+		// The hooks cover @opentelemetry too: taskscope/otel, which needs it, is refused.
+		expect(report.otelControl).toMatch(/^framework loaded: .*@opentelemetry/)
 	}, 60_000)
 })

@@ -66,6 +66,27 @@ afterEach(async () => {
 })
 
 describe('examples/simple-service.ts (the seed demo)', () => {
+	it('prints the inspector URL, which serves the inspector page', async () => {
+		const demo = await startExample('examples/simple-service.ts')
+		running = demo.child
+		await waitFor(demo.output, (text) => /Inspector on http:\/\/\S+/.test(text), 10_000)
+		const url = /Inspector on (http:\/\/\S+)/.exec(demo.output())?.[1] as string
+		expect(url).toBe(`${demo.url.replace(/\/$/, '')}/__taskscope`)
+		const page = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+			http
+				.get(url, (response) => {
+					let body = ''
+					response.on('data', (chunk: Buffer) => {
+						body += chunk.toString()
+					})
+					response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+				})
+				.on('error', reject)
+		})
+		expect(page.status).toBe(200)
+		expect(page.body).toContain('<title>taskscope inspector</title>')
+	})
+
 	it('a client that waits sees "finished normally"; a client cut after 1 s sees "cancelled" at once', async () => {
 		const demo = await startExample('examples/simple-service.ts')
 		running = demo.child

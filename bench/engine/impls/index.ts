@@ -12,6 +12,10 @@ export const implLoaders: Record<string, () => Promise<Impl>> = {
 	taskscope: async () => (await import('./taskscope.js')).loadTaskscope(),
 	'taskscope+als': async () =>
 		(await import('./taskscope.js')).loadTaskscope({ asyncContext: true }),
+	'taskscope+subscriber': async () =>
+		(await import('./taskscope.js')).loadTaskscope({ subscriber: 'events' }),
+	'taskscope+tracing': async () =>
+		(await import('./taskscope.js')).loadTaskscope({ subscriber: 'tracing' }),
 	'taskscope-sleep': async () => (await import('./taskscope.js')).loadTaskscope({ wait: 'sleep' }),
 	effect: async () => (await import('./effect.js')).effect,
 	effection: async () => (await import('./effection.js')).effection,

@@ -29,6 +29,37 @@ export interface TaskscopeVariant {
 	asyncContext?: boolean
 	/** The library wait used by parked tasks: `cancelable(never)` (no timer) or `sleep(1e9)`. */
 	wait?: 'cancelable' | 'sleep'
+	/**
+	 * Subscribe no-op listeners first: `'events'` to the scope/task/cancel diagnostics channels
+	 * (what taskscope/metrics, /otel and /inspect listen to), `'tracing'` to the task TracingChannel.
+	 */
+	subscriber?: 'events' | 'tracing'
+}
+
+// The channel names of docs/observability.md (CHANNELS in taskscope), written out so the bench
+// still loads against an engine without them.
+const EVENT_CHANNELS = [
+	'taskscope:scope:open',
+	'taskscope:scope:close',
+	'taskscope:task:spawn',
+	'taskscope:task:end',
+	'taskscope:cancel',
+]
+
+async function subscribe(kind: 'events' | 'tracing'): Promise<void> {
+	const diagnostics = await import('node:diagnostics_channel')
+	const listener = () => {}
+	if (kind === 'events') {
+		for (const name of EVENT_CHANNELS) diagnostics.subscribe(name, listener)
+		return
+	}
+	diagnostics.tracingChannel('taskscope:task').subscribe({
+		start: listener,
+		end: listener,
+		asyncStart: listener,
+		asyncEnd: listener,
+		error: listener,
+	})
 }
 
 // A variable specifier keeps TypeScript from resolving the module at compile time, so a missing
@@ -59,6 +90,7 @@ async function oneMicrotask(): Promise<void> {
 export async function loadTaskscope(variant: TaskscopeVariant = {}): Promise<Impl> {
 	const { Scope, sleep, cancelable, enableAsyncContext } = await loadApi()
 	if (variant.asyncContext) enableAsyncContext()
+	if (variant.subscriber !== undefined) await subscribe(variant.subscriber)
 
 	// A fresh never-settling promise per run, so the reactions parked on it die with the run.
 	const parkFor = (never: Promise<never>) =>
