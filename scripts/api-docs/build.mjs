@@ -132,7 +132,7 @@ const app = await Application.bootstrapWithPlugins({
 	excludeInternal: true,
 	excludePrivate: true,
 	// Helper types that appear in public signatures but are not part of the API.
-	intentionallyNotExported: ['RequestOf', 'ResponseOf', 'CheckedPolicy'],
+	intentionallyNotExported: ['RequestOf', 'ResponseOf', 'CheckedPolicy', 'CheckedHedgePolicy'],
 	validation: { invalidLink: true, notExported: true, rewrittenLink: true },
 	treatWarningsAsErrors: true,
 	logLevel: LogLevel.Info,

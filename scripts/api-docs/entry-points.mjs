@@ -2,16 +2,20 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** The package's entry points, in the order of its `exports`: one TypeDoc module each. */
-export const entryPoints = {
-	taskscope: 'src/index.ts',
-	'taskscope/service': 'src/service/index.ts',
-	'taskscope/http': 'src/http/index.ts',
-	'taskscope/express': 'src/adapters/express/index.ts',
-	'taskscope/fastify': 'src/adapters/fastify/index.ts',
-	'taskscope/koa': 'src/adapters/koa/index.ts',
-	'taskscope/hono': 'src/adapters/hono/index.ts',
-}
+/**
+ * The package's entry points, in the order of its `exports`: one TypeDoc module each. Read from
+ * package.json, so a new subpath is documented (and checked) without being listed here.
+ */
+export const entryPoints = Object.fromEntries(
+	Object.entries(
+		JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).exports,
+	)
+		.filter(([subpath]) => subpath !== './package.json')
+		.map(([subpath, conditions]) => [
+			subpath === '.' ? 'taskscope' : `taskscope/${subpath.slice(2)}`,
+			conditions.import.default.replace(/^\.\/dist\/esm\//, 'src/').replace(/\.js$/, '.ts'),
+		]),
+)
 
 /** A heading as the site shows it: code spans become plain text. */
 export function headingText(markdownHeading) {
