@@ -7,13 +7,14 @@ import {
 	CancelledError,
 	Scope,
 	ScopeClosedError,
+	scope,
 	shield,
 	sleep,
 	TimeoutError,
 	UserReason,
 	withTimeout,
 } from 'taskscope'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { parkForever, realDelay } from './helpers.js'
 
 describe('withTimeout whose deadline cut the block', () => {
@@ -197,5 +198,61 @@ describe('a cancelling scope keeps the process alive', () => {
 		)
 		expect(run.stdout).toContain('exiting')
 		expect(run.status).toBe(0)
+	})
+})
+
+describe('nesting as the README shows it (issue #8, repro 1)', () => {
+	it("a sibling's failure cancels a nested block at once (s.scope)", async () => {
+		let failedAt = 0
+		let innerCancelledAt = 0
+		const outcome = await scope(async (s) => {
+			s.spawn(async (t) => {
+				await sleep(20, t)
+				failedAt = performance.now()
+				throw new Error('boom')
+			})
+			await s.scope(async (inner) => {
+				inner.onCancel(() => {
+					innerCancelledAt = performance.now()
+				})
+				await sleep(5_000, inner)
+			})
+		}).catch((error: Error) => error.message)
+		expect(outcome).toBe('boom')
+		expect(innerCancelledAt).toBeGreaterThan(0)
+		// Synchronous with the failure: the bound is generous for a busy machine.
+		expect(innerCancelledAt - failedAt).toBeLessThan(50)
+	})
+
+	it('nested deadlines: the earliest wins (fake timers: exactly at 50 ms)', async () => {
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'setImmediate'] })
+		try {
+			let settled: unknown
+			void withTimeout(50, (outer) => outer.withTimeout(300, (inner) => sleep(10_000, inner))).then(
+				() => {
+					settled = 'resolved'
+				},
+				(error: unknown) => {
+					settled = error
+				},
+			)
+			await vi.advanceTimersByTimeAsync(49)
+			expect(settled).toBeUndefined()
+			await vi.advanceTimersByTimeAsync(1)
+			expect(settled).toBeInstanceOf(TimeoutError)
+			expect((settled as TimeoutError).timeout).toBe(50)
+		} finally {
+			vi.useRealTimers()
+		}
+	})
+
+	it('a task nests its deadline the same way (task.withTimeout)', async () => {
+		const root = new Scope()
+		const task = root.spawn(async (t) => t.withTimeout(20, (s) => sleep(10_000, s)))
+		const result = await task.result
+		expect(result.status).toBe('failed')
+		expect((result as { error: unknown }).error).toBeInstanceOf(TimeoutError)
+		root.cancel()
+		await root.done
 	})
 })
