@@ -1,7 +1,14 @@
 // Unknown option keys are rejected, in every options object the public API takes, with an
 // InvalidArgumentError naming the key and the closest valid one.
 import Fastify from 'fastify'
-import { InvalidArgumentError, Scope, scope, shield, withTimeout } from 'taskscope'
+import {
+	enableAsyncContext,
+	InvalidArgumentError,
+	Scope,
+	scope,
+	shield,
+	withTimeout,
+} from 'taskscope'
 import { taskscope as expressTaskscope } from 'taskscope/express'
 import { taskscope as fastifyTaskscope } from 'taskscope/fastify'
 import { taskscope as honoTaskscope } from 'taskscope/hono'
@@ -130,6 +137,11 @@ describe('unknown option keys of blocks and cancel()', () => {
 			[() => root.withTimeout(10, () => 1, { nam: 'x' } as never), 'nam', 'name'],
 			[() => root.shield(() => 1, { timeout: 10, nme: 'x' } as never), 'nme', 'name'],
 			[() => root.cancel('x', { grce: 10 } as never), 'grce', 'grace'],
+			[
+				() => enableAsyncContext({ AsyncLocalStorag: class {} } as never),
+				'AsyncLocalStorag',
+				'AsyncLocalStorage',
+			],
 		]
 		for (const [call, key, suggestion] of cases) {
 			const error = await rejectionOf(call)

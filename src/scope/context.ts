@@ -1,4 +1,5 @@
 import { InvalidArgumentError, TaskscopeError } from './errors.js'
+import { checkOptionKeys } from './option-keys.js'
 import { workGuard } from './structure-checks.js'
 
 /**
@@ -74,6 +75,7 @@ let storage: AsyncLocalStorageLike<object> | undefined
  * ```
  */
 export function enableAsyncContext(options: AsyncContextOptions = {}): void {
+	checkOptionKeys('options', options, ['AsyncLocalStorage'])
 	if (storage !== undefined) return
 	const Storage = options.AsyncLocalStorage ?? loadAsyncLocalStorage()
 	if (typeof Storage !== 'function') {
