@@ -7,6 +7,7 @@
 import { ServerResponse } from 'node:http'
 import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
+import { isStrandedStream } from './http2-stranded-stream.js'
 import {
 	isQueuedConnectionGone,
 	queuedSocketOf,
@@ -100,7 +101,12 @@ function unlink(res: Watched, watch: Watch<any>): void {
 
 function stopListening(res: Watched, state: ResponseState): void {
 	res.removeListener('close', onResponseClose)
-	http2StreamOf(res)?.removeListener('close', onStreamClose)
+	const stream = http2StreamOf(res)
+	if (stream !== undefined) {
+		stream.removeListener('close', onStreamClose)
+		stream.removeListener('aborted', onStreamAborted)
+		stream.removeListener('end', onStreamEnd)
+	}
 	forgetQueue(res, state)
 }
 
@@ -182,6 +188,8 @@ export function watchResponse<C = undefined>(
 		if (stream !== undefined) {
 			streamResponses.set(stream, watched)
 			stream.on('close', onStreamClose)
+			stream.on('aborted', onStreamAborted)
+			stream.on('end', onStreamEnd)
 		} else {
 			// Pipelined behind another response: its own 'close' never comes if the client leaves.
 			const socket = queuedSocketOf(res as ServerResponse)
@@ -221,6 +229,44 @@ function onResponseClose(this: Watched): void {
 function onStreamClose(this: ServerHttp2Stream): void {
 	const res = streamResponses.get(this)
 	if (res !== undefined) settle(res, http2Outcome)
+}
+
+/**
+ * The stream closed while the response was still being written: a disconnect, decided now. Node
+ * may never follow up with `'close'` (see isStrandedStream), so this does not wait for it.
+ */
+function onStreamAborted(this: ServerHttp2Stream): void {
+	const res = streamResponses.get(this)
+	if (res !== undefined) settle(res, disconnected)
+	setImmediate(releaseIfStranded, this)
+}
+
+/**
+ * The request body ended. On a stream that is already closed with data still unsent, this is
+ * where Node gives up on destroying it (see isStrandedStream); a normal stream returns at once.
+ */
+function onStreamEnd(this: ServerHttp2Stream): void {
+	if (!this.closed || this.writableFinished) return
+	setImmediate(releaseIfStranded, this)
+}
+
+/**
+ * Ends the response of a stranded stream as a disconnect and destroys the stream, as Node would
+ * have had its data gone out: its `'close'` follows, and its session can close in turn.
+ */
+function releaseIfStranded(stream: ServerHttp2Stream): void {
+	if (!isStrandedStream(stream)) return
+	const res = streamResponses.get(stream)
+	try {
+		// First: once destroyed, the compatibility response emits 'finish', which reads as delivered.
+		if (res !== undefined) settle(res, disconnected)
+	} finally {
+		stream.destroy()
+	}
+}
+
+function disconnected(): ResponseOutcome {
+	return 'disconnect'
 }
 
 /** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
