@@ -5,8 +5,9 @@
  * @module
  */
 import { ServerResponse } from 'node:http'
-import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
+import type { Http2ServerResponse, Http2Session, ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
+import { unwatchSessionResponse, watchSessionResponse } from './http2-sessions.js'
 import { isStrandedStream } from './http2-stranded-stream.js'
 import {
 	isQueuedConnectionGone,
@@ -42,6 +43,8 @@ interface ResponseState {
 	finished: boolean | undefined
 	/** The connection a pipelined response waits on, while it is watched there. */
 	queuedOn: Socket | undefined
+	/** The HTTP/2 session of a compatibility response, while it is watched there. */
+	session: Http2Session | undefined
 }
 
 // Kept beside the response, not on it: properties added to Node's ServerResponse (or Express's
@@ -106,8 +109,16 @@ function stopListening(res: Watched, state: ResponseState): void {
 		stream.removeListener('close', onStreamClose)
 		stream.removeListener('aborted', onStreamAborted)
 		stream.removeListener('end', onStreamEnd)
+		forgetSession(res, state)
 	}
 	forgetQueue(res, state)
+}
+
+function forgetSession(res: Watched, state: ResponseState): void {
+	const session = state.session
+	if (session === undefined) return
+	state.session = undefined
+	unwatchSessionResponse(res as Http2ServerResponse, session)
 }
 
 function forgetQueue(res: Watched, state: ResponseState): void {
@@ -172,7 +183,7 @@ export function watchResponse<C = undefined>(
 	}
 	let state = states.get(res)
 	if (state === undefined) {
-		state = { head: undefined, finished: undefined, queuedOn: undefined }
+		state = { head: undefined, finished: undefined, queuedOn: undefined, session: undefined }
 		states.set(res, state)
 	}
 	const head = state.head
@@ -186,10 +197,7 @@ export function watchResponse<C = undefined>(
 		}
 		const stream = http2StreamOf(res)
 		if (stream !== undefined) {
-			streamResponses.set(stream, watched)
-			stream.on('close', onStreamClose)
-			stream.on('aborted', onStreamAborted)
-			stream.on('end', onStreamEnd)
+			watchStream(watched, state, stream)
 		} else {
 			// Pipelined behind another response: its own 'close' never comes if the client leaves.
 			const socket = queuedSocketOf(res as ServerResponse)
@@ -210,6 +218,24 @@ export function watchResponse<C = undefined>(
 function onResponseFinish(this: Watched): void {
 	const state = states.get(this)
 	if (state !== undefined) state.finished = true
+}
+
+/** The stream's `'close'`, `'aborted'` and `'end'`, and its session's GOAWAY. */
+function watchStream(res: Watched, state: ResponseState, stream: ServerHttp2Stream): void {
+	streamResponses.set(stream, res)
+	stream.on('close', onStreamClose)
+	stream.on('aborted', onStreamAborted)
+	stream.on('end', onStreamEnd)
+	const session = stream.session
+	if (session === undefined || session === null) return
+	state.session = session
+	watchSessionResponse(res as Http2ServerResponse, session, onSessionGoaway)
+}
+
+/** The client of the session sent GOAWAY: a stranded stream of it will never tell otherwise. */
+function onSessionGoaway(res: Http2ServerResponse): void {
+	const stream = http2StreamOf(res)
+	if (stream !== undefined) releaseIfStranded(stream)
 }
 
 /** The connection of a queued response closed before the response got its turn. */
@@ -272,7 +298,18 @@ function disconnected(): ResponseOutcome {
 /** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
 function http2Outcome(res: Watched): ResponseOutcome {
 	const stream = http2StreamOf(res)
-	if (!res.writableEnded || stream === undefined || stream.aborted) return 'disconnect'
+	if (!res.writableEnded || stream === undefined) return 'disconnect'
+	return streamOutcome(stream)
+}
+
+/**
+ * Delivered: the stream's own writable side finished (every byte handed on; the compatibility
+ * response's `'finish'` proves nothing, it is emitted on any close), it was not aborted, and it
+ * closed with `NO_ERROR`. Node destroys a stream whose client closed it with `NO_ERROR` even when
+ * data was still held back by flow control; only `writableFinished` tells that apart.
+ */
+function streamOutcome(stream: ServerHttp2Stream): ResponseOutcome {
+	if (stream.aborted || !stream.writableFinished) return 'disconnect'
 	const code = stream.rstCode
 	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
 }
@@ -333,10 +370,7 @@ export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
 	if (finished === false || !res.writableEnded) return 'disconnect'
 	if (finished === undefined && !res.writableFinished) return 'disconnect'
 	const stream = http2StreamOf(res)
-	if (stream === undefined) return 'complete'
-	if (stream.aborted) return 'disconnect'
-	const code = stream.rstCode
-	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
+	return stream === undefined ? 'complete' : streamOutcome(stream)
 }
 
 /**
