@@ -234,6 +234,10 @@ function answerCancellationsOf(route: RouteOptions): void {
 		reply: FastifyReply,
 	) {
 		const result = handler.call(this, request, reply)
+		// `return reply.send(…)` hands back the reply, which is thenable but no promise: its `then`
+		// waits for the response to end and calls its first callback unconditionally (undefined
+		// here: an uncaught TypeError). Nothing cancellation-shaped can come through it anyway.
+		if (result === reply) return result
 		if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return result
 		return (result as Promise<unknown>).then(undefined, (error) => answerCancellation(error, reply))
 	}
