@@ -136,7 +136,9 @@ function forgetQueue(res: Watched, state: ResponseState): void {
  * finished. The decision is taken on the response's own `'close'` event, which fires once per
  * response (not per socket, so keep-alive connections do not pile up listeners) and does fire for
  * a POST whose body was fully read before the client left, where `req`'s `'aborted'` does not.
- * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too.
+ * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too, and
+ * a stream Node leaves closed but never destroyed is noticed by its `'aborted'`, its request
+ * body's `'end'` or its client's GOAWAY (see isStrandedStream).
  * A pipelined response that node:http queued behind an earlier one never emits `'close'` when
  * the client leaves; for those the connection's `'close'` decides (one listener per socket).
  *
@@ -277,8 +279,9 @@ function onStreamEnd(this: ServerHttp2Stream): void {
 }
 
 /**
- * Ends the response of a stranded stream as a disconnect and destroys the stream, as Node would
- * have had its data gone out: its `'close'` follows, and its session can close in turn.
+ * Ends the response of a stranded stream as a disconnect and destroys the stream, as Node itself
+ * does once a closed stream's data has all gone out: its `'close'` follows, and its session can
+ * close in turn.
  */
 function releaseIfStranded(stream: ServerHttp2Stream): void {
 	if (!isStrandedStream(stream)) return
@@ -362,8 +365,9 @@ export function isResponseClosed(res: NodeServerResponse): boolean {
  * socket's `'close'` ran) reads `writableFinished === true` though Node dropped the write and
  * never emitted `'finish'` — Koa's stream pipeline does exactly that when a client cuts a
  * streamed body — while Fastify's `inject()` emits `'finish'` with `writableFinished` false.
- * HTTP/2 additionally needs the stream not aborted and closed with `NGHTTP2_NO_ERROR`, because
- * a client's RST_STREAM still makes the compatibility response emit `'finish'`.
+ * HTTP/2 additionally needs the stream's own writable side finished, the stream not aborted and
+ * closed with `NGHTTP2_NO_ERROR`, because the compatibility response emits `'finish'` on any close
+ * of its stream, a client's RST_STREAM included.
  */
 export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
 	const finished = states.get(res)?.finished
