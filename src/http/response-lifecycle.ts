@@ -5,8 +5,10 @@
  * @module
  */
 import { ServerResponse } from 'node:http'
-import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2'
+import type { Http2ServerResponse, Http2Session, ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
+import { unwatchSessionResponse, watchSessionResponse } from './http2-sessions.js'
+import { isStrandedStream } from './http2-stranded-stream.js'
 import {
 	isQueuedConnectionGone,
 	queuedSocketOf,
@@ -41,6 +43,8 @@ interface ResponseState {
 	finished: boolean | undefined
 	/** The connection a pipelined response waits on, while it is watched there. */
 	queuedOn: Socket | undefined
+	/** The HTTP/2 session of a compatibility response, while it is watched there. */
+	session: Http2Session | undefined
 }
 
 // Kept beside the response, not on it: properties added to Node's ServerResponse (or Express's
@@ -100,8 +104,21 @@ function unlink(res: Watched, watch: Watch<any>): void {
 
 function stopListening(res: Watched, state: ResponseState): void {
 	res.removeListener('close', onResponseClose)
-	http2StreamOf(res)?.removeListener('close', onStreamClose)
+	const stream = http2StreamOf(res)
+	if (stream !== undefined) {
+		stream.removeListener('close', onStreamClose)
+		stream.removeListener('aborted', onStreamAborted)
+		stream.removeListener('end', onStreamEnd)
+		forgetSession(res, state)
+	}
 	forgetQueue(res, state)
+}
+
+function forgetSession(res: Watched, state: ResponseState): void {
+	const session = state.session
+	if (session === undefined) return
+	state.session = undefined
+	unwatchSessionResponse(res as Http2ServerResponse, session)
 }
 
 function forgetQueue(res: Watched, state: ResponseState): void {
@@ -119,7 +136,9 @@ function forgetQueue(res: Watched, state: ResponseState): void {
  * finished. The decision is taken on the response's own `'close'` event, which fires once per
  * response (not per socket, so keep-alive connections do not pile up listeners) and does fire for
  * a POST whose body was fully read before the client left, where `req`'s `'aborted'` does not.
- * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too.
+ * On HTTP/2 a reset stream still emits `'finish'`, so the stream's reset code is checked too, and
+ * a stream Node leaves closed but never destroyed is noticed by its `'aborted'`, its request
+ * body's `'end'` or its client's GOAWAY (see isStrandedStream).
  * A pipelined response that node:http queued behind an earlier one never emits `'close'` when
  * the client leaves; for those the connection's `'close'` decides (one listener per socket).
  *
@@ -166,7 +185,7 @@ export function watchResponse<C = undefined>(
 	}
 	let state = states.get(res)
 	if (state === undefined) {
-		state = { head: undefined, finished: undefined, queuedOn: undefined }
+		state = { head: undefined, finished: undefined, queuedOn: undefined, session: undefined }
 		states.set(res, state)
 	}
 	const head = state.head
@@ -180,8 +199,7 @@ export function watchResponse<C = undefined>(
 		}
 		const stream = http2StreamOf(res)
 		if (stream !== undefined) {
-			streamResponses.set(stream, watched)
-			stream.on('close', onStreamClose)
+			watchStream(watched, state, stream)
 		} else {
 			// Pipelined behind another response: its own 'close' never comes if the client leaves.
 			const socket = queuedSocketOf(res as ServerResponse)
@@ -204,6 +222,24 @@ function onResponseFinish(this: Watched): void {
 	if (state !== undefined) state.finished = true
 }
 
+/** The stream's `'close'`, `'aborted'` and `'end'`, and its session's GOAWAY. */
+function watchStream(res: Watched, state: ResponseState, stream: ServerHttp2Stream): void {
+	streamResponses.set(stream, res)
+	stream.on('close', onStreamClose)
+	stream.on('aborted', onStreamAborted)
+	stream.on('end', onStreamEnd)
+	const session = stream.session
+	if (session === undefined || session === null) return
+	state.session = session
+	watchSessionResponse(res as Http2ServerResponse, session, onSessionGoaway)
+}
+
+/** The client of the session sent GOAWAY: a stranded stream of it will never tell otherwise. */
+function onSessionGoaway(res: Http2ServerResponse): void {
+	const stream = http2StreamOf(res)
+	if (stream !== undefined) releaseIfStranded(stream)
+}
+
 /** The connection of a queued response closed before the response got its turn. */
 function closeQueuedResponse(res: ServerResponse): void {
 	onResponseClose.call(res)
@@ -223,10 +259,60 @@ function onStreamClose(this: ServerHttp2Stream): void {
 	if (res !== undefined) settle(res, http2Outcome)
 }
 
+/**
+ * The stream closed while the response was still being written: a disconnect, decided now. Node
+ * may never follow up with `'close'` (see isStrandedStream), so this does not wait for it.
+ */
+function onStreamAborted(this: ServerHttp2Stream): void {
+	const res = streamResponses.get(this)
+	if (res !== undefined) settle(res, disconnected)
+	setImmediate(releaseIfStranded, this)
+}
+
+/**
+ * The request body ended. On a stream that is already closed with data still unsent, this is
+ * where Node gives up on destroying it (see isStrandedStream); a normal stream returns at once.
+ */
+function onStreamEnd(this: ServerHttp2Stream): void {
+	if (!this.closed || this.writableFinished) return
+	setImmediate(releaseIfStranded, this)
+}
+
+/**
+ * Ends the response of a stranded stream as a disconnect and destroys the stream, as Node itself
+ * does once a closed stream's data has all gone out: its `'close'` follows, and its session can
+ * close in turn.
+ */
+function releaseIfStranded(stream: ServerHttp2Stream): void {
+	if (!isStrandedStream(stream)) return
+	const res = streamResponses.get(stream)
+	try {
+		// First: once destroyed, the compatibility response emits 'finish', which reads as delivered.
+		if (res !== undefined) settle(res, disconnected)
+	} finally {
+		stream.destroy()
+	}
+}
+
+function disconnected(): ResponseOutcome {
+	return 'disconnect'
+}
+
 /** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
 function http2Outcome(res: Watched): ResponseOutcome {
 	const stream = http2StreamOf(res)
-	if (!res.writableEnded || stream === undefined || stream.aborted) return 'disconnect'
+	if (!res.writableEnded || stream === undefined) return 'disconnect'
+	return streamOutcome(stream)
+}
+
+/**
+ * Delivered: the stream's own writable side finished (every byte handed on; the compatibility
+ * response's `'finish'` proves nothing, it is emitted on any close), it was not aborted, and it
+ * closed with `NO_ERROR`. Node destroys a stream whose client closed it with `NO_ERROR` even when
+ * data was still held back by flow control; only `writableFinished` tells that apart.
+ */
+function streamOutcome(stream: ServerHttp2Stream): ResponseOutcome {
+	if (stream.aborted || !stream.writableFinished) return 'disconnect'
 	const code = stream.rstCode
 	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
 }
@@ -279,18 +365,16 @@ export function isResponseClosed(res: NodeServerResponse): boolean {
  * socket's `'close'` ran) reads `writableFinished === true` though Node dropped the write and
  * never emitted `'finish'` — Koa's stream pipeline does exactly that when a client cuts a
  * streamed body — while Fastify's `inject()` emits `'finish'` with `writableFinished` false.
- * HTTP/2 additionally needs the stream not aborted and closed with `NGHTTP2_NO_ERROR`, because
- * a client's RST_STREAM still makes the compatibility response emit `'finish'`.
+ * HTTP/2 additionally needs the stream's own writable side finished, the stream not aborted and
+ * closed with `NGHTTP2_NO_ERROR`, because the compatibility response emits `'finish'` on any close
+ * of its stream, a client's RST_STREAM included.
  */
 export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
 	const finished = states.get(res)?.finished
 	if (finished === false || !res.writableEnded) return 'disconnect'
 	if (finished === undefined && !res.writableFinished) return 'disconnect'
 	const stream = http2StreamOf(res)
-	if (stream === undefined) return 'complete'
-	if (stream.aborted) return 'disconnect'
-	const code = stream.rstCode
-	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
+	return stream === undefined ? 'complete' : streamOutcome(stream)
 }
 
 /**

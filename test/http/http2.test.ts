@@ -1,7 +1,8 @@
 import http2 from 'node:http2'
 import { type CancelReason, sleep } from 'taskscope'
-import { toNodeListener } from 'taskscope/http'
+import { Response as LightResponse, toNodeListener } from 'taskscope/http'
 import { describe, expect, it } from 'vitest'
+import { watchResponse } from '../../src/http/response-lifecycle.js'
 import { http2Text, within } from './harness.js'
 
 describe('toNodeListener on node:http2 (compatibility API)', () => {
@@ -120,6 +121,143 @@ describe('toNodeListener on node:http2: prompt shutdown', () => {
 		} finally {
 			for (const session of [...busy, idle]) session.destroy()
 			server.close()
+		}
+	})
+})
+
+/**
+ * The client closes its stream with NO_ERROR while the request body it sent is still unread and
+ * the response's data waits for flow control (the client reads nothing). Node 20 then closes the
+ * stream but never destroys it: no 'close' on the stream or the response, and the session, waiting
+ * for that stream, never closes either. Found by the soak (about 1 HTTP/2 request in 2,000).
+ */
+describe('node:http2: a stream closed with its response held back by flow control', () => {
+	// More than the 64 KiB flow-control window of a client that reads nothing.
+	const BODY_BYTES = 256 * 1024
+
+	async function closedWithNoError(
+		body: 'streamed' | 'whole' | 'after a body read',
+	): Promise<void> {
+		let reason: CancelReason | undefined
+		let ended!: () => void
+		const scopeEnded = new Promise<void>((resolve) => {
+			ended = resolve
+		})
+		const listener = toNodeListener(async ({ request, scope }) => {
+			scope.spawn((task) => sleep(Number.POSITIVE_INFINITY, task), {
+				onCancel: (cancelReason) => {
+					reason = cancelReason
+					ended()
+				},
+			})
+			if (body === 'whole') return new LightResponse(new Uint8Array(BODY_BYTES))
+			if (body === 'after a body read') {
+				await request.body?.getReader().read()
+				return new LightResponse(new Uint8Array(BODY_BYTES))
+			}
+			let sent = 0
+			return new Response(
+				new ReadableStream({
+					pull: (controller) => {
+						if (sent >= BODY_BYTES) return
+						sent += 16 * 1024
+						controller.enqueue(new Uint8Array(16 * 1024))
+					},
+				}),
+			)
+		})
+		const server = http2.createServer(listener)
+		let serverSessionClosed!: () => void
+		const sessionClosed = new Promise<void>((resolve) => {
+			serverSessionClosed = resolve
+		})
+		server.on('session', (session) => session.once('close', () => serverSessionClosed()))
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		const client = http2.connect(`http://127.0.0.1:${port}`)
+		client.on('error', () => {})
+		try {
+			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
+			stream.on('error', () => {})
+			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
+			// Several DATA frames: more than the server takes in before it pauses, when it reads.
+			for (let frame = 0; frame < (body === 'after a body read' ? 4 : 1); frame++) {
+				stream.write(new Uint8Array(12 * 1024))
+				await sleep(10)
+			}
+			await within(responded, 5_000, 'the response headers')
+			// Not reading: the server's data piles up behind the client's window.
+			await sleep(50)
+			stream.close(http2.constants.NGHTTP2_NO_ERROR)
+			await within(scopeEnded, 5_000, 'the request scope to end')
+			expect(reason?.kind).toBe('disconnect')
+			// The stream was released too: the session closes once the client leaves. (Not
+			// `client.close()`: the client's own stream is stranded the same way, on its side.)
+			client.destroy()
+			await within(sessionClosed, 5_000, "the server's session to close")
+		} finally {
+			client.destroy()
+			await listener.close({ grace: 100 })
+			await new Promise((resolve) => server.close(resolve))
+		}
+	}
+
+	it('a streamed body being written: the scope ends as a disconnect, the stream is released', async () => {
+		await closedWithNoError('streamed')
+	})
+
+	it('a whole body already ended but unsent: the scope ends as a disconnect, the stream is released', async () => {
+		await closedWithNoError('whole')
+	})
+
+	it('a whole body after part of the request body was read: Node destroys the stream with data unsent, a disconnect, not a completion', async () => {
+		await closedWithNoError('after a body read')
+	})
+
+	it('watchResponse: a request body paused half-read strands the stream silently; the client leaving ends the watch', async () => {
+		let outcome: string | undefined
+		const server = http2.createServer((req, res) => {
+			watchResponse(res, (ended) => {
+				outcome = ended
+			})
+			req.once('data', () => {
+				// Never resumed: Node's readable side never ends, so no event comes from the stream.
+				req.pause()
+				res.end(new Uint8Array(BODY_BYTES))
+			})
+		})
+		let serverSessionClosed!: () => void
+		const sessionClosed = new Promise<void>((resolve) => {
+			serverSessionClosed = resolve
+		})
+		server.on('session', (session) => session.once('close', () => serverSessionClosed()))
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		const client = http2.connect(`http://127.0.0.1:${port}`)
+		client.on('error', () => {})
+		try {
+			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
+			stream.on('error', () => {})
+			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
+			stream.write(new Uint8Array(48 * 1024))
+			await within(responded, 5_000, 'the response headers')
+			await sleep(50)
+			stream.close(http2.constants.NGHTTP2_NO_ERROR)
+			await sleep(100)
+			expect(outcome).toBeUndefined() // nothing tells yet: the client is still connected
+			client.destroy() // its GOAWAY is what tells
+			await within(
+				(async () => {
+					for (let round = 0; round < 500 && outcome === undefined; round++) await sleep(10)
+				})(),
+				5_000,
+				'the watch',
+			)
+			expect(outcome).toBe('disconnect')
+			await within(sessionClosed, 5_000, "the server's session to close")
+		} finally {
+			client.destroy()
+			await new Promise((resolve) => server.close(resolve))
 		}
 	})
 })
