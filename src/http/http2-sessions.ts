@@ -17,7 +17,18 @@ import type { Http2ServerResponse, Http2Session } from 'node:http2'
 interface OpenOnSession {
 	readonly responses: Set<Http2ServerResponse>
 	readonly onGoaway: (res: Http2ServerResponse) => void
+	/** The sweep, while the session has open responses. */
+	sweep: ReturnType<typeof setInterval> | undefined
 }
+
+/**
+ * How often a session with open responses looks for stranded ones. A client that closes a stream
+ * but keeps its connection open without a GOAWAY gives no event at all in one case (the response
+ * ended, the request body paused half-read): the sweep bounds that request scope's life to about
+ * this long instead of the session's. The timer is unref'd and exists only while the session has
+ * open responses; each tick checks only those (a stream that is not stranded returns at once).
+ */
+export const STRANDED_SWEEP_MS = 1_000
 
 const sessions = new WeakMap<Http2Session, OpenOnSession>()
 
@@ -33,16 +44,37 @@ export function watchSessionResponse(
 ): void {
 	let open = sessions.get(session)
 	if (open === undefined) {
-		open = { responses: new Set(), onGoaway }
+		open = { responses: new Set(), onGoaway, sweep: undefined }
 		sessions.set(session, open)
 		session.on('goaway', onSessionGoaway)
 	}
 	open.responses.add(res)
+	if (open.sweep === undefined) {
+		open.sweep = setInterval(sweepSession, STRANDED_SWEEP_MS, open)
+		open.sweep.unref()
+	}
 }
 
 /** Forgets `res` (it ended). */
 export function unwatchSessionResponse(res: Http2ServerResponse, session: Http2Session): void {
-	sessions.get(session)?.responses.delete(res)
+	const open = sessions.get(session)
+	if (open === undefined) return
+	open.responses.delete(res)
+	if (open.responses.size === 0 && open.sweep !== undefined) {
+		clearInterval(open.sweep)
+		open.sweep = undefined
+	}
+}
+
+/** The periodic check (see {@link STRANDED_SWEEP_MS}): the same as on a GOAWAY. */
+function sweepSession(open: OpenOnSession): void {
+	for (const res of open.responses) {
+		try {
+			open.onGoaway(res)
+		} catch {
+			// The check of one response must not stop the others'; it reports through its scope.
+		}
+	}
 }
 
 function onSessionGoaway(this: Http2Session): void {

@@ -1,4 +1,4 @@
-import { cancelChannel } from './diagnostics.js'
+import { cancelChannel, observation } from './diagnostics.js'
 import { type CancelKind, CancelledError } from './errors.js'
 import { publishCancel } from './events.js'
 import type { CancelReason } from './reasons.js'
@@ -186,7 +186,7 @@ const sharedFirst: boolean[] = []
  * parent's event, so a graceful cancellation turned forced keeps its first reason.
  */
 function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
-	if (cancelChannel.hasSubscribers) publishCancel(root, level, event)
+	if (observation.any && cancelChannel.hasSubscribers) publishCancel(root, level, event)
 	const nested = walking
 	const stack = nested ? [] : sharedStack
 	const events = nested ? [] : sharedEvents

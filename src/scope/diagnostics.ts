@@ -9,6 +9,8 @@ interface ChannelLike {
 	publish(message: unknown): void
 }
 
+type Method = (...args: unknown[]) => unknown
+
 /** The part of a TracingChannel taskscope uses. */
 interface TracingChannelLike {
 	readonly start: ChannelLike
@@ -43,7 +45,53 @@ function loadDiagnostics(): DiagnosticsModule | undefined {
 }
 
 const diagnostics = loadDiagnostics()
-const channel = (name: string): ChannelLike => diagnostics?.channel(name) ?? INERT
+
+/**
+ * @internal Whether anything listens to any of taskscope's channels. The hot paths (spawn, a
+ * task's end, a cancellation) read this one flag and ask the channels only when it is set: with
+ * nobody listening, observability costs one property read per event, not a getter per channel.
+ */
+export const observation = { any: false }
+
+const watched: ChannelLike[] = []
+
+/** Re-reads the flag: called after every (un)subscribe and (un)bindStore on our channels. */
+function refresh(): void {
+	let any = false
+	for (const each of watched) if (each.hasSubscribers) any = true
+	observation.any = any
+}
+
+/**
+ * Wraps a channel's subscription methods on the instance, so a change of its subscribers (through
+ * `diagnostics_channel.subscribe(name, …)`, `channel.subscribe(…)`, a TracingChannel's
+ * `subscribe(…)` or `bindStore(…)`, which all call the instance's methods) refreshes the flag.
+ */
+function watch(target: ChannelLike): ChannelLike {
+	if (target === INERT) return target
+	watched.push(target)
+	for (const method of ['subscribe', 'unsubscribe', 'bindStore', 'unbindStore']) {
+		if (typeof (target as unknown as Record<string, unknown>)[method] !== 'function') continue
+		Object.defineProperty(target, method, {
+			configurable: true,
+			writable: true,
+			// The prototype's method at call time: Node swaps an idle channel's prototype for the
+			// active one on its first subscriber, then calls `this.subscribe` again.
+			value: function (this: ChannelLike, ...args: unknown[]): unknown {
+				try {
+					const prototype = Object.getPrototypeOf(this) as Record<string, Method>
+					return (prototype[method] as Method).apply(this, args)
+				} finally {
+					refresh()
+				}
+			},
+		})
+	}
+	refresh()
+	return target
+}
+
+const channel = (name: string): ChannelLike => watch(diagnostics?.channel(name) ?? INERT)
 
 /**
  * The names of taskscope's `node:diagnostics_channel` channels. Subscribe with
@@ -87,9 +135,16 @@ export const CHANNELS = Object.freeze({
 /** @internal */ export const stragglersChannel = channel(CHANNELS.stragglers)
 /** @internal */ export const hookErrorChannel = channel(CHANNELS.hookError)
 /** @internal */
-export const taskTracing: TracingChannelLike | undefined = diagnostics?.tracingChannel?.(
-	CHANNELS.taskTracing,
+export const taskTracing: TracingChannelLike | undefined = watchTracing(
+	diagnostics?.tracingChannel?.(CHANNELS.taskTracing),
 )
+
+function watchTracing(tracing: TracingChannelLike | undefined): TracingChannelLike | undefined {
+	if (tracing === undefined) return undefined
+	const { start, end, asyncStart, asyncEnd, error } = tracing
+	for (const each of [start, end, asyncStart, asyncEnd, error]) watch(each)
+	return tracing
+}
 
 /** @internal Whether any tracing subscriber listens to tasks. */
 export function taskTracingActive(): boolean {

@@ -13,7 +13,7 @@ import {
 	GRACEFUL,
 	NOT_CANCELLED,
 } from './cancel-node.js'
-import { scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
+import { observation, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
 import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
 import { publishScopeOpen, publishTaskSpawn } from './events.js'
 import { checkOptionKeys } from './option-keys.js'
@@ -201,7 +201,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (owner?.isEnded) seal(this)
 		if (options?.signal !== undefined) followSignal(this, options.signal, init?.abortReason)
 		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
-		if (scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
+		if (observation.any && scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
 	}
 
 	/** @internal The rare state, made on first need. */
@@ -570,7 +570,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			if (this.phase === CLOSED) {
 				const detached = new Task<T>(this, nameHint, options)
 				detached.abandoned = true // nothing waits for it
-				if (taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
+				if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
 				return detached
 			}
 		} else if (this.sealed || this.phase === CLOSED) {
@@ -583,7 +583,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.tasks.push(task)
 		this.taskCount++
 		this.live++
-		if (taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
+		if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
 		return task
 	}
 

@@ -1,6 +1,6 @@
 import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
 import { runAsWork, workNeedsContext } from './context.js'
-import { hookErrorChannel, taskEndChannel, taskTracing, taskTracingActive } from './diagnostics.js'
+import { hookErrorChannel, observation, taskEndChannel, taskTracingActive } from './diagnostics.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
 import { publishHookError, publishTaskEnd, traced } from './events.js'
 import { isAbortError, readThen, subscribe } from './hostile.js'
@@ -255,7 +255,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal Runs the function now. */
 	start(fn: TaskFunction<T>): void {
 		let returned: T | PromiseLike<T>
-		if (taskTracing !== undefined && taskTracingActive()) fn = traced(this, fn)
+		if (observation.any && taskTracingActive()) fn = traced(this, fn)
 		try {
 			returned = workNeedsContext() ? runAsWork(this, fn, this.context) : fn(this.context)
 		} catch (error) {
@@ -480,7 +480,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if ((this.#flags & ENDED) !== 0) return // a hook's thenable that settles twice
 		this.#flags = (this.#flags | ENDED) & ~HOOK_PENDING
 		this.#options = undefined
-		if (taskEndChannel.hasSubscribers) publishTaskEnd(this)
+		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
 		if ((this.#flags & ABANDONED) === 0) this.owner.taskEnded(this)
 		const waiting = this.#rare?.waiting
 		if (waiting === undefined) return

@@ -260,4 +260,41 @@ describe('node:http2: a stream closed with its response held back by flow contro
 			await new Promise((resolve) => server.close(resolve))
 		}
 	})
+
+	it('watchResponse: the same stranded stream with a client that stays connected ends by the sweep', async () => {
+		let outcome: string | undefined
+		const server = http2.createServer((req, res) => {
+			watchResponse(res, (ended) => {
+				outcome = ended
+			})
+			req.once('data', () => {
+				req.pause()
+				res.end(new Uint8Array(BODY_BYTES))
+			})
+		})
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		const client = http2.connect(`http://127.0.0.1:${port}`)
+		client.on('error', () => {})
+		try {
+			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
+			stream.on('error', () => {})
+			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
+			stream.write(new Uint8Array(48 * 1024))
+			await within(responded, 5_000, 'the response headers')
+			await sleep(50)
+			stream.close(http2.constants.NGHTTP2_NO_ERROR) // no GOAWAY: the session stays open
+			await within(
+				(async () => {
+					for (let round = 0; round < 800 && outcome === undefined; round++) await sleep(10)
+				})(),
+				10_000,
+				'the sweep',
+			)
+			expect(outcome).toBe('disconnect')
+		} finally {
+			client.destroy()
+			await new Promise((resolve) => server.close(resolve))
+		}
+	})
 })
