@@ -244,7 +244,9 @@ describe('node:http2: a stream closed with its response held back by flow contro
 			await sleep(50)
 			stream.close(http2.constants.NGHTTP2_NO_ERROR)
 			await sleep(100)
-			expect(outcome).toBeUndefined() // nothing tells yet: the client is still connected
+			// Node 20 tells nothing yet (the client is still connected, the stream stranded); newer
+			// versions destroy the stream themselves, and the watch has already ended.
+			expect([undefined, 'disconnect']).toContain(outcome)
 			client.destroy() // its GOAWAY is what tells
 			await within(
 				(async () => {
