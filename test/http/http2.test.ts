@@ -135,6 +135,71 @@ describe('node:http2: a stream closed with its response held back by flow contro
 	// More than the 64 KiB flow-control window of a client that reads nothing.
 	const BODY_BYTES = 256 * 1024
 
+	/**
+	 * An HTTP/2 server on 127.0.0.1 answering with `onRequest`, and a client whose POST stream has
+	 * `frames` DATA frames of 12 KiB written, one every 10 ms, once the response headers came.
+	 * Nothing reads the response: its data piles up behind the client's window. `stop()` cleans up.
+	 */
+	async function stalledPost(
+		onRequest: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+		frames: number,
+	) {
+		const server = http2.createServer(onRequest)
+		let serverSessionClosed!: () => void
+		const sessionClosed = new Promise<void>((resolve) => {
+			serverSessionClosed = resolve
+		})
+		server.on('session', (session) => session.once('close', () => serverSessionClosed()))
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		const client = http2.connect(`http://127.0.0.1:${port}`)
+		client.on('error', () => {})
+		const stop = async () => {
+			client.destroy()
+			await new Promise((resolve) => server.close(resolve))
+		}
+		try {
+			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
+			stream.on('error', () => {})
+			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
+			for (let frame = 0; frame < frames; frame++) {
+				stream.write(new Uint8Array(12 * 1024))
+				await sleep(10)
+			}
+			await within(responded, 5_000, 'the response headers')
+			await sleep(50)
+			return { client, stream, sessionClosed, stop }
+		} catch (error) {
+			await stop()
+			throw error
+		}
+	}
+
+	/** A watchResponse on a request whose body is paused half-read: the stream strands silently. */
+	function pausedHalfRead(watched: { outcome: string | undefined }) {
+		return (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+			watchResponse(res, (ended) => {
+				watched.outcome = ended
+			})
+			req.once('data', () => {
+				// Never resumed: Node's readable side never ends, so no event comes from the stream.
+				req.pause()
+				res.end(new Uint8Array(BODY_BYTES))
+			})
+		}
+	}
+
+	/** Waits (polling) until the watch has ended, up to `ms`. */
+	async function watchEnded(watched: { outcome: string | undefined }, ms: number, what: string) {
+		await within(
+			(async () => {
+				while (watched.outcome === undefined) await sleep(10)
+			})(),
+			ms,
+			what,
+		)
+	}
+
 	async function closedWithNoError(
 		body: 'streamed' | 'whole' | 'after a body read',
 	): Promise<void> {
@@ -166,39 +231,19 @@ describe('node:http2: a stream closed with its response held back by flow contro
 				}),
 			)
 		})
-		const server = http2.createServer(listener)
-		let serverSessionClosed!: () => void
-		const sessionClosed = new Promise<void>((resolve) => {
-			serverSessionClosed = resolve
-		})
-		server.on('session', (session) => session.once('close', () => serverSessionClosed()))
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-		const { port } = server.address() as { port: number }
-		const client = http2.connect(`http://127.0.0.1:${port}`)
-		client.on('error', () => {})
+		// Several DATA frames: more than the server takes in before it pauses, when it reads.
+		const post = await stalledPost(listener, body === 'after a body read' ? 4 : 1)
 		try {
-			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
-			stream.on('error', () => {})
-			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
-			// Several DATA frames: more than the server takes in before it pauses, when it reads.
-			for (let frame = 0; frame < (body === 'after a body read' ? 4 : 1); frame++) {
-				stream.write(new Uint8Array(12 * 1024))
-				await sleep(10)
-			}
-			await within(responded, 5_000, 'the response headers')
-			// Not reading: the server's data piles up behind the client's window.
-			await sleep(50)
-			stream.close(http2.constants.NGHTTP2_NO_ERROR)
+			post.stream.close(http2.constants.NGHTTP2_NO_ERROR)
 			await within(scopeEnded, 5_000, 'the request scope to end')
 			expect(reason?.kind).toBe('disconnect')
 			// The stream was released too: the session closes once the client leaves. (Not
 			// `client.close()`: the client's own stream is stranded the same way, on its side.)
-			client.destroy()
-			await within(sessionClosed, 5_000, "the server's session to close")
+			post.client.destroy()
+			await within(post.sessionClosed, 5_000, "the server's session to close")
 		} finally {
-			client.destroy()
 			await listener.close({ grace: 100 })
-			await new Promise((resolve) => server.close(resolve))
+			await post.stop()
 		}
 	}
 
@@ -215,88 +260,32 @@ describe('node:http2: a stream closed with its response held back by flow contro
 	})
 
 	it('watchResponse: a request body paused half-read strands the stream silently; the client leaving ends the watch', async () => {
-		let outcome: string | undefined
-		const server = http2.createServer((req, res) => {
-			watchResponse(res, (ended) => {
-				outcome = ended
-			})
-			req.once('data', () => {
-				// Never resumed: Node's readable side never ends, so no event comes from the stream.
-				req.pause()
-				res.end(new Uint8Array(BODY_BYTES))
-			})
-		})
-		let serverSessionClosed!: () => void
-		const sessionClosed = new Promise<void>((resolve) => {
-			serverSessionClosed = resolve
-		})
-		server.on('session', (session) => session.once('close', () => serverSessionClosed()))
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-		const { port } = server.address() as { port: number }
-		const client = http2.connect(`http://127.0.0.1:${port}`)
-		client.on('error', () => {})
+		const watched: { outcome: string | undefined } = { outcome: undefined }
+		const post = await stalledPost(pausedHalfRead(watched), 4)
 		try {
-			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
-			stream.on('error', () => {})
-			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
-			stream.write(new Uint8Array(48 * 1024))
-			await within(responded, 5_000, 'the response headers')
-			await sleep(50)
-			stream.close(http2.constants.NGHTTP2_NO_ERROR)
+			post.stream.close(http2.constants.NGHTTP2_NO_ERROR)
 			await sleep(100)
 			// Node 20 tells nothing yet (the client is still connected, the stream stranded); newer
 			// versions destroy the stream themselves, and the watch has already ended.
-			expect([undefined, 'disconnect']).toContain(outcome)
-			client.destroy() // its GOAWAY is what tells
-			await within(
-				(async () => {
-					for (let round = 0; round < 500 && outcome === undefined; round++) await sleep(10)
-				})(),
-				5_000,
-				'the watch',
-			)
-			expect(outcome).toBe('disconnect')
-			await within(sessionClosed, 5_000, "the server's session to close")
+			expect([undefined, 'disconnect']).toContain(watched.outcome)
+			post.client.destroy() // its GOAWAY is what tells
+			await watchEnded(watched, 5_000, 'the watch')
+			expect(watched.outcome).toBe('disconnect')
+			await within(post.sessionClosed, 5_000, "the server's session to close")
 		} finally {
-			client.destroy()
-			await new Promise((resolve) => server.close(resolve))
+			await post.stop()
 		}
 	})
 
 	it('watchResponse: the same stranded stream with a client that stays connected ends by the sweep', async () => {
-		let outcome: string | undefined
-		const server = http2.createServer((req, res) => {
-			watchResponse(res, (ended) => {
-				outcome = ended
-			})
-			req.once('data', () => {
-				req.pause()
-				res.end(new Uint8Array(BODY_BYTES))
-			})
-		})
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-		const { port } = server.address() as { port: number }
-		const client = http2.connect(`http://127.0.0.1:${port}`)
-		client.on('error', () => {})
+		const watched: { outcome: string | undefined } = { outcome: undefined }
+		const post = await stalledPost(pausedHalfRead(watched), 4)
 		try {
-			const stream = client.request({ ':path': '/', ':method': 'POST' }, { endStream: false })
-			stream.on('error', () => {})
-			const responded = new Promise<void>((resolve) => stream.once('response', () => resolve()))
-			stream.write(new Uint8Array(48 * 1024))
-			await within(responded, 5_000, 'the response headers')
-			await sleep(50)
-			stream.close(http2.constants.NGHTTP2_NO_ERROR) // no GOAWAY: the session stays open
-			await within(
-				(async () => {
-					for (let round = 0; round < 800 && outcome === undefined; round++) await sleep(10)
-				})(),
-				10_000,
-				'the sweep',
-			)
-			expect(outcome).toBe('disconnect')
+			post.stream.close(http2.constants.NGHTTP2_NO_ERROR) // no GOAWAY: the session stays open
+			await watchEnded(watched, 10_000, 'the sweep')
+			expect(watched.outcome).toBe('disconnect')
 		} finally {
-			client.destroy()
-			await new Promise((resolve) => server.close(resolve))
+			await post.stop()
 		}
 	})
 })
