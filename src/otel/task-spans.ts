@@ -1,6 +1,14 @@
-// A span per task, opened when the task is spawned as a child of the span active there (the spawn
-// message is published synchronously inside `spawn()`), ended with the task's outcome.
-import { type Context, context, type Span, SpanStatusCode, type Tracer } from '@opentelemetry/api'
+// A span per task, opened when the task is spawned (the spawn message is published synchronously
+// inside `spawn()`), ended with the task's outcome. Its parent is the span of the nearest task that
+// owns the scope it was spawned into, or else the span active where it was spawned.
+import {
+	type Context,
+	context,
+	type Span,
+	SpanStatusCode,
+	type Tracer,
+	trace,
+} from '@opentelemetry/api'
 import type {
 	CancelMessage,
 	StragglersMessage,
@@ -13,9 +21,14 @@ import { ATTR, EVENT } from './attributes.js'
 /** @internal The span listeners, plus the spans still open (for stragglers and disposal). */
 export function taskSpanListeners(tracer: Tracer): ChannelListeners & { endAll(): void } {
 	const open = new Map<object, Span>()
+	// The span that was active where each open task was spawned: a task's function runs in that
+	// context, not in its own span's, so seeing it active again inside means "no newer span".
+	const spawnedUnder = new Map<object, Span | undefined>()
 	return {
 		taskSpawn(message: TaskSpawnMessage) {
-			const parent: Context = context.active()
+			const active: Context = context.active()
+			const activeSpan = trace.getSpan(active)
+			const parent = structuralParent(message.scope, open, spawnedUnder, activeSpan, active)
 			const span = tracer.startSpan(
 				message.name,
 				{
@@ -30,6 +43,7 @@ export function taskSpanListeners(tracer: Tracer): ChannelListeners & { endAll()
 				parent,
 			)
 			open.set(message.task, span)
+			spawnedUnder.set(message.task, activeSpan)
 		},
 		cancel(message: CancelMessage) {
 			if (message.targetKind !== 'task') return
@@ -39,6 +53,7 @@ export function taskSpanListeners(tracer: Tracer): ChannelListeners & { endAll()
 			const span = open.get(message.task)
 			if (span === undefined) return
 			open.delete(message.task)
+			spawnedUnder.delete(message.task)
 			endSpan(span, message)
 		},
 		stragglers(message: StragglersMessage) {
@@ -48,12 +63,14 @@ export function taskSpanListeners(tracer: Tracer): ChannelListeners & { endAll()
 				span.setAttribute(ATTR.straggler, true)
 				// Abandoned: it may never end, so its span ends now rather than never.
 				open.delete(task)
+				spawnedUnder.delete(task)
 				span.end()
 			}
 		},
 		endAll() {
 			for (const span of open.values()) span.end()
 			open.clear()
+			spawnedUnder.clear()
 		},
 	}
 }
@@ -89,6 +106,37 @@ function cancelAttributes(message: CancelMessage): Record<string, string> {
 	const text = message.reason?.message
 	if (typeof text === 'string') attributes[ATTR.cancelMessage] = text
 	return attributes
+}
+
+/**
+ * The context a new task's span starts in. A task spawned inside another task's scope (its
+ * `task.scope`, or a block or child scope below it) is a child of that task's span — unless a
+ * newer span is active at the spawn (one the program started inside the outer task), which is
+ * more precise and wins. Walks up the scope chain (bounded: finite and acyclic).
+ */
+function structuralParent(
+	scope: object,
+	open: Map<object, Span>,
+	spawnedUnder: Map<object, Span | undefined>,
+	activeSpan: Span | undefined,
+	active: Context,
+): Context {
+	let current: object | undefined = scope
+	while (current !== undefined) {
+		const node = current as { parent?: object; owner?: object }
+		const owner = node.owner
+		if (owner !== undefined) {
+			const span = open.get(owner)
+			if (span === undefined) {
+				current = node.parent // spawned before instrumenting, or already ended: look higher
+				continue
+			}
+			if (activeSpan !== undefined && activeSpan !== spawnedUnder.get(owner)) return active
+			return trace.setSpan(active, span)
+		}
+		current = node.parent
+	}
+	return active
 }
 
 /** Whether `task` lives in `scope` or below it (bounded: a scope chain is finite and acyclic). */

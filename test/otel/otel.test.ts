@@ -116,6 +116,35 @@ describe('taskscope/otel spans', () => {
 		})
 	})
 
+	it('a task spawned inside a task is a child of its span; a span the task started wins', async () => {
+		stops.push(instrumentTaskscope({ tracer, metrics: false }))
+		const scope = new Scope({ name: 'jobs' })
+		await tracer.startActiveSpan('request', async (request: Span) => {
+			scope.spawn(
+				async (outer) => {
+					outer.scope.spawn(async () => {}, { name: 'inner' })
+					await outer.scope.scope(async (block) => {
+						block.spawn(async () => {}, { name: 'in-block' })
+					})
+					await tracer.startActiveSpan('db query', async (query: Span) => {
+						outer.scope.spawn(async () => {}, { name: 'under-query' })
+						query.end()
+					})
+				},
+				{ name: 'outer' },
+			)
+			await scope.close()
+			request.end()
+		})
+		const id = (span: ReadableSpan) => span.spanContext().spanId
+		const outer = byName('outer')
+		expect(parentOf(outer)).toBe(id(byName('request')))
+		expect(parentOf(byName('inner'))).toBe(id(outer))
+		expect(parentOf(byName('in-block'))).toBe(id(outer))
+		expect(parentOf(byName('under-query'))).toBe(id(byName('db query')))
+		expect(parentOf(byName('db query'))).toBe(id(byName('request')))
+	})
+
 	it('a failed task gets an error status and its exception; a task cancelled directly gets a cancel event', async () => {
 		stops.push(instrumentTaskscope({ tracer, metrics: false }))
 		const scope = new Scope({ name: 'jobs', errors: 'supervise', onError: () => {} })
