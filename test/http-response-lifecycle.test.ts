@@ -14,7 +14,7 @@ import {
 	type ResponseOutcome,
 	responseOutcome,
 	watchResponse,
-} from '../src/http/response-lifecycle.js'
+} from '../src/http/response/response-lifecycle.js'
 import { deferred, within } from './support.js'
 
 // Every server and client made by a test is closed after it, whatever happened.

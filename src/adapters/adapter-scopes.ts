@@ -5,22 +5,22 @@
  * @module
  */
 
-import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
-import type { After } from '../http/after.js'
-import { ConnectionDrain } from '../http/connection-drain.js'
-import { afterResponse } from '../http/request-context.js'
-import { requestIdOf } from '../http/request-life.js'
+import type { After } from '../http/lifecycle/after.js'
+import { afterResponse } from '../http/lifecycle/request-context.js'
+import { requestIdOf } from '../http/lifecycle/request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
-} from '../http/request-scopes.js'
+} from '../http/lifecycle/request-scopes.js'
+import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/request/accept-deadline.js'
 import {
 	type NodeServerResponse,
 	type ResponseOutcome,
 	watchResponse,
-} from '../http/response-lifecycle.js'
+} from '../http/response/response-lifecycle.js'
+import { ConnectionDrain } from '../http/server/connection-drain.js'
 import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'

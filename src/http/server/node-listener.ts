@@ -1,31 +1,35 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { checkOptionKeys } from '../scope/option-keys.js'
-import type { Scope, ScopeResult } from '../scope/scope.js'
-import { checkByteCount, checkMilliseconds } from '../scope/validate.js'
-import { timeoutOfNodeRequest } from './accept-deadline.js'
-import { answerFor } from './answer.js'
-import { type HttpApp, toCall } from './app.js'
-import { ConnectionDrain } from './connection-drain.js'
-import { ClientDisconnectError, InvalidResponseError } from './errors.js'
-import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
-import { describeFailure } from './report-answered.js'
-import { exceedsBodyLimit } from './request-body.js'
-import { requestIdOf } from './request-life.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
+import type { Scope, ScopeResult } from '../../scope/scope.js'
+import { checkByteCount, checkMilliseconds } from '../../scope/validate.js'
+import { ClientDisconnectError, InvalidResponseError } from '../errors.js'
+import { type HttpApp, toCall } from '../lifecycle/app.js'
+import { requestIdOf } from '../lifecycle/request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
-} from './request-scopes.js'
+} from '../lifecycle/request-scopes.js'
+import { timeoutOfNodeRequest } from '../request/accept-deadline.js'
+import {
+	abortLazyRequest,
+	createLazyRequest,
+	type LazyRequestOptions,
+} from '../request/lazy-request.js'
+import { exceedsBodyLimit } from '../request/request-body.js'
+import { answerFor } from '../response/answer.js'
+import { describeFailure } from '../response/report-answered.js'
 import {
 	isResponseClosed,
 	type NodeServerResponse,
 	type ResponseOutcome,
 	watchResponse,
-} from './response-lifecycle.js'
-import { sendStatus } from './status.js'
-import { writeLightResponse, writeResponse } from './write-response.js'
+} from '../response/response-lifecycle.js'
+import { sendStatus } from '../response/status.js'
+import { writeLightResponse, writeResponse } from '../response/write-response.js'
+import { ConnectionDrain } from './connection-drain.js'
 
 /**
  * The default request body limit: 1 MiB.

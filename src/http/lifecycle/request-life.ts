@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../scope/reasons.js'
-import { reportUnhandled } from '../scope/report.js'
-import { Scope } from '../scope/scope.js'
-import type { Task } from '../scope/task.js'
+import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../../scope/reasons.js'
+import { reportUnhandled } from '../../scope/report.js'
+import { Scope } from '../../scope/scope.js'
+import type { Task } from '../../scope/task.js'
 import type { AfterFunction, AfterOptions, AfterWork } from './after.js'
 import type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
-import type { Scope } from '../scope/scope.js'
-import type { Task } from '../scope/task.js'
-import type { WithScope } from '../service/scope-spawn.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import type { Scope } from '../../scope/scope.js'
+import type { Task } from '../../scope/task.js'
+import type { WithScope } from '../../service/scope-spawn.js'
 import type { After, AfterFunction, AfterOptions } from './after.js'
 import { requestLifeOf } from './request-life.js'
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { forwardMembers } from './forward-members.js'
+import { forwardMembers } from '../forward-members.js'
 import { readRequestBody, requestBodyStream } from './request-body.js'
 import { type NodeIncomingRequest, requestUrl } from './request-url.js'
 

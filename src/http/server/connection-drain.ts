@@ -7,14 +7,14 @@
  */
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { Http2Session } from 'node:http2'
-import { queuedSocketOf } from './queued-responses.js'
+import { queuedSocketOf } from '../response/queued-responses.js'
 import {
 	destroyResponse,
 	http2StreamOf,
 	isResponseClosed,
 	type NodeServerResponse,
-} from './response-lifecycle.js'
-import { sendStatus } from './status.js'
+} from '../response/response-lifecycle.js'
+import { sendStatus } from '../response/status.js'
 
 /** How long the 503s written at the end get to reach the client before connections are cut. */
 const FLUSH_MS = 30

@@ -1,7 +1,7 @@
-import { runAsWork, workNeedsContext } from '../scope/context.js'
-import { InvalidArgumentError } from '../scope/errors.js'
-import type { Scope } from '../scope/scope.js'
-import { invoke, type Service } from '../service/service.js'
+import { runAsWork, workNeedsContext } from '../../scope/context.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import type { Scope } from '../../scope/scope.js'
+import { invoke, type Service } from '../../service/service.js'
 import { type HttpContext, RequestContext } from './request-context.js'
 
 /**

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ScopeClosedError } from '../scope/errors.js'
-import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../scope/reasons.js'
-import { reportUnhandled } from '../scope/report.js'
+import { InvalidArgumentError, ScopeClosedError } from '../../scope/errors.js'
+import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../../scope/reasons.js'
+import { reportUnhandled } from '../../scope/report.js'
 import {
 	createScope,
 	type ErrorMode,
@@ -8,17 +8,22 @@ import {
 	type ScopeInit,
 	type ScopeOptions,
 	type ScopeResult,
-} from '../scope/scope.js'
-import type { FailureInfo, ScopeErrorHandler } from '../scope/scope-options.js'
-import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+} from '../../scope/scope.js'
+import type { FailureInfo, ScopeErrorHandler } from '../../scope/scope-options.js'
+import { checkMilliseconds, validateScopeOptions } from '../../scope/validate.js'
 import {
 	type AcceptDeadlineOptions,
 	checkAcceptDeadline,
 	type DeadlineAcceptance,
-} from './accept-deadline.js'
+} from '../request/accept-deadline.js'
+import {
+	headerValue,
+	type RequestIdOptions,
+	requestIdFor,
+	requestIdPolicy,
+} from '../request/request-id.js'
+import { reportAnswered } from '../response/report-answered.js'
 import { AfterWork, type AfterWorkOptions, requestIdOfAfterTask } from './after.js'
-import { reportAnswered } from './report-answered.js'
-import { headerValue, type RequestIdOptions, requestIdFor, requestIdPolicy } from './request-id.js'
 import { applyDisconnectPolicy, RequestLife, requestLifeOf } from './request-life.js'
 import { requestScopeObserver } from './request-scope-observer.js'
 import { retryAfterHeaders } from './retry-after.js'
