@@ -1,8 +1,8 @@
-import { runAsWork, workNeedsContext } from '../../scope/context.js'
+import { isAsyncContextEnabled, runAsWork, workNeedsContext } from '../../scope/context.js'
 import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
 import { invoke, type Service } from '../../service/service.js'
-import { type HttpContext, RequestContext } from './request-context.js'
+import { type HttpContext, RequestContext, type ScopeOnDemand } from './request-context.js'
 
 /**
  * A plain request handler: gets the request and its request scope, returns a `Response`. The
@@ -47,14 +47,7 @@ export function toCall(app: HttpApp): (request: Request, scope: Scope) => Promis
 
 function directCall(app: HttpApp): (request: Request, scope: Scope) => Promise<unknown> {
 	if (typeof app === 'function') {
-		return (request, scope) => {
-			try {
-				const returned = app(new RequestContext(request, scope))
-				return Promise.resolve(returned)
-			} catch (error) {
-				return Promise.reject(error)
-			}
-		}
+		return (request, scope) => callHandler(app, new RequestContext(request, scope))
 	}
 	if (typeof app === 'object' && app !== null && typeof app.call === 'function') {
 		return (request, scope) => invoke(app, request, scope)
@@ -64,4 +57,55 @@ function directCall(app: HttpApp): (request: Request, scope: Scope) => Promise<u
 		'a Service<Request, Response> or a handler function ({ request, scope }) => Response',
 		app,
 	)
+}
+
+/** @internal A request in flight whose scope is made on first use (node:http's exchange). */
+export interface RequestOnDemand extends ScopeOnDemand {
+	readonly request: Request
+}
+
+/**
+ * @internal {@link toCall} for a request whose scope is made on demand. A plain handler gets a
+ * context that makes the scope when it reads `scope`, `requestId` or `after`; a Service is given
+ * its scope as its call signal, so `eager` says the scope must be made before the call. With the
+ * implicit current scope on, the handler runs as the scope's work, which needs it at once too.
+ */
+export function toCallOnDemand(app: HttpApp): {
+	readonly call: (request: RequestOnDemand) => Promise<unknown>
+	readonly eager: boolean
+} {
+	if (typeof app === 'function') {
+		return {
+			eager: false,
+			call: (on) => {
+				if (!workNeedsContext())
+					return callHandler(app, new RequestContext(on.request, undefined, on))
+				// The implicit current scope is the request scope: it must exist now.
+				if (isAsyncContextEnabled()) {
+					const scope = on.scope
+					return runAsWork(
+						scope,
+						() => callHandler(app, new RequestContext(on.request, scope)),
+						undefined,
+					)
+				}
+				// Only the development checks: they mark the handler as running work, scope or not.
+				return runAsWork(
+					on,
+					() => callHandler(app, new RequestContext(on.request, undefined, on)),
+					undefined,
+				)
+			},
+		}
+	}
+	const call = toCall(app)
+	return { eager: true, call: (on) => call(on.request, on.scope) }
+}
+
+function callHandler(handler: RequestHandler, context: RequestContext): Promise<unknown> {
+	try {
+		return Promise.resolve(handler(context))
+	} catch (error) {
+		return Promise.reject(error)
+	}
 }

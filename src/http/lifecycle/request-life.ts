@@ -56,20 +56,17 @@ export class RequestLife {
 		})
 	}
 
-	/** The response ended; tells the waiting `after` work. Only the first call counts. */
-	markEnded(delivered: boolean): void {
+	/**
+	 * The response ended; tells the waiting `after` work, and `onDisconnect` unless `told` (it was
+	 * told already). Only the first call counts.
+	 */
+	markEnded(delivered: boolean, told = false): void {
 		if (this.delivered !== undefined) return
 		this.delivered = delivered
 		const waiting = this.#waiting
 		this.#waiting = undefined
 		if (waiting !== undefined) for (const resolve of waiting) resolve(delivered)
-		if (!delivered && this.#onDisconnect !== undefined) {
-			try {
-				this.#onDisconnect({ requestId: this.id, status: 499 })
-			} catch (error) {
-				reportUnhandled(error, 'onDisconnect')
-			}
-		}
+		if (!delivered && !told) tellDisconnect(this.#onDisconnect, this.id)
 	}
 
 	/** Applies a route's policy to this request. */
@@ -77,6 +74,19 @@ export class RequestLife {
 		if (policy.disconnect !== undefined) this.disconnect = policy.disconnect
 		if (policy.timeout !== undefined) limitTime(this.scope, policy.timeout)
 		if (policy.shutdownGrace !== undefined) shortenShutdown(this.scope, policy.shutdownGrace)
+	}
+}
+
+/** @internal Tells `onDisconnect` (if any) that the client of request `id` went away. */
+export function tellDisconnect(
+	onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
+	id: string,
+): void {
+	if (onDisconnect === undefined) return
+	try {
+		onDisconnect({ requestId: id, status: 499 })
+	} catch (error) {
+		reportUnhandled(error, 'onDisconnect')
 	}
 }
 

@@ -24,7 +24,12 @@ import {
 } from '../request/request-id.js'
 import { reportAnswered } from '../response/report-answered.js'
 import { AfterWork, type AfterWorkOptions, requestIdOfAfterTask } from './after.js'
-import { applyDisconnectPolicy, RequestLife, requestLifeOf } from './request-life.js'
+import {
+	applyDisconnectPolicy,
+	RequestLife,
+	requestLifeOf,
+	tellDisconnect,
+} from './request-life.js'
 import { requestScopeObserver } from './request-scope-observer.js'
 import { retryAfterHeaders } from './retry-after.js'
 
@@ -197,10 +202,28 @@ export class RequestScopes {
 	): Scope {
 		// A cancelled scope answers spawns with work that never runs; a server that is shutting
 		// down must refuse the request instead (503), so ask before opening.
+		if (this.refusesRequests) throw new ScopeClosedError(this.root.name, this.root.state)
+		return this.openAdmitted(this.idFor(headers), signal, timeout, source)
+	}
+
+	/** @internal Whether the server is closing: new requests are answered 503. */
+	get refusesRequests(): boolean {
 		const root = this.root
-		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
+		return root.cancelled || root.state !== 'open'
+	}
+
+	/** @internal The id of a request with these headers: the incoming one if usable, else a new one. */
+	idFor(headers: Headers | Record<string, string | string[] | undefined> | undefined): string {
 		const ids = this.#ids
-		const id = requestIdFor(ids, headerValue(headers, ids.header))
+		return requestIdFor(ids, headerValue(headers, ids.header))
+	}
+
+	/**
+	 * @internal The scope of a request that was admitted (see `refusesRequests`), possibly
+	 * earlier: a request whose scope is made on demand gets it even while the server closes (it is
+	 * born cancelled then, like the scopes the shutdown found).
+	 */
+	openAdmitted(id: string, signal?: AbortSignal, timeout?: number, source?: object): Scope {
 		const base = this.#requestOptions
 		const scope = createScope(
 			{
@@ -223,6 +246,11 @@ export class RequestScopes {
 		return scope
 	}
 
+	/** @internal A request that has no scope (none was needed) lost its client: `onDisconnect`. */
+	disconnected(id: string): void {
+		tellDisconnect(this.#onDisconnect, id)
+	}
+
 	/** @internal The response header to echo the request id in, if asked. */
 	get echoHeader(): string | undefined {
 		return this.#ids.echo
@@ -239,11 +267,14 @@ export class RequestScopes {
 	}
 }
 
-/** Ends a request scope: the response was delivered, or the client went away. */
-export function endRequestScope(scope: Scope, delivered: boolean): void {
+/**
+ * Ends a request scope: the response was delivered, or the client went away. `told`: the
+ * disconnect was already reported to `onDisconnect` (the scope was made after the response ended).
+ */
+export function endRequestScope(scope: Scope, delivered: boolean, told = false): void {
 	const life = requestLifeOf(scope)
 	if (life !== undefined && life.scope === scope) {
-		life.markEnded(delivered)
+		life.markEnded(delivered, told)
 		if (!delivered && applyDisconnectPolicy(life)) return
 	}
 	scope.cancel(delivered ? PARENT_COMPLETION : DISCONNECT)

@@ -58,7 +58,7 @@ export class ConnectionDrain {
 		this.#lastServer = server
 	}
 
-	/** A request is in flight: `res` answers it; `key` (its scope) is what {@link delete} gets. */
+	/** A request is in flight: `res` answers it; `key` (its scope or exchange) is what {@link delete} gets. */
 	add(key: object, res: NodeServerResponse): void {
 		this.#inFlight.set(key, res)
 		const stream = http2StreamOf(res)
@@ -69,6 +69,11 @@ export class ConnectionDrain {
 		const socket = (res as ServerResponse).socket ?? queuedSocketOf(res as ServerResponse)
 		const server = (socket as { server?: unknown } | null | undefined)?.server
 		if (server !== this.#lastServer) this.#learnServer(server)
+	}
+
+	/** The keys of the requests in flight (their responses not ended), in order of arrival. */
+	inFlightKeys(): IterableIterator<object> {
+		return this.#inFlight.keys()
 	}
 
 	/** The response of `key` has ended (delivered or not). */
