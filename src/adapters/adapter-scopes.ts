@@ -129,9 +129,9 @@ export class AdapterScopes implements TaskscopeHandle {
 			timeoutOfNodeRequest(this.#scopes.deadline, headers),
 			res,
 			headers,
+			(res as { req?: Scope['request'] }).req,
 		)
 		if (scope === undefined) return undefined
-		scope.request = (res as { req?: Scope['request'] }).req // read only by snapshots
 		const echo = this.#scopes.echoHeader
 		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 		scope.hold()
@@ -151,6 +151,7 @@ export class AdapterScopes implements TaskscopeHandle {
 			timeoutOfFetchRequest(this.#scopes.deadline, headers),
 			undefined,
 			headers,
+			undefined,
 		)
 	}
 
@@ -185,9 +186,10 @@ export class AdapterScopes implements TaskscopeHandle {
 		timeout: number | undefined,
 		source: object | undefined,
 		headers: Headers | Record<string, string | string[] | undefined> | undefined,
+		origin: Scope['request'],
 	): Scope | undefined {
 		try {
-			return this.#scopes.open(signal, timeout, source, headers)
+			return this.#scopes.open(signal, timeout, source, headers, origin)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error

@@ -117,11 +117,11 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 				timeoutOfFetchRequest(scopes.deadline, request.headers),
 				undefined,
 				request.headers,
+				request,
 			)
 		} catch {
 			return statusResponse(503, { ...unavailable, connection: 'close' })
 		}
-		scope.request = request // read only by snapshots
 		const life = requestLifeOf(scope) as RequestLife
 		life.waitUntil = waitUntilOf(context)
 		scope.hold()

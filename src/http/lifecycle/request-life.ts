@@ -8,25 +8,30 @@
 import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../../scope/reasons.js'
 import { reportUnhandled } from '../../scope/report.js'
 import { Scope } from '../../scope/scope.js'
+import type { RequestOrigin } from '../../scope/snapshot.js'
 import type { Task } from '../../scope/task.js'
 import type { AfterFunction, AfterOptions, AfterWork } from './after.js'
 import type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
 
-const lives = new WeakMap<Scope, RequestLife>()
-
-/** @internal One request's record; see the module comment. */
-export class RequestLife {
+/**
+ * @internal One request's record; see the module comment. It is the request scope's `request`
+ * (what snapshots read the method and path from, forwarded to `origin`), so the scope leads to
+ * it without a WeakMap entry per request.
+ */
+export class RequestLife implements RequestOrigin {
 	readonly id: string
 	readonly scope: Scope
 	readonly afterWork: AfterWork
-	disconnect: DisconnectPolicy = 'cancel'
+	/** The raw Node request or the fetch `Request`, read only by snapshots. */
+	origin: RequestOrigin | undefined
+	disconnect: DisconnectPolicy
 	/** The runtime's `ctx.waitUntil` (fetch runtimes), told of every `after` work's promise. */
-	waitUntil: ((promise: Promise<unknown>) => void) | undefined = undefined
+	waitUntil: ((promise: Promise<unknown>) => void) | undefined
 	/** The headers of a 503 this server sends (`Retry-After`), for answers made elsewhere. */
-	unavailableHeaders: Readonly<Record<string, string>> | undefined = undefined
+	unavailableHeaders: Readonly<Record<string, string>> | undefined
 	/** undefined while the response is in flight; then whether it was delivered. */
-	delivered: boolean | undefined = undefined
-	#waiting: Array<(delivered: boolean) => void> | undefined = undefined
+	delivered: boolean | undefined
+	#waiting: Array<(delivered: boolean) => void> | undefined
 	readonly #onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined
 
 	constructor(
@@ -34,12 +39,30 @@ export class RequestLife {
 		scope: Scope,
 		afterWork: AfterWork,
 		onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
+		origin: RequestOrigin | undefined,
 	) {
 		this.id = id
 		this.scope = scope
 		this.afterWork = afterWork
+		this.origin = origin
+		this.disconnect = 'cancel'
+		this.waitUntil = undefined
+		this.unavailableHeaders = undefined
+		this.delivered = undefined
+		this.#waiting = undefined
 		this.#onDisconnect = onDisconnect
-		lives.set(scope, this)
+		scope.request = this
+		scope.requestId = id // read only by snapshots
+	}
+
+	/** The request's method, for snapshots. */
+	get method(): string | undefined {
+		return readString(this.origin, 'method')
+	}
+
+	/** The request's URL (or target), for snapshots. */
+	get url(): string | undefined {
+		return readString(this.origin, 'url')
 	}
 
 	/** `after(fn, options)` for this request (see `After`). */
@@ -97,10 +120,21 @@ export function tellDisconnect(
 export function requestLifeOf(scope: unknown): RequestLife | undefined {
 	if (!(scope instanceof Scope)) return undefined
 	for (let at: Scope | undefined = scope; at !== undefined; at = at.parent) {
-		const life = lives.get(at)
-		if (life !== undefined) return life
+		const life = at.request
+		if (life instanceof RequestLife) return life
 	}
 	return undefined
+}
+
+/** A string property of a value from outside (a hostile getter reads as nothing). */
+function readString(value: unknown, key: string): string | undefined {
+	if (typeof value !== 'object' || value === null) return undefined
+	try {
+		const read = (value as Record<string, unknown>)[key]
+		return typeof read === 'string' ? read : undefined
+	} catch {
+		return undefined
+	}
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 	type ScopeResult,
 } from '../../scope/scope.js'
 import type { FailureInfo, ScopeErrorHandler } from '../../scope/scope-options.js'
+import type { RequestOrigin } from '../../scope/snapshot.js'
 import { checkMilliseconds, validateScopeOptions } from '../../scope/validate.js'
 import {
 	type AcceptDeadlineOptions,
@@ -199,11 +200,12 @@ export class RequestScopes {
 		timeout?: number,
 		source?: object,
 		headers?: Headers | Record<string, string | string[] | undefined>,
+		origin?: RequestOrigin,
 	): Scope {
 		// A cancelled scope answers spawns with work that never runs; a server that is shutting
 		// down must refuse the request instead (503), so ask before opening.
 		if (this.refusesRequests) throw new ScopeClosedError(this.root.name, this.root.state)
-		return this.openAdmitted(this.idFor(headers), signal, timeout, source)
+		return this.openAdmitted(this.idFor(headers), signal, timeout, source, origin)
 	}
 
 	/** @internal Whether the server is closing: new requests are answered 503. */
@@ -223,7 +225,13 @@ export class RequestScopes {
 	 * earlier: a request whose scope is made on demand gets it even while the server closes (it is
 	 * born cancelled then, like the scopes the shutdown found).
 	 */
-	openAdmitted(id: string, signal?: AbortSignal, timeout?: number, source?: object): Scope {
+	openAdmitted(
+		id: string,
+		signal: AbortSignal | undefined,
+		timeout: number | undefined,
+		source: object | undefined,
+		origin: RequestOrigin | undefined,
+	): Scope {
 		const base = this.#requestOptions
 		const scope = createScope(
 			{
@@ -236,9 +244,8 @@ export class RequestScopes {
 			},
 			this.#init,
 		)
-		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
+		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect, origin)
 		life.unavailableHeaders = this.unavailableHeaders
-		scope.requestId = id // read only by snapshots
 		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's
 		// disconnect policy like a closed Node response does (not straight to a cancellation).
 		if (signal !== undefined) followDisconnect(scope, signal, life)

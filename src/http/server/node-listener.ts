@@ -328,9 +328,9 @@ class Exchange {
 	 * did (its spawns never run); made while the server closes, it is born cancelled.
 	 */
 	openScope(timeout: number | undefined): Scope {
-		const scope = this.#shared.scopes.openAdmitted(this.requestId, undefined, timeout, this.#res)
+		const scopes = this.#shared.scopes
+		const scope = scopes.openAdmitted(this.requestId, undefined, timeout, this.#res, this.#req)
 		this.#scope = scope
-		scope.request = this.#req // read only by snapshots
 		if (!this.#handlerDone) scope.hold()
 		const delivered = this.#delivered
 		if (delivered === undefined) scope.hold()
