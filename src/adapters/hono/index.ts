@@ -162,7 +162,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		setRequestVariables(c, scope)
 		setWaitUntil(scope, c)
 		const echo = scopes.echoHeader
-		if (echo !== undefined) c.header(echo, c.var.requestId)
+		if (echo !== undefined) c.header(echo, c.get('requestId'))
 		scope.hold()
 		try {
 			await asRequestWork(scope, next)
