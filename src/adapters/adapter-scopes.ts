@@ -20,7 +20,7 @@ import {
 	type ResponseOutcome,
 	watchResponse,
 } from '../http/response/response-lifecycle.js'
-import { ConnectionDrain } from '../http/server/connection-drain.js'
+import { ConnectionDrain, type InFlight } from '../http/server/connection-drain.js'
 import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
@@ -88,17 +88,17 @@ export interface TaskscopeHandle {
 export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
 	readonly #drain = new ConnectionDrain()
-	readonly #responseEnded: (outcome: ResponseOutcome, scope: Scope) => void
+	readonly #responseEnded: (outcome: ResponseOutcome, request: AdapterRequest) => void
 	#closing: Promise<ScopeResult> | undefined
 
 	constructor(name: string, options: RequestScopeOptions) {
 		checkOptionKeys('options', options, ADAPTER_OPTION_KEYS)
 		this.#scopes = new RequestScopes(name, options)
 		const drain = this.#drain
-		// One function per adapter instance, not per request: the scope is the watch's context.
-		this.#responseEnded = (outcome, scope) => {
-			drain.delete(scope)
-			responseEnded(outcome, scope)
+		// One function per adapter instance, not per request: the request is the watch's context.
+		this.#responseEnded = (outcome, request) => {
+			drain.delete(request)
+			responseEnded(outcome, request.scope)
 		}
 	}
 
@@ -135,8 +135,9 @@ export class AdapterScopes implements TaskscopeHandle {
 		const echo = this.#scopes.echoHeader
 		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 		scope.hold()
-		this.#drain.add(scope, res)
-		watchResponse(res, this.#responseEnded, scope)
+		const request = new AdapterRequest(scope, res)
+		this.#drain.add(request)
+		watchResponse(res, this.#responseEnded, request)
 		return scope
 	}
 
@@ -194,6 +195,19 @@ export class AdapterScopes implements TaskscopeHandle {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error
 		}
+	}
+}
+
+/** One request in flight under an adapter: its scope and response, as the drain keeps it. */
+class AdapterRequest implements InFlight {
+	readonly scope: Scope
+	readonly res: NodeServerResponse
+	inFlightPrevious: InFlight | undefined = undefined
+	inFlightNext: InFlight | undefined = undefined
+
+	constructor(scope: Scope, res: NodeServerResponse) {
+		this.scope = scope
+		this.res = res
 	}
 }
 

@@ -33,7 +33,7 @@ import {
 } from '../response/response-lifecycle.js'
 import { sendStatus } from '../response/status.js'
 import { writeLightResponse, writeResponse } from '../response/write-response.js'
-import { ConnectionDrain } from './connection-drain.js'
+import { ConnectionDrain, type InFlight } from './connection-drain.js'
 
 /**
  * The default request body limit: 1 MiB.
@@ -211,7 +211,7 @@ async function shutDown(
 	let result: ScopeResult
 	try {
 		// A request that made no scope yet gets one now, to be wound up (and waited for) as the rest.
-		for (const exchange of drain.inFlightKeys()) (exchange as Exchange).scope
+		for (const exchange of drain.inFlight()) (exchange as Exchange).scope
 		const windingUp = scopes.close(grace)
 		drain.begin()
 		result = await windingUp
@@ -253,7 +253,7 @@ function handle(
 	) {
 		exchange.openScope(timeout)
 	}
-	shared.drain.add(exchange, res)
+	shared.drain.add(exchange)
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
@@ -289,11 +289,13 @@ function responseEnded(outcome: ResponseOutcome, exchange: Exchange): void {
  * them up). A request whose client leaves while its handler still runs gets its scope then, so
  * that the shutdown waits for that handler as it would have.
  */
-class Exchange {
+class Exchange implements InFlight {
 	readonly #shared: Shared
 	readonly #req: IncomingMessage | Http2ServerRequest
-	readonly #res: NodeServerResponse
+	readonly res: NodeServerResponse
 	readonly request: Request
+	inFlightPrevious: InFlight | undefined = undefined
+	inFlightNext: InFlight | undefined = undefined
 	#scope: Scope | undefined = undefined
 	#requestId: string | undefined = undefined
 	#handlerDone = false
@@ -308,7 +310,7 @@ class Exchange {
 	) {
 		this.#shared = shared
 		this.#req = req
-		this.#res = res
+		this.res = res
 		this.request = request
 	}
 
@@ -329,7 +331,7 @@ class Exchange {
 	 */
 	openScope(timeout: number | undefined): Scope {
 		const scopes = this.#shared.scopes
-		const scope = scopes.openAdmitted(this.requestId, undefined, timeout, this.#res, this.#req)
+		const scope = scopes.openAdmitted(this.requestId, undefined, timeout, this.res, this.#req)
 		this.#scope = scope
 		if (!this.#handlerDone) scope.hold()
 		const delivered = this.#delivered
@@ -344,7 +346,7 @@ class Exchange {
 			this.fail(new InvalidResponseError(response), true)
 			return
 		}
-		const res = this.#res
+		const res = this.res
 		if (isResponseClosed(res) || res.writableEnded) {
 			// The client went away meanwhile (or a shutdown answered 503): release the body's producer.
 			response.body?.cancel().catch(() => {})
@@ -366,7 +368,7 @@ class Exchange {
 		if (!settled) this.handlerSettled()
 		const { status, report } = answerFor(error)
 		const shared = this.#shared
-		if (isResponseClosed(this.#res) || this.#delivered !== undefined) {
+		if (isResponseClosed(this.res) || this.#delivered !== undefined) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
 			// (Under a route's 'ignore' policy the scope is not cancelled: the body's own
 			// ClientDisconnectError is the disconnect too.)
@@ -388,7 +390,7 @@ class Exchange {
 			)
 		}
 		sendStatus(
-			this.#res,
+			this.res,
 			status,
 			status === 503 ? { headers: shared.scopes.unavailableHeaders } : undefined,
 		)
@@ -397,7 +399,7 @@ class Exchange {
 	/** The body stream failed while being written. */
 	bodyFailed(error: unknown): void {
 		const { status, report } = answerFor(error)
-		const res = this.#res
+		const res = this.res
 		const answered = res.headersSent ? res.statusCode : status
 		if (report) {
 			this.#shared.report(
