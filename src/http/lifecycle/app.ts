@@ -71,30 +71,24 @@ export interface RequestOnDemand extends ScopeOnDemand {
  * implicit current scope on, the handler runs as the scope's work, which needs it at once too.
  */
 export function toCallOnDemand(app: HttpApp): {
-	readonly call: (request: RequestOnDemand) => Promise<unknown>
+	/** What the app returned: a promise, or (a plain handler that answered at once) the value. */
+	readonly call: (request: RequestOnDemand) => unknown
 	readonly eager: boolean
 } {
 	if (typeof app === 'function') {
 		return {
 			eager: false,
+			// Called as it is: a handler that returns its Response at once is answered at once, with
+			// no promise in between (the caller catches a throw).
 			call: (on) => {
-				if (!workNeedsContext())
-					return callHandler(app, new RequestContext(on.request, undefined, on))
+				if (!workNeedsContext()) return app(new RequestContext(on.request, undefined, on))
 				// The implicit current scope is the request scope: it must exist now.
 				if (isAsyncContextEnabled()) {
 					const scope = on.scope
-					return runAsWork(
-						scope,
-						() => callHandler(app, new RequestContext(on.request, scope)),
-						undefined,
-					)
+					return runAsWork(scope, () => app(new RequestContext(on.request, scope)), undefined)
 				}
 				// Only the development checks: they mark the handler as running work, scope or not.
-				return runAsWork(
-					on,
-					() => callHandler(app, new RequestContext(on.request, undefined, on)),
-					undefined,
-				)
+				return runAsWork(on, () => app(new RequestContext(on.request, undefined, on)), undefined)
 			},
 		}
 	}

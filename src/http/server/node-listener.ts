@@ -126,7 +126,8 @@ export interface NodeListener {
 
 /** What every request of one listener shares. */
 interface Shared {
-	readonly call: (exchange: Exchange) => Promise<unknown>
+	/** Calls the app: a promise, or the value a plain handler returned at once. */
+	readonly call: (exchange: Exchange) => unknown
 	/** The app needs each request's scope before it is called (a Service: its call signal). */
 	readonly eager: boolean
 	readonly scopes: RequestScopes
@@ -166,7 +167,7 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 	const drain = new ConnectionDrain()
 	const { call, eager } = toCallOnDemand(app)
 	const shared: Shared = {
-		call: call as (exchange: Exchange) => Promise<unknown>,
+		call: call as (exchange: Exchange) => unknown,
 		eager,
 		scopes,
 		drain,
@@ -262,13 +263,18 @@ function handle(
 		return
 	}
 	if (expectsContinue) res.writeContinue()
-	let pending: Promise<unknown>
+	let returned: unknown
 	try {
-		pending = shared.call(exchange)
+		returned = shared.call(exchange)
 	} catch (error) {
-		pending = Promise.reject(error)
+		exchange.fail(error)
+		return
 	}
-	pending.then(
+	if (returned instanceof Response) {
+		exchange.respond(returned)
+		return
+	}
+	Promise.resolve(returned).then(
 		(response) => exchange.respond(response),
 		(error) => exchange.fail(error),
 	)
