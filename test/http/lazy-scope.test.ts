@@ -16,35 +16,19 @@ function getAndLeave(url: string, arrived: Promise<void>, headers?: http.Outgoin
 
 describe('the request scope made on demand', () => {
 	it('is not made for a handler that never reads it, and is for one that does', async () => {
-		const parked = deferred()
-		const release = deferred()
-		const counts: number[] = []
-		const server = await serve(async ({ request }) => {
-			if (new URL(request.url).pathname === '/scope') {
-				counts.push(server.scope.snapshot().children.length)
-				parked.resolve()
-				await release.promise
-			} else {
-				counts.push(server.scope.snapshot().children.length)
-			}
+		const children: Record<string, number> = {}
+		const app = await serve((context) => {
+			const path = new URL(context.request.url).pathname
+			if (path === '/with-scope') context.scope.spawn(() => {})
+			children[path] = app.scope.snapshot().children.length
 			return new Response('ok')
 		})
 		try {
-			expect((await get(`${server.url}/plain`)).status).toBe(200)
-			const withScope = serve(async ({ scope }) => {
-				counts.push(scope.state === 'open' ? 1 : -1)
-				return new Response('ok')
-			})
-			const other = await withScope
-			try {
-				expect((await get(`${other.url}/`)).status).toBe(200)
-			} finally {
-				await other.close({ grace: 0 })
-			}
-			release.resolve()
-			expect(counts).toEqual([0, 1])
+			expect((await get(`${app.url}/plain`)).status).toBe(200)
+			expect((await get(`${app.url}/with-scope`)).status).toBe(200)
+			expect(children).toEqual({ '/plain': 0, '/with-scope': 1 })
 		} finally {
-			await server.close({ grace: 0 })
+			await app.close({ grace: 0 })
 		}
 	})
 
@@ -94,6 +78,39 @@ describe('the request scope made on demand', () => {
 		expect(answer.body.toString()).toBe('finished')
 		const result = await within(closed, 5_000, 'the shutdown')
 		expect(result.stragglers).toEqual([])
+	})
+
+	it('answers 503 to every handler without a scope still stuck when the wind-up is over, and names each as a straggler', async () => {
+		let started = 0
+		const stuck: Array<() => void> = []
+		const server = await serve(
+			() => {
+				started++
+				// Ignores every cancellation; released only once the test is over.
+				return new Promise<Response>((resolve) => stuck.push(() => resolve(new Response('late'))))
+			},
+			{ mercy: 50, onError: () => {} },
+		)
+		const answers = [1, 2, 3].map(() =>
+			get(`${server.url}/`).then(
+				(reply) => reply.status,
+				() => 'connection closed',
+			),
+		)
+		try {
+			await within(
+				(async () => {
+					while (started < 3) await sleep(5)
+				})(),
+				5_000,
+				'the requests',
+			)
+			const result = await within(server.close({ grace: 50 }), 5_000, 'the shutdown')
+			expect(result.stragglers).toHaveLength(3)
+			expect(await within(Promise.all(answers), 5_000, 'the answers')).toEqual([503, 503, 503])
+		} finally {
+			for (const release of stuck) release()
+		}
 	})
 
 	it('tells onDisconnect and aborts request.signal with a disconnect when the client of a handler without a scope leaves', async () => {
