@@ -54,7 +54,35 @@ const layerOf = (file: string): number => {
 	)
 }
 
+// Inside src/http, the concerns in the order a request's data flows through them: the web objects
+// (request/, response/) know nothing of scopes; lifecycle/ ties them to a request scope; the
+// bindings (server/ for node:http, fetch/ for fetch runtimes) sit on top. index.ts re-exports.
+const httpConcernOf = (file: string): number | undefined => {
+	const [top, concern, leaf] = relative(src, file).split('/')
+	if (top !== 'http') return undefined
+	if (leaf === undefined) return concern === 'index.ts' ? 9 : 0
+	return { request: 1, response: 1, lifecycle: 2, server: 3, fetch: 3 }[concern ?? ''] ?? 9
+}
+
 describe('the source layout', () => {
+	it('inside http, imports point from the bindings to the request and response objects', () => {
+		const backwards: string[] = []
+		for (const [file, imports] of graph) {
+			const from = httpConcernOf(file)
+			if (from === undefined) continue
+			for (const target of imports) {
+				const to = httpConcernOf(target)
+				if (to === undefined) continue
+				const sideways =
+					from === to && relative(src, file).split('/')[1] !== relative(src, target).split('/')[1]
+				if (to > from || (sideways && from !== 0)) {
+					backwards.push(`${relative(src, file)} → ${relative(src, target)}`)
+				}
+			}
+		}
+		expect(backwards).toEqual([])
+	})
+
 	it('imports point one way between layers (adapters → http → service/layers → scope)', () => {
 		const backwards: string[] = []
 		for (const [file, imports] of graph) {

@@ -5,7 +5,7 @@ import {
 	InvalidResponseError,
 	PayloadTooLargeError,
 } from '../src/http/errors.js'
-import { statusForError } from '../src/http/status.js'
+import { statusForError } from '../src/http/response/status.js'
 import { TaskscopeError } from '../src/scope/errors.js'
 
 describe('HTTP errors', () => {

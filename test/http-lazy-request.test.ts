@@ -11,9 +11,9 @@ import {
 	isLazyRequest,
 	type LazyRequestOptions,
 	materializeRequest,
-} from '../src/http/lazy-request.js'
-import { watchResponse } from '../src/http/response-lifecycle.js'
-import { sendStatus, statusForError } from '../src/http/status.js'
+} from '../src/http/request/lazy-request.js'
+import { watchResponse } from '../src/http/response/response-lifecycle.js'
+import { sendStatus, statusForError } from '../src/http/response/status.js'
 import { within } from './support.js'
 
 const cleanups: Array<() => void> = []

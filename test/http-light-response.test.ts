@@ -10,8 +10,8 @@ import {
 	Response as LightResponse,
 	materializeResponse,
 	pristineLightBody,
-} from '../src/http/light-response.js'
-import { type WriteResult, writeResponse } from '../src/http/write-response.js'
+} from '../src/http/response/light-response.js'
+import { type WriteResult, writeResponse } from '../src/http/response/write-response.js'
 
 const NativeResponse = globalThis.Response
 

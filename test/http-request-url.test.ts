@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BadRequestError } from '../src/http/errors.js'
-import { requestUrl } from '../src/http/request-url.js'
+import { requestUrl } from '../src/http/request/request-url.js'
 
 // requestUrl is a pure function of three fields of the request, so these properties feed it
 // those fields directly; the end-to-end behaviour is covered in http-lazy-request.test.ts.

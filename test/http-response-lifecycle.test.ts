@@ -14,7 +14,7 @@ import {
 	type ResponseOutcome,
 	responseOutcome,
 	watchResponse,
-} from '../src/http/response-lifecycle.js'
+} from '../src/http/response/response-lifecycle.js'
 import { deferred, within } from './support.js'
 
 // Every server and client made by a test is closed after it, whatever happened.
@@ -230,7 +230,7 @@ describe('watchResponse on node:http', () => {
 		expect(responseOutcome(res)).toBe('disconnect')
 	})
 
-	it('shares one close listener between watches, calls each once, and honours detach', {
+	it('gives each watch one close listener, calls each once, and honours detach', {
 		timeout: 10_000,
 	}, async () => {
 		const calls: string[] = []
@@ -240,8 +240,9 @@ describe('watchResponse on node:http', () => {
 			watchResponse(res, (o, name) => calls.push(`${name}:${o}`), 'first')
 			const detached = watchResponse(res, (o) => calls.push(`detached:${o}`))
 			watchResponse(res, (o, name) => calls.push(`${name}:${o}`), 'third')
-			expect(res.listenerCount('close')).toBe(before + 1)
+			expect(res.listenerCount('close')).toBe(before + 3)
 			detached.detach()
+			expect(res.listenerCount('close')).toBe(before + 2)
 			watchResponse(res, () => done.resolve())
 			res.end('ok')
 		})
@@ -250,21 +251,21 @@ describe('watchResponse on node:http', () => {
 		expect(calls).toEqual(['first:complete', 'third:complete'])
 	})
 
-	it('removes its listener when the last watch detaches', { timeout: 10_000 }, async () => {
+	it('removes its listeners when a watch detaches', { timeout: 10_000 }, async () => {
 		const counts: number[] = []
 		const { port } = await listen((_req, res) => {
-			const before = res.listenerCount('close')
+			const before = res.listenerCount('close') + res.listenerCount('finish')
 			const a = watchResponse(res, () => {})
 			const b = watchResponse(res, () => {})
 			a.detach()
-			counts.push(res.listenerCount('close') - before)
+			counts.push(res.listenerCount('close') + res.listenerCount('finish') - before)
 			b.detach()
 			b.detach()
-			counts.push(res.listenerCount('close') - before)
+			counts.push(res.listenerCount('close') + res.listenerCount('finish') - before)
 			res.end()
 		})
 		await within(get(port, '/'), 5000, 'response')
-		expect(counts).toEqual([1, 0])
+		expect(counts).toEqual([2, 0])
 	})
 })
 

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientDisconnectError } from '../src/http/errors.js'
-import { sendStatus, statusResponse } from '../src/http/status.js'
-import { type WriteResult, writeResponse } from '../src/http/write-response.js'
+import { sendStatus, statusResponse } from '../src/http/response/status.js'
+import { type WriteResult, writeResponse } from '../src/http/response/write-response.js'
 import { deferred, within } from './support.js'
 
 const cleanups: Array<() => void> = []

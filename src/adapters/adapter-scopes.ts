@@ -5,22 +5,22 @@
  * @module
  */
 
-import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/accept-deadline.js'
-import type { After } from '../http/after.js'
-import { ConnectionDrain } from '../http/connection-drain.js'
-import { afterResponse } from '../http/request-context.js'
-import { requestIdOf } from '../http/request-life.js'
+import type { After } from '../http/lifecycle/after.js'
+import { afterResponse } from '../http/lifecycle/request-context.js'
+import { requestIdOf } from '../http/lifecycle/request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
-} from '../http/request-scopes.js'
+} from '../http/lifecycle/request-scopes.js'
+import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/request/accept-deadline.js'
 import {
 	type NodeServerResponse,
 	type ResponseOutcome,
 	watchResponse,
-} from '../http/response-lifecycle.js'
+} from '../http/response/response-lifecycle.js'
+import { ConnectionDrain, type InFlight } from '../http/server/connection-drain.js'
 import { runAsWork, workNeedsContext } from '../scope/context.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
@@ -88,17 +88,17 @@ export interface TaskscopeHandle {
 export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
 	readonly #drain = new ConnectionDrain()
-	readonly #responseEnded: (outcome: ResponseOutcome, scope: Scope) => void
+	readonly #responseEnded: (outcome: ResponseOutcome, request: AdapterRequest) => void
 	#closing: Promise<ScopeResult> | undefined
 
 	constructor(name: string, options: RequestScopeOptions) {
 		checkOptionKeys('options', options, ADAPTER_OPTION_KEYS)
 		this.#scopes = new RequestScopes(name, options)
 		const drain = this.#drain
-		// One function per adapter instance, not per request: the scope is the watch's context.
-		this.#responseEnded = (outcome, scope) => {
-			drain.delete(scope)
-			responseEnded(outcome, scope)
+		// One function per adapter instance, not per request: the request is the watch's context.
+		this.#responseEnded = (outcome, request) => {
+			drain.delete(request)
+			responseEnded(outcome, request.scope)
 		}
 	}
 
@@ -129,14 +129,15 @@ export class AdapterScopes implements TaskscopeHandle {
 			timeoutOfNodeRequest(this.#scopes.deadline, headers),
 			res,
 			headers,
+			(res as { req?: Scope['request'] }).req,
 		)
 		if (scope === undefined) return undefined
-		scope.request = (res as { req?: Scope['request'] }).req // read only by snapshots
 		const echo = this.#scopes.echoHeader
 		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
 		scope.hold()
-		this.#drain.add(scope, res)
-		watchResponse(res, this.#responseEnded, scope)
+		const request = new AdapterRequest(scope, res)
+		this.#drain.add(request)
+		watchResponse(res, this.#responseEnded, request)
 		return scope
 	}
 
@@ -151,6 +152,7 @@ export class AdapterScopes implements TaskscopeHandle {
 			timeoutOfFetchRequest(this.#scopes.deadline, headers),
 			undefined,
 			headers,
+			undefined,
 		)
 	}
 
@@ -185,13 +187,27 @@ export class AdapterScopes implements TaskscopeHandle {
 		timeout: number | undefined,
 		source: object | undefined,
 		headers: Headers | Record<string, string | string[] | undefined> | undefined,
+		origin: Scope['request'],
 	): Scope | undefined {
 		try {
-			return this.#scopes.open(signal, timeout, source, headers)
+			return this.#scopes.open(signal, timeout, source, headers, origin)
 		} catch (error) {
 			if (error instanceof ScopeClosedError) return undefined
 			throw error
 		}
+	}
+}
+
+/** One request in flight under an adapter: its scope and response, as the drain keeps it. */
+class AdapterRequest implements InFlight {
+	readonly scope: Scope
+	readonly res: NodeServerResponse
+	inFlightPrevious: InFlight | undefined = undefined
+	inFlightNext: InFlight | undefined = undefined
+
+	constructor(scope: Scope, res: NodeServerResponse) {
+		this.scope = scope
+		this.res = res
 	}
 }
 

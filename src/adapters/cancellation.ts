@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { answerFor } from '../http/answer.js'
-import { requestLifeOf } from '../http/request-life.js'
+
+import { requestLifeOf } from '../http/lifecycle/request-life.js'
+import { answerFor } from '../http/response/answer.js'
 import { OverloadedError } from '../layers/load-shed/error.js'
 import { CancelledError, ScopeClosedError, TimeoutError } from '../scope/errors.js'
 import { Scope } from '../scope/scope.js'

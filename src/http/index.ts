@@ -14,14 +14,6 @@
  */
 
 export { DEADLINE_HEADER, formatTimeoutHeader, parseTimeoutHeader } from '../deadline/header.js'
-export type { AcceptDeadlineOptions } from './accept-deadline.js'
-export type {
-	After,
-	AfterFunction,
-	AfterOptions,
-	AfterWorkOptions,
-} from './after.js'
-export type { HttpApp, RequestHandler } from './app.js'
 export {
 	BadRequestError,
 	ClientDisconnectError,
@@ -33,24 +25,36 @@ export {
 	type FetchHandlerOptions,
 	toFetchHandler,
 	type WaitUntilContext,
-} from './fetch-handler.js'
-export { materializeRequest } from './lazy-request.js'
-export { isLightResponse, materializeResponse, Response } from './light-response.js'
+} from './fetch/fetch-handler.js'
+export type {
+	After,
+	AfterFunction,
+	AfterOptions,
+	AfterWorkOptions,
+} from './lifecycle/after.js'
+export type { HttpApp, RequestHandler } from './lifecycle/app.js'
+export { afterResponse, type HttpContext } from './lifecycle/request-context.js'
+export { requestIdOf } from './lifecycle/request-life.js'
+export type {
+	DisconnectInfo,
+	RequestFailureInfo,
+	RequestScopeOptions,
+} from './lifecycle/request-scopes.js'
+export type { DisconnectPolicy, RoutePolicy } from './lifecycle/route-policy.js'
+export {
+	RoutePolicyLayer,
+	routePolicyLayer,
+	withRoutePolicy,
+} from './lifecycle/route-policy-layer.js'
+export type { AcceptDeadlineOptions } from './request/accept-deadline.js'
+export { materializeRequest } from './request/lazy-request.js'
+export type { RequestIdOptions } from './request/request-id.js'
+export { isLightResponse, materializeResponse, Response } from './response/light-response.js'
 export {
 	DEFAULT_BODY_LIMIT,
 	type NodeListener,
 	type NodeListenerOptions,
 	toNodeListener,
-} from './node-listener.js'
-export { afterResponse, type HttpContext } from './request-context.js'
-export type { RequestIdOptions } from './request-id.js'
-export { requestIdOf } from './request-life.js'
-export type {
-	DisconnectInfo,
-	RequestFailureInfo,
-	RequestScopeOptions,
-} from './request-scopes.js'
-export type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
-export { RoutePolicyLayer, routePolicyLayer, withRoutePolicy } from './route-policy-layer.js'
-export { type ServeOptions, type ServerHandle, serve } from './serve.js'
-export { DEFAULT_SERVER_TIMEOUTS } from './server-timeouts.js'
+} from './server/node-listener.js'
+export { type ServeOptions, type ServerHandle, serve } from './server/serve.js'
+export { DEFAULT_SERVER_TIMEOUTS } from './server/server-timeouts.js'

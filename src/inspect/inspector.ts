@@ -2,7 +2,7 @@
 // HTML page and a Server-Sent Events stream of batched changes.
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { ServerHandle } from '../http/serve.js'
+import type { ServerHandle } from '../http/server/serve.js'
 import { subscribeChannels } from '../metrics/subscribe.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'

@@ -1,4 +1,4 @@
-import type { FetchHandlerOptions } from '../http/fetch-handler.js'
+import type { FetchHandlerOptions } from '../http/fetch/fetch-handler.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { ScopeResult } from '../scope/scope.js'
 import type { ScopeSnapshot } from '../scope/snapshot.js'

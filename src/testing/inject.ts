@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { HttpApp } from '../http/app.js'
-import { type FetchHandlerOptions, toFetchHandler } from '../http/fetch-handler.js'
+
+import { type FetchHandlerOptions, toFetchHandler } from '../http/fetch/fetch-handler.js'
+import type { HttpApp } from '../http/lifecycle/app.js'
 import { InvalidArgumentError } from '../scope/errors.js'
 import type { Scope } from '../scope/scope.js'
 import {

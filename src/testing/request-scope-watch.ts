@@ -1,4 +1,4 @@
-import { setRequestScopeObserver } from '../http/request-scope-observer.js'
+import { setRequestScopeObserver } from '../http/lifecycle/request-scope-observer.js'
 import type { Scope } from '../scope/scope.js'
 
 type Watcher = (scope: Scope, source: object) => void

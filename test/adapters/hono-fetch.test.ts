@@ -7,9 +7,9 @@ import { type CancelReason, sleep } from 'taskscope'
 import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
 import { inject } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
-import { abortLazyRequest, createLazyRequest } from '../../src/http/lazy-request.js'
-import { watchResponse } from '../../src/http/response-lifecycle.js'
-import { writeResponse } from '../../src/http/write-response.js'
+import { abortLazyRequest, createLazyRequest } from '../../src/http/request/lazy-request.js'
+import { watchResponse } from '../../src/http/response/response-lifecycle.js'
+import { writeResponse } from '../../src/http/response/write-response.js'
 import { conformance, type Scenario, within } from '../http/harness.js'
 
 describe('taskscope/hono under a fetch-style runtime (request.signal aborts on disconnect)', () => {

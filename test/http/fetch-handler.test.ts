@@ -3,9 +3,9 @@ import { type CancelReason, sleep } from 'taskscope'
 import { toFetchHandler } from 'taskscope/http'
 import { inject, withLeakCheck } from 'taskscope/testing'
 import { describe, expect, it } from 'vitest'
-import { abortLazyRequest, createLazyRequest } from '../../src/http/lazy-request.js'
-import { watchResponse } from '../../src/http/response-lifecycle.js'
-import { writeResponse } from '../../src/http/write-response.js'
+import { abortLazyRequest, createLazyRequest } from '../../src/http/request/lazy-request.js'
+import { watchResponse } from '../../src/http/response/response-lifecycle.js'
+import { writeResponse } from '../../src/http/response/write-response.js'
 import { conformance, type Reply, type Scenario } from './harness.js'
 
 function toResponse(reply: Reply): Response {

@@ -2,7 +2,7 @@ import http2 from 'node:http2'
 import { type CancelReason, sleep } from 'taskscope'
 import { Response as LightResponse, toNodeListener } from 'taskscope/http'
 import { describe, expect, it } from 'vitest'
-import { watchResponse } from '../../src/http/response-lifecycle.js'
+import { watchResponse } from '../../src/http/response/response-lifecycle.js'
 import { http2Text, within } from './harness.js'
 
 describe('toNodeListener on node:http2 (compatibility API)', () => {

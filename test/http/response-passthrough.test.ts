@@ -6,8 +6,8 @@ import { Readable } from 'node:stream'
 import { type CancelReason, type Scope, sleep } from 'taskscope'
 import { toFetchHandler } from 'taskscope/http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { endWhenConsumed } from '../../src/http/end-when-consumed.js'
-import { RequestScopes } from '../../src/http/request-scopes.js'
+import { endWhenConsumed } from '../../src/http/fetch/end-when-consumed.js'
+import { RequestScopes } from '../../src/http/lifecycle/request-scopes.js'
 import { within } from '../support.js'
 
 /** An upstream on 127.0.0.1 answering a status the `Response` constructor refuses. */

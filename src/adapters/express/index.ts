@@ -16,10 +16,10 @@
  * @module
  */
 import { IncomingMessage, type ServerResponse } from 'node:http'
-import type { After } from '../../http/after.js'
-import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
-import { applyRoutePolicy } from '../../http/route-policy-layer.js'
-import { sendStatus } from '../../http/status.js'
+import type { After } from '../../http/lifecycle/after.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
+import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
+import { sendStatus } from '../../http/response/status.js'
 import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
@@ -32,7 +32,7 @@ import {
 import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
 
-export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
+export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 

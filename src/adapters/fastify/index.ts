@@ -23,11 +23,11 @@ import type {
 	HookHandlerDoneFunction,
 	RouteOptions,
 } from 'fastify'
-import type { After } from '../../http/after.js'
-import { isResponseClosed } from '../../http/response-lifecycle.js'
-import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
-import { applyRoutePolicy } from '../../http/route-policy-layer.js'
-import { statusText } from '../../http/status.js'
+import type { After } from '../../http/lifecycle/after.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
+import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
+import { isResponseClosed } from '../../http/response/response-lifecycle.js'
+import { statusText } from '../../http/response/status.js'
 import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope, ScopeResult } from '../../scope/scope.js'
 import {
@@ -40,7 +40,7 @@ import {
 import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { MissingMiddlewareError } from '../errors.js'
 
-export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
+export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 

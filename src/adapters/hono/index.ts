@@ -16,15 +16,15 @@
  * @module
  */
 import type { Context, MiddlewareHandler, Next } from 'hono'
-import type { After } from '../../http/after.js'
-import { endWhenConsumed, runtimeCompletion } from '../../http/end-when-consumed.js'
-import { requestLifeOf } from '../../http/request-life.js'
-import { endRequestScope } from '../../http/request-scopes.js'
-import type { NodeServerResponse } from '../../http/response-lifecycle.js'
-import { checkRoutePolicy, type RoutePolicy } from '../../http/route-policy.js'
-import { applyRoutePolicy } from '../../http/route-policy-layer.js'
-import { statusResponse } from '../../http/status.js'
-import { waitUntilOf } from '../../http/wait-until.js'
+import { endWhenConsumed, runtimeCompletion } from '../../http/fetch/end-when-consumed.js'
+import { waitUntilOf } from '../../http/fetch/wait-until.js'
+import type { After } from '../../http/lifecycle/after.js'
+import { requestLifeOf } from '../../http/lifecycle/request-life.js'
+import { endRequestScope } from '../../http/lifecycle/request-scopes.js'
+import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
+import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
+import type { NodeServerResponse } from '../../http/response/response-lifecycle.js'
+import { statusResponse } from '../../http/response/status.js'
 import { OverloadedError } from '../../layers/load-shed/error.js'
 import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
@@ -39,7 +39,7 @@ import {
 import { cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
 
-export type { DisconnectPolicy, RoutePolicy } from '../../http/route-policy.js'
+export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 
 declare module 'hono' {
@@ -162,7 +162,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		setRequestVariables(c, scope)
 		setWaitUntil(scope, c)
 		const echo = scopes.echoHeader
-		if (echo !== undefined) c.header(echo, c.var.requestId)
+		if (echo !== undefined) c.header(echo, c.get('requestId'))
 		scope.hold()
 		try {
 			await asRequestWork(scope, next)

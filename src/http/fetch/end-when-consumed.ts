@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Scope } from '../scope/scope.js'
-import { materializeResponse } from './light-response.js'
-import { endRequestScope } from './request-scopes.js'
+import type { Scope } from '../../scope/scope.js'
+import { endRequestScope } from '../lifecycle/request-scopes.js'
+import { materializeResponse } from '../response/light-response.js'
 import { type BodyEnded, watchBody } from './watch-body.js'
 
 /**

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
 
 /**
  * What a client disconnect does to the request scope:

@@ -36,96 +36,106 @@ export interface ResponseWatch {
 const NGHTTP2_NO_ERROR = 0
 const NGHTTP2_INTERNAL_ERROR = 2
 
-/** What is known of a watched response: its watches, and whether it emitted 'finish'. */
-interface ResponseState {
-	head: Watch<any> | undefined
-	/** undefined: not watched when it could still finish; then whether 'finish' fired. */
-	finished: boolean | undefined
-	/** The connection a pipelined response waits on, while it is watched there. */
-	queuedOn: Socket | undefined
-	/** The HTTP/2 session of a compatibility response, while it is watched there. */
-	session: Http2Session | undefined
-}
-
-// Kept beside the response, not on it: properties added to Node's ServerResponse (or Express's
-// req/res) give those objects new shapes, and Node's own writeHead/end then run measurably slower.
-const states = new WeakMap<NodeServerResponse, ResponseState>()
-
-type Watched = NodeServerResponse
-
 /**
- * One listener registration. All watches on a response form a list hung on the response, so a
- * response carries a single `'close'` listener however many parties watch it.
+ * The watch of one party on one response: the listener it calls, what is known of the response
+ * (whether it emitted `'finish'`, the connection or session it waits on) and the event listeners,
+ * all in one object. The listeners are closures over it, created once per watch, so an event
+ * finds its watch without a lookup, and nothing is added to Node's objects (properties added to a
+ * ServerResponse give it a new shape, and Node's own writeHead/end then run measurably slower).
+ * A second party on the same response (a streamed body's writer) gets a watch of its own.
  */
+type Watched = NodeServerResponse
+// A watch whatever its context type, where only the watching is concerned.
+type AnyWatch = Watch<any>
+
 class Watch<C> implements ResponseWatch {
-	res: Watched | undefined
+	readonly res: Watched
 	onEnd: ResponseEndListener<C> | undefined
-	context: C
-	next: Watch<any> | undefined = undefined
+	readonly context: C
+	/** undefined: not watched when it could still finish; then whether 'finish' fired. */
+	finished: boolean | undefined = undefined
+	/** The connection a pipelined response waits on, while it is watched there. */
+	queuedOn: Socket | undefined = undefined
+	/** The HTTP/2 stream of a compatibility response. */
+	stream: ServerHttp2Stream | undefined = undefined
+	/** Its listeners (HTTP/2 only, not the hot path): closures over this watch, as the others. */
+	streamListeners: StreamListeners | undefined = undefined
+	/** Its session, while the response is watched there. */
+	session: Http2Session | undefined = undefined
+	/** Whether the listeners are attached. */
+	listening = false
+	readonly onClose: () => void
+	readonly onFinish: () => void
 
 	constructor(res: Watched, onEnd: ResponseEndListener<C>, context: C) {
 		this.res = res
 		this.onEnd = onEnd
 		this.context = context
+		this.onClose = () => this.settle(responseOutcomeOf(this.res, this.finished))
+		this.onFinish = () => {
+			this.finished = true
+		}
 	}
 
 	detach(): void {
-		const res = this.res
-		if (res === undefined) return
-		this.res = undefined
+		if (this.onEnd === undefined) return
 		this.onEnd = undefined
-		unlink(res, this)
+		this.stopListening()
 	}
 
-	/** Calls the listener unless it was detached or already called. */
-	fire(outcome: ResponseOutcome): void {
+	/** Stops listening and calls the listener with `outcome`, unless it was detached or called. */
+	settle(outcome: ResponseOutcome): void {
 		const onEnd = this.onEnd
 		if (onEnd === undefined) return
-		this.res = undefined
 		this.onEnd = undefined
+		this.stopListening()
 		onEnd(outcome, this.context)
 	}
-}
 
-function unlink(res: Watched, watch: Watch<any>): void {
-	let previous: Watch<any> | undefined
-	const state = states.get(res)
-	let current = state?.head
-	while (current !== undefined && current !== watch) {
-		previous = current
-		current = current.next
+	listen(): void {
+		const res = this.res
+		this.listening = true
+		res.on('close', this.onClose)
+		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
+		if (!res.writableFinished) {
+			this.finished = false
+			res.on('finish', this.onFinish)
+		}
+		const stream = http2StreamOf(res)
+		if (stream !== undefined) {
+			this.stream = stream
+			listenToStream(this, stream)
+			return
+		}
+		// Pipelined behind another response: its own 'close' never comes if the client leaves.
+		const socket = queuedSocketOf(res as ServerResponse)
+		if (socket !== undefined) {
+			this.queuedOn = socket
+			watchQueuedResponse(this, socket, closeQueuedResponse)
+		}
 	}
-	if (current === undefined) return
-	if (previous !== undefined) previous.next = watch.next
-	else (state as ResponseState).head = watch.next
-	// Keep the listener count honest for tools that report it; nobody else is waiting.
-	if (state?.head === undefined) stopListening(res, state as ResponseState)
-}
 
-function stopListening(res: Watched, state: ResponseState): void {
-	res.removeListener('close', onResponseClose)
-	const stream = http2StreamOf(res)
-	if (stream !== undefined) {
-		stream.removeListener('close', onStreamClose)
-		stream.removeListener('aborted', onStreamAborted)
-		stream.removeListener('end', onStreamEnd)
-		forgetSession(res, state)
+	stopListening(): void {
+		if (!this.listening) return
+		this.listening = false
+		const res = this.res
+		res.removeListener('close', this.onClose)
+		if (this.finished === false) res.removeListener('finish', this.onFinish)
+		const stream = this.stream
+		const listeners = this.streamListeners
+		if (stream !== undefined && listeners !== undefined) {
+			this.streamListeners = undefined
+			stream.removeListener('close', listeners.close)
+			stream.removeListener('aborted', listeners.aborted)
+			stream.removeListener('end', listeners.end)
+			const session = this.session
+			this.session = undefined
+			if (session !== undefined) unwatchSessionResponse(this, session)
+		}
+		const socket = this.queuedOn
+		this.queuedOn = undefined
+		if (socket !== undefined) unwatchQueuedResponse(this, socket)
 	}
-	forgetQueue(res, state)
-}
-
-function forgetSession(res: Watched, state: ResponseState): void {
-	const session = state.session
-	if (session === undefined) return
-	state.session = undefined
-	unwatchSessionResponse(res as Http2ServerResponse, session)
-}
-
-function forgetQueue(res: Watched, state: ResponseState): void {
-	const socket = state.queuedOn
-	if (socket === undefined) return
-	state.queuedOn = undefined
-	unwatchQueuedResponse(res as ServerResponse, socket)
 }
 
 /**
@@ -145,9 +155,8 @@ function forgetQueue(res: Watched, state: ResponseState): void {
  * If the response has already closed when this is called, the outcome is decided at once and
  * `onEnd` runs in a microtask (never synchronously, so callers see the same ordering either way).
  *
- * Each response carries one `'close'` listener however many watches are attached, and the hot
- * path allocates only the returned handle: pass per-request state as `context` rather than
- * capturing it in a closure.
+ * The hot path allocates the returned watch and its two listeners: pass per-request state as
+ * `context` rather than capturing it in a closure.
  *
  * `onEnd` runs inside an event listener: an exception it throws is not caught here.
  *
@@ -177,76 +186,48 @@ export function watchResponse<C = undefined>(
 	onEnd: ResponseEndListener<C>,
 	context?: C,
 ): ResponseWatch {
-	const watched = res as Watched
-	const watch = new Watch(watched, onEnd, context as C)
+	const watch = new Watch(res as Watched, onEnd, context as C)
 	if (isResponseClosed(res)) {
-		queueMicrotask(() => watch.fire(responseOutcome(res)))
+		queueMicrotask(() => watch.settle(responseOutcome(res)))
 		return watch
 	}
-	let state = states.get(res)
-	if (state === undefined) {
-		state = { head: undefined, finished: undefined, queuedOn: undefined, session: undefined }
-		states.set(res, state)
-	}
-	const head = state.head
-	if (head === undefined) {
-		state.head = watch
-		res.on('close', onResponseClose)
-		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
-		if (state.finished === undefined && !res.writableFinished) {
-			state.finished = false
-			res.on('finish', onResponseFinish)
-		}
-		const stream = http2StreamOf(res)
-		if (stream !== undefined) {
-			watchStream(watched, state, stream)
-		} else {
-			// Pipelined behind another response: its own 'close' never comes if the client leaves.
-			const socket = queuedSocketOf(res as ServerResponse)
-			if (socket !== undefined) {
-				state.queuedOn = socket
-				watchQueuedResponse(res as ServerResponse, socket, closeQueuedResponse)
-			}
-		}
-	} else {
-		let tail = head
-		while (tail.next !== undefined) tail = tail.next
-		tail.next = watch
-	}
+	watch.listen()
 	return watch
 }
 
-// Shared by every response: EventEmitter calls listeners with `this` bound to the emitter.
-function onResponseFinish(this: Watched): void {
-	const state = states.get(this)
-	if (state !== undefined) state.finished = true
+/** The listeners of an HTTP/2 stream for one watch. */
+interface StreamListeners {
+	readonly close: () => void
+	readonly aborted: () => void
+	readonly end: () => void
 }
 
 /** The stream's `'close'`, `'aborted'` and `'end'`, and its session's GOAWAY. */
-function watchStream(res: Watched, state: ResponseState, stream: ServerHttp2Stream): void {
-	streamResponses.set(stream, res)
-	stream.on('close', onStreamClose)
-	stream.on('aborted', onStreamAborted)
-	stream.on('end', onStreamEnd)
+function listenToStream(watch: AnyWatch, stream: ServerHttp2Stream): void {
+	const listeners: StreamListeners = {
+		close: () => onStreamClose(watch, stream),
+		aborted: () => onStreamAborted(watch, stream),
+		end: () => onStreamEnd(watch, stream),
+	}
+	watch.streamListeners = listeners
+	stream.on('close', listeners.close)
+	stream.on('aborted', listeners.aborted)
+	stream.on('end', listeners.end)
 	const session = stream.session
 	if (session === undefined || session === null) return
-	state.session = session
-	watchSessionResponse(res as Http2ServerResponse, session, onSessionGoaway)
+	watch.session = session
+	watchSessionResponse(watch, session, onSessionGoaway)
 }
 
 /** The client of the session sent GOAWAY: a stranded stream of it will never tell otherwise. */
-function onSessionGoaway(res: Http2ServerResponse): void {
-	const stream = http2StreamOf(res)
-	if (stream !== undefined) releaseIfStranded(stream)
+function onSessionGoaway(watch: AnyWatch): void {
+	const stream = watch.stream
+	if (stream !== undefined) releaseIfStranded(stream, watch)
 }
 
 /** The connection of a queued response closed before the response got its turn. */
-function closeQueuedResponse(res: ServerResponse): void {
-	onResponseClose.call(res)
-}
-
-function onResponseClose(this: Watched): void {
-	settle(this, responseOutcome)
+function closeQueuedResponse(watch: AnyWatch): void {
+	watch.onClose()
 }
 
 /**
@@ -254,28 +235,26 @@ function onResponseClose(this: Watched): void {
  * its own `'close'` then, but not always (nodejs/node#56374, open): the stream's `'close'` is the
  * second source, and whichever comes first decides.
  */
-function onStreamClose(this: ServerHttp2Stream): void {
-	const res = streamResponses.get(this)
-	if (res !== undefined) settle(res, http2Outcome)
+function onStreamClose(watch: AnyWatch, stream: ServerHttp2Stream): void {
+	watch.settle(http2Outcome(watch.res, stream))
 }
 
 /**
  * The stream closed while the response was still being written: a disconnect, decided now. Node
  * may never follow up with `'close'` (see isStrandedStream), so this does not wait for it.
  */
-function onStreamAborted(this: ServerHttp2Stream): void {
-	const res = streamResponses.get(this)
-	if (res !== undefined) settle(res, disconnected)
-	setImmediate(releaseIfStranded, this)
+function onStreamAborted(watch: AnyWatch, stream: ServerHttp2Stream): void {
+	watch.settle('disconnect')
+	setImmediate(releaseIfStranded, stream, watch)
 }
 
 /**
  * The request body ended. On a stream that is already closed with data still unsent, this is
  * where Node gives up on destroying it (see isStrandedStream); a normal stream returns at once.
  */
-function onStreamEnd(this: ServerHttp2Stream): void {
-	if (!this.closed || this.writableFinished) return
-	setImmediate(releaseIfStranded, this)
+function onStreamEnd(watch: AnyWatch, stream: ServerHttp2Stream): void {
+	if (!stream.closed || stream.writableFinished) return
+	setImmediate(releaseIfStranded, stream, watch)
 }
 
 /**
@@ -283,25 +262,19 @@ function onStreamEnd(this: ServerHttp2Stream): void {
  * does once a closed stream's data has all gone out: its `'close'` follows, and its session can
  * close in turn.
  */
-function releaseIfStranded(stream: ServerHttp2Stream): void {
+function releaseIfStranded(stream: ServerHttp2Stream, watch: AnyWatch): void {
 	if (!isStrandedStream(stream)) return
-	const res = streamResponses.get(stream)
 	try {
 		// First: once destroyed, the compatibility response emits 'finish', which reads as delivered.
-		if (res !== undefined) settle(res, disconnected)
+		watch.settle('disconnect')
 	} finally {
 		stream.destroy()
 	}
 }
 
-function disconnected(): ResponseOutcome {
-	return 'disconnect'
-}
-
 /** A closed HTTP/2 response was delivered if it was ended and its stream closed with NO_ERROR. */
-function http2Outcome(res: Watched): ResponseOutcome {
-	const stream = http2StreamOf(res)
-	if (!res.writableEnded || stream === undefined) return 'disconnect'
+function http2Outcome(res: Watched, stream: ServerHttp2Stream): ResponseOutcome {
+	if (!res.writableEnded) return 'disconnect'
 	return streamOutcome(stream)
 }
 
@@ -315,31 +288,6 @@ function streamOutcome(stream: ServerHttp2Stream): ResponseOutcome {
 	if (stream.aborted || !stream.writableFinished) return 'disconnect'
 	const code = stream.rstCode
 	return code === undefined || code === NGHTTP2_NO_ERROR ? 'complete' : 'disconnect'
-}
-
-const streamResponses = new WeakMap<ServerHttp2Stream, Watched>()
-
-/** Calls every watch of `res` once, with the outcome `decide` gives. */
-function settle(res: Watched, decide: (res: Watched) => ResponseOutcome): void {
-	const state = states.get(res)
-	let watch = state?.head
-	if (state === undefined || watch === undefined) return
-	state.head = undefined
-	stopListening(res, state)
-	const outcome = decide(res)
-	let failure: { error: unknown } | undefined
-	while (watch !== undefined) {
-		const next: Watch<any> | undefined = watch.next
-		watch.next = undefined
-		// One throwing listener must not rob the others of their call.
-		try {
-			watch.fire(outcome)
-		} catch (error) {
-			failure ??= { error }
-		}
-		watch = next
-	}
-	if (failure !== undefined) throw failure.error
 }
 
 /**
@@ -370,7 +318,14 @@ export function isResponseClosed(res: NodeServerResponse): boolean {
  * of its stream, a client's RST_STREAM included.
  */
 export function responseOutcome(res: NodeServerResponse): ResponseOutcome {
-	const finished = states.get(res)?.finished
+	return responseOutcomeOf(res, undefined)
+}
+
+/** {@link responseOutcome} with what a watch saw: `finished` is whether 'finish' fired, if watched. */
+function responseOutcomeOf(
+	res: NodeServerResponse,
+	finished: boolean | undefined,
+): ResponseOutcome {
 	if (finished === false || !res.writableEnded) return 'disconnect'
 	if (finished === undefined && !res.writableFinished) return 'disconnect'
 	const stream = http2StreamOf(res)

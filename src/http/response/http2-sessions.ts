@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Http2ServerResponse, Http2Session } from 'node:http2'
+import type { Http2Session } from 'node:http2'
 
 /**
  * A stream Node strands (see isStrandedStream) usually shows it through an event of its own, but
@@ -15,8 +15,9 @@ import type { Http2ServerResponse, Http2Session } from 'node:http2'
  * response costs one `Set` entry.
  */
 interface OpenOnSession {
-	readonly responses: Set<Http2ServerResponse>
-	readonly onGoaway: (res: Http2ServerResponse) => void
+	/** The watches of the open responses (see response-lifecycle.ts). */
+	readonly responses: Set<object>
+	readonly onGoaway: (watch: any) => void
 	/** The sweep, while the session has open responses. */
 	sweep: ReturnType<typeof setInterval> | undefined
 }
@@ -33,14 +34,15 @@ export const STRANDED_SWEEP_MS = 1_000
 const sessions = new WeakMap<Http2Session, OpenOnSession>()
 
 /**
- * Calls `onGoaway(res)` when the peer of `session` sends GOAWAY while `res` is still registered.
+ * Calls `onGoaway(watch)` when the peer of `session` sends GOAWAY while `watch` (an open response's)
+ * is still registered.
  * The session gets a single `'goaway'` listener, the first time one of its responses is
  * registered.
  */
-export function watchSessionResponse(
-	res: Http2ServerResponse,
+export function watchSessionResponse<W extends object>(
+	watch: W,
 	session: Http2Session,
-	onGoaway: (res: Http2ServerResponse) => void,
+	onGoaway: (watch: W) => void,
 ): void {
 	let open = sessions.get(session)
 	if (open === undefined) {
@@ -48,18 +50,18 @@ export function watchSessionResponse(
 		sessions.set(session, open)
 		session.on('goaway', onSessionGoaway)
 	}
-	open.responses.add(res)
+	open.responses.add(watch)
 	if (open.sweep === undefined) {
 		open.sweep = setInterval(sweepSession, STRANDED_SWEEP_MS, open)
 		open.sweep.unref()
 	}
 }
 
-/** Forgets `res` (it ended). */
-export function unwatchSessionResponse(res: Http2ServerResponse, session: Http2Session): void {
+/** Forgets `watch` (its response ended). */
+export function unwatchSessionResponse(watch: object, session: Http2Session): void {
 	const open = sessions.get(session)
 	if (open === undefined) return
-	open.responses.delete(res)
+	open.responses.delete(watch)
 	if (open.responses.size === 0 && open.sweep !== undefined) {
 		clearInterval(open.sweep)
 		open.sweep = undefined
@@ -68,9 +70,9 @@ export function unwatchSessionResponse(res: Http2ServerResponse, session: Http2S
 
 /** The periodic check (see {@link STRANDED_SWEEP_MS}): the same as on a GOAWAY. */
 function sweepSession(open: OpenOnSession): void {
-	for (const res of open.responses) {
+	for (const watch of open.responses) {
 		try {
-			open.onGoaway(res)
+			open.onGoaway(watch)
 		} catch {
 			// The check of one response must not stop the others'; it reports through its scope.
 		}
@@ -82,10 +84,10 @@ function onSessionGoaway(this: Http2Session): void {
 	if (open === undefined) return
 	let failure: { error: unknown } | undefined
 	// A call may unregister its response; deleting the visited entry is safe while iterating.
-	for (const res of open.responses) {
+	for (const watch of open.responses) {
 		// One throwing listener must not rob the other responses of theirs.
 		try {
-			open.onGoaway(res)
+			open.onGoaway(watch)
 		} catch (error) {
 			failure ??= { error }
 		}

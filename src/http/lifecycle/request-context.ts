@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
-import type { Scope } from '../scope/scope.js'
-import type { Task } from '../scope/task.js'
-import type { WithScope } from '../service/scope-spawn.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import type { Scope } from '../../scope/scope.js'
+import type { Task } from '../../scope/task.js'
+import type { WithScope } from '../../service/scope-spawn.js'
 import type { After, AfterFunction, AfterOptions } from './after.js'
 import { requestLifeOf } from './request-life.js'
 
@@ -31,14 +31,30 @@ export interface HttpContext extends WithScope<Request> {
 	readonly after: After
 }
 
-/** @internal The handler context of one request. */
+/** @internal What makes a request's scope on first use (node:http's exchange of one request). */
+export interface ScopeOnDemand {
+	readonly scope: Scope
+}
+
+/**
+ * @internal The handler context of one request. Its scope is given, or made on first read by
+ * `onDemand`: a handler that never reads `scope`, `requestId` or `after` never makes one.
+ */
 export class RequestContext implements HttpContext {
 	readonly request: Request
-	readonly scope: Scope
+	#scope: Scope | undefined
+	readonly #onDemand: ScopeOnDemand | undefined
 
-	constructor(request: Request, scope: Scope) {
+	constructor(request: Request, scope: Scope | undefined, onDemand?: ScopeOnDemand) {
 		this.request = request
-		this.scope = scope
+		this.#scope = scope
+		this.#onDemand = onDemand
+	}
+
+	get scope(): Scope {
+		let scope = this.#scope
+		if (scope === undefined) scope = this.#scope = (this.#onDemand as ScopeOnDemand).scope
+		return scope
 	}
 
 	get requestId(): string {

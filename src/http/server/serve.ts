@@ -1,9 +1,9 @@
 import { createServer, type Server, type ServerOptions } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidArgumentError } from '../scope/errors.js'
-import { checkOptionKeys } from '../scope/option-keys.js'
-import type { Scope, ScopeResult } from '../scope/scope.js'
-import type { HttpApp } from './app.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
+import type { Scope, ScopeResult } from '../../scope/scope.js'
+import type { HttpApp } from '../lifecycle/app.js'
 import {
 	drainOf,
 	NODE_LISTENER_OPTION_KEYS,

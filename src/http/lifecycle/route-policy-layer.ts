@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
-import type { CallSignal } from '../service/call-signal.js'
-import { checkService, invoke, type Service } from '../service/service.js'
-import { type SameService, serviceTypeMap } from '../service/service-type-map.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import type { CallSignal } from '../../service/call-signal.js'
+import { checkService, invoke, type Service } from '../../service/service.js'
+import { type SameService, serviceTypeMap } from '../../service/service-type-map.js'
 import type { RequestHandler } from './app.js'
 import { requestLifeOf } from './request-life.js'
 import { checkRoutePolicy, type RoutePolicy } from './route-policy.js'

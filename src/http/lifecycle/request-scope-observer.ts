@@ -1,4 +1,4 @@
-import type { Scope } from '../scope/scope.js'
+import type { Scope } from '../../scope/scope.js'
 
 /**
  * @internal Told of every request scope as it opens, with what it belongs to: the raw Node

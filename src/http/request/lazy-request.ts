@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { forwardMembers } from './forward-members.js'
+import { forwardMembers } from '../forward-members.js'
 import { readRequestBody, requestBodyStream } from './request-body.js'
 import { type NodeIncomingRequest, requestUrl } from './request-url.js'
 
@@ -25,7 +25,7 @@ export interface LazyRequestOptions {
 const utf8 = new TextDecoder()
 
 let materializeLazy: (request: LazyRequest) => Request
-let abortLazy: (request: unknown, reason: unknown) => void
+let abortLazy: (request: unknown, reason: unknown, makeReason: (() => unknown) | undefined) => void
 let isLazy: (value: unknown) => boolean
 
 /**
@@ -43,6 +43,8 @@ class LazyRequest {
 	#controller: AbortController | undefined = undefined
 	#aborted = false
 	#abortReason: unknown = undefined
+	/** Makes the abort reason when the signal is first read (nobody had read it when aborted). */
+	#makeAbortReason: (() => unknown) | undefined = undefined
 	#bodyRead = false
 
 	constructor(incoming: NodeIncomingRequest, options: LazyRequestOptions | undefined) {
@@ -70,7 +72,12 @@ class LazyRequest {
 		let controller = this.#controller
 		if (controller === undefined) {
 			controller = this.#controller = new AbortController()
-			if (this.#aborted) controller.abort(this.#abortReason)
+			if (this.#aborted) {
+				const make = this.#makeAbortReason
+				this.#makeAbortReason = undefined
+				if (make !== undefined) this.#abortReason = make()
+				controller.abort(this.#abortReason)
+			}
 		}
 		return controller.signal
 	}
@@ -164,14 +171,19 @@ class LazyRequest {
 	static {
 		materializeLazy = (request) => request.#materialize()
 		isLazy = (value) => typeof value === 'object' && value !== null && #incoming in value
-		abortLazy = (request, reason) => {
+		abortLazy = (request, reason, makeReason) => {
 			if (!isLazy(request)) return
 			const lazy = request as LazyRequest
 			if (lazy.#aborted) return
 			lazy.#aborted = true
-			lazy.#abortReason = reason
-			// Nobody read the signal: remembering the reason is all it takes.
-			lazy.#controller?.abort(reason)
+			const controller = lazy.#controller
+			// Nobody read the signal: remembering the reason (or how to make it) is all it takes.
+			if (controller === undefined) {
+				lazy.#abortReason = reason
+				lazy.#makeAbortReason = makeReason
+				return
+			}
+			controller.abort(makeReason === undefined ? reason : makeReason())
 		}
 	}
 }
@@ -238,7 +250,15 @@ export function createLazyRequest(
  * @param reason - The abort reason (default: the standard `AbortError` `DOMException`).
  */
 export function abortLazyRequest(request: Request, reason?: unknown): void {
-	abortLazy(request, reason)
+	abortLazy(request, reason, undefined)
+}
+
+/**
+ * @internal {@link abortLazyRequest} with a reason made only if the signal is (or was) read:
+ * most aborted requests never had their signal read, and an error is costly to make.
+ */
+export function abortLazyRequestWith(request: Request, makeReason: () => unknown): void {
+	abortLazy(request, undefined, makeReason)
 }
 
 /** Whether `value` was made by {@link createLazyRequest}. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
 
 /** @internal The default `Retry-After`, in seconds. */
 export const DEFAULT_RETRY_AFTER = 1

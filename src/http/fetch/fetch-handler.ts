@@ -1,19 +1,19 @@
-import { checkOptionKeys } from '../scope/option-keys.js'
-import type { Scope, ScopeResult } from '../scope/scope.js'
-import { timeoutOfFetchRequest } from './accept-deadline.js'
-import { answerFor } from './answer.js'
-import { type HttpApp, toCall } from './app.js'
-import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
-import { InvalidResponseError } from './errors.js'
-import { describeFailure } from './report-answered.js'
-import { type RequestLife, requestLifeOf } from './request-life.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
+import type { Scope, ScopeResult } from '../../scope/scope.js'
+import { InvalidResponseError } from '../errors.js'
+import { type HttpApp, toCall } from '../lifecycle/app.js'
+import { type RequestLife, requestLifeOf } from '../lifecycle/request-life.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
-} from './request-scopes.js'
-import { statusResponse } from './status.js'
+} from '../lifecycle/request-scopes.js'
+import { timeoutOfFetchRequest } from '../request/accept-deadline.js'
+import { answerFor } from '../response/answer.js'
+import { describeFailure } from '../response/report-answered.js'
+import { statusResponse } from '../response/status.js'
+import { endWhenConsumed, runtimeCompletion } from './end-when-consumed.js'
 import { waitUntilOf } from './wait-until.js'
 
 /**
@@ -117,11 +117,11 @@ export function toFetchHandler(app: HttpApp, options: FetchHandlerOptions = {}):
 				timeoutOfFetchRequest(scopes.deadline, request.headers),
 				undefined,
 				request.headers,
+				request,
 			)
 		} catch {
 			return statusResponse(503, { ...unavailable, connection: 'close' })
 		}
-		scope.request = request // read only by snapshots
 		const life = requestLifeOf(scope) as RequestLife
 		life.waitUntil = waitUntilOf(context)
 		scope.hold()

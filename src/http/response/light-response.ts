@@ -6,7 +6,7 @@
  */
 
 import type { OutgoingHttpHeaders } from 'node:http'
-import { forwardMembers } from './forward-members.js'
+import { forwardMembers } from '../forward-members.js'
 
 // Captured once: the classes this module mirrors, whatever happens to the globals later.
 const NativeResponse = globalThis.Response

@@ -6,7 +6,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { ServerHttp2Stream } from 'node:http2'
-import { ClientDisconnectError } from './errors.js'
+import { ClientDisconnectError } from '../errors.js'
 import { lightNodeHeaders, markLightUsed, pristineLightBody } from './light-response.js'
 import {
 	destroyResponse,

@@ -1,31 +1,39 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { checkOptionKeys } from '../scope/option-keys.js'
-import type { Scope, ScopeResult } from '../scope/scope.js'
-import { checkByteCount, checkMilliseconds } from '../scope/validate.js'
-import { timeoutOfNodeRequest } from './accept-deadline.js'
-import { answerFor } from './answer.js'
-import { type HttpApp, toCall } from './app.js'
-import { ConnectionDrain } from './connection-drain.js'
-import { ClientDisconnectError, InvalidResponseError } from './errors.js'
-import { abortLazyRequest, createLazyRequest, type LazyRequestOptions } from './lazy-request.js'
-import { describeFailure } from './report-answered.js'
-import { exceedsBodyLimit } from './request-body.js'
-import { requestIdOf } from './request-life.js'
+import { observation } from '../../scope/diagnostics.js'
+import { CancelledError } from '../../scope/errors.js'
+import { checkOptionKeys } from '../../scope/option-keys.js'
+import { DISCONNECT } from '../../scope/reasons.js'
+import type { Scope, ScopeResult } from '../../scope/scope.js'
+import { checkByteCount, checkMilliseconds } from '../../scope/validate.js'
+import { ClientDisconnectError, InvalidResponseError } from '../errors.js'
+import { type HttpApp, toCallOnDemand } from '../lifecycle/app.js'
+import { requestScopeObserver } from '../lifecycle/request-scope-observer.js'
 import {
 	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
-} from './request-scopes.js'
+} from '../lifecycle/request-scopes.js'
+import { timeoutOfNodeRequest } from '../request/accept-deadline.js'
+import {
+	abortLazyRequest,
+	abortLazyRequestWith,
+	createLazyRequest,
+	type LazyRequestOptions,
+} from '../request/lazy-request.js'
+import { exceedsBodyLimit } from '../request/request-body.js'
+import { answerFor } from '../response/answer.js'
+import { describeFailure } from '../response/report-answered.js'
 import {
 	isResponseClosed,
 	type NodeServerResponse,
 	type ResponseOutcome,
 	watchResponse,
-} from './response-lifecycle.js'
-import { sendStatus } from './status.js'
-import { writeLightResponse, writeResponse } from './write-response.js'
+} from '../response/response-lifecycle.js'
+import { sendStatus } from '../response/status.js'
+import { writeLightResponse, writeResponse } from '../response/write-response.js'
+import { ConnectionDrain, type InFlight } from './connection-drain.js'
 
 /**
  * The default request body limit: 1 MiB.
@@ -118,7 +126,10 @@ export interface NodeListener {
 
 /** What every request of one listener shares. */
 interface Shared {
-	readonly call: (request: Request, scope: Scope) => Promise<unknown>
+	/** Calls the app: a promise, or the value a plain handler returned at once. */
+	readonly call: (exchange: Exchange) => unknown
+	/** The app needs each request's scope before it is called (a Service: its call signal). */
+	readonly eager: boolean
 	readonly scopes: RequestScopes
 	readonly drain: ConnectionDrain
 	readonly requestOptions: LazyRequestOptions
@@ -154,8 +165,10 @@ export function toNodeListener(app: HttpApp, options: NodeListenerOptions = {}):
 			: checkByteCount('options.bodyLimit', options.bodyLimit)
 	const scopes = new RequestScopes(options.name ?? 'http', options)
 	const drain = new ConnectionDrain()
+	const { call, eager } = toCallOnDemand(app)
 	const shared: Shared = {
-		call: toCall(app),
+		call: call as (exchange: Exchange) => unknown,
+		eager,
 		scopes,
 		drain,
 		requestOptions: { origin: options.origin, bodyLimit },
@@ -198,6 +211,8 @@ async function shutDown(
 ): Promise<ScopeResult> {
 	let result: ScopeResult
 	try {
+		// A request that made no scope yet gets one now, to be wound up (and waited for) as the rest.
+		for (const exchange of drain.inFlight()) (exchange as Exchange).scope
 		const windingUp = scopes.close(grace)
 		drain.begin()
 		result = await windingUp
@@ -218,24 +233,28 @@ function handle(
 	res: NodeServerResponse,
 	expectsContinue: boolean,
 ): void {
-	let scope: Scope
-	try {
-		scope = shared.scopes.open(
-			undefined,
-			timeoutOfNodeRequest(shared.scopes.deadline, req.headers),
-			res,
-			req.headers,
-		)
-	} catch {
+	const scopes = shared.scopes
+	if (scopes.refusesRequests) {
 		// The server is closing: no new work.
-		sendStatus(res, 503, { closeConnection: true, headers: shared.scopes.unavailableHeaders })
+		sendStatus(res, 503, { closeConnection: true, headers: scopes.unavailableHeaders })
 		return
 	}
-	scope.request = req // read only by snapshots
-	const echo = shared.scopes.echoHeader
-	if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
-	const exchange = new Exchange(shared, res, scope, createLazyRequest(req, shared.requestOptions))
-	shared.drain.add(scope, res)
+	const exchange = new Exchange(shared, req, res, createLazyRequest(req, shared.requestOptions))
+	const echo = scopes.echoHeader
+	if (echo !== undefined) res.setHeader(echo, exchange.requestId)
+	// The scope is made when the handler first needs it, unless it must exist from the start: a
+	// deadline must be able to cancel it, a Service gets it as its call signal, and observers
+	// (metrics, tests' inject) count request scopes.
+	const timeout = timeoutOfNodeRequest(scopes.deadline, req.headers)
+	if (
+		shared.eager ||
+		timeout !== undefined ||
+		observation.any ||
+		requestScopeObserver !== undefined
+	) {
+		exchange.openScope(timeout)
+	}
+	shared.drain.add(exchange)
 	watchResponse(res, responseEnded, exchange)
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
@@ -244,13 +263,18 @@ function handle(
 		return
 	}
 	if (expectsContinue) res.writeContinue()
-	let pending: Promise<unknown>
+	let returned: unknown
 	try {
-		pending = shared.call(exchange.request, scope)
+		returned = shared.call(exchange)
 	} catch (error) {
-		pending = Promise.reject(error)
+		exchange.fail(error)
+		return
 	}
-	pending.then(
+	if (returned instanceof Response) {
+		exchange.respond(returned)
+		return
+	}
+	Promise.resolve(returned).then(
 		(response) => exchange.respond(response),
 		(error) => exchange.fail(error),
 	)
@@ -261,25 +285,65 @@ function responseEnded(outcome: ResponseOutcome, exchange: Exchange): void {
 }
 
 /**
- * One request in flight. Its scope holds two pieces of work that are not tasks: the handler's
- * call and the response. The scope ends (and its background tasks are cancelled) when the
- * response ends; it closes when the handler has settled too.
+ * One request in flight. Its scope, once made, holds two pieces of work that are not tasks: the
+ * handler's call and the response. The scope ends (and its background tasks are cancelled) when
+ * the response ends; it closes when the handler has settled too.
+ *
+ * The scope is made on demand (see `scope`): a handler that never reads it costs no scope at all.
+ * Until then the exchange itself answers for it: its request id, `onDisconnect`, the reports of
+ * failures, and the shutdown (which makes the scopes of the requests in flight before it winds
+ * them up). A request whose client leaves while its handler still runs gets its scope then, so
+ * that the shutdown waits for that handler as it would have.
  */
-class Exchange {
-	readonly shared: Shared
+class Exchange implements InFlight {
+	readonly #shared: Shared
+	readonly #req: IncomingMessage | Http2ServerRequest
 	readonly res: NodeServerResponse
-	readonly scope: Scope
 	readonly request: Request
+	inFlightPrevious: InFlight | undefined = undefined
+	inFlightNext: InFlight | undefined = undefined
+	#scope: Scope | undefined = undefined
+	#requestId: string | undefined = undefined
 	#handlerDone = false
-	#responseDone = false
+	/** undefined while the response is in flight; then whether it was delivered. */
+	#delivered: boolean | undefined = undefined
 
-	constructor(shared: Shared, res: NodeServerResponse, scope: Scope, request: Request) {
-		this.shared = shared
+	constructor(
+		shared: Shared,
+		req: IncomingMessage | Http2ServerRequest,
+		res: NodeServerResponse,
+		request: Request,
+	) {
+		this.#shared = shared
+		this.#req = req
 		this.res = res
-		this.scope = scope
 		this.request = request
-		scope.hold() // the handler
-		scope.hold() // the response
+	}
+
+	/** The request scope, made now if it was not yet. */
+	get scope(): Scope {
+		return this.#scope ?? this.openScope(undefined)
+	}
+
+	get requestId(): string {
+		let id = this.#requestId
+		if (id === undefined) id = this.#requestId = this.#shared.scopes.idFor(this.#req.headers)
+		return id
+	}
+
+	/**
+	 * Makes the request scope. Made after the response ended, it is ended at once as the response
+	 * did (its spawns never run); made while the server closes, it is born cancelled.
+	 */
+	openScope(timeout: number | undefined): Scope {
+		const scopes = this.#shared.scopes
+		const scope = scopes.openAdmitted(this.requestId, undefined, timeout, this.res, this.#req)
+		this.#scope = scope
+		if (!this.#handlerDone) scope.hold()
+		const delivered = this.#delivered
+		if (delivered === undefined) scope.hold()
+		else endRequestScope(scope, delivered, true)
+		return scope
 	}
 
 	respond(response: unknown): void {
@@ -288,19 +352,20 @@ class Exchange {
 			this.fail(new InvalidResponseError(response), true)
 			return
 		}
-		if (isResponseClosed(this.res) || this.res.writableEnded) {
+		const res = this.res
+		if (isResponseClosed(res) || res.writableEnded) {
 			// The client went away meanwhile (or a shutdown answered 503): release the body's producer.
 			response.body?.cancel().catch(() => {})
 			return
 		}
 		// A light Response is written at once; the watch on the response tells how it ended.
 		try {
-			if (writeLightResponse(this.res, response)) return
+			if (writeLightResponse(res, response)) return
 		} catch (error) {
 			this.bodyFailed(error)
 			return
 		}
-		writeResponse(this.res, response).then((result) => {
+		writeResponse(res, response).then((result) => {
 			if (result.outcome === 'error') this.bodyFailed(result.error)
 		})
 	}
@@ -308,67 +373,85 @@ class Exchange {
 	fail(error: unknown, settled = false): void {
 		if (!settled) this.handlerSettled()
 		const { status, report } = answerFor(error)
-		if (isResponseClosed(this.res) || this.#responseDone) {
+		const shared = this.#shared
+		if (isResponseClosed(this.res) || this.#delivered !== undefined) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
 			// (Under a route's 'ignore' policy the scope is not cancelled: the body's own
 			// ClientDisconnectError is the disconnect too.)
-			if (report && !this.scope.cancelled && !(error instanceof ClientDisconnectError)) {
-				this.shared.report(
+			const cancelled = this.#scope?.cancelled === true
+			if (report && !cancelled && !(error instanceof ClientDisconnectError)) {
+				shared.report(
 					error,
-					requestIdOf(this.scope),
+					this.requestId,
 					describeFailure(this.request, undefined, 'the handler failed'),
 				)
 			}
 			return
 		}
 		if (report) {
-			this.shared.report(
+			shared.report(
 				error,
-				requestIdOf(this.scope),
+				this.requestId,
 				describeFailure(this.request, status, 'the handler failed'),
 			)
 		}
 		sendStatus(
 			this.res,
 			status,
-			status === 503 ? { headers: this.shared.scopes.unavailableHeaders } : undefined,
+			status === 503 ? { headers: shared.scopes.unavailableHeaders } : undefined,
 		)
 	}
 
 	/** The body stream failed while being written. */
 	bodyFailed(error: unknown): void {
 		const { status, report } = answerFor(error)
-		const answered = this.res.headersSent ? this.res.statusCode : status
+		const res = this.res
+		const answered = res.headersSent ? res.statusCode : status
 		if (report) {
-			this.shared.report(
+			this.#shared.report(
 				error,
-				requestIdOf(this.scope),
+				this.requestId,
 				describeFailure(this.request, answered, 'its body failed while being sent'),
 			)
 		}
-		if (!this.res.headersSent) sendStatus(this.res, status)
+		if (!res.headersSent) sendStatus(res, status)
 	}
 
 	handlerSettled(): void {
 		if (this.#handlerDone) return
 		this.#handlerDone = true
-		this.scope.release()
+		this.#scope?.release()
 	}
 
 	responseEnded(delivered: boolean): void {
-		if (this.#responseDone) return
-		this.#responseDone = true
-		this.shared.drain.delete(this.scope)
-		endRequestScope(this.scope, delivered)
+		if (this.#delivered !== undefined) return
+		this.#delivered = delivered
+		this.#shared.drain.delete(this)
+		const scope = this.#scope
+		if (scope === undefined) {
+			if (!delivered) {
+				this.#shared.scopes.disconnected(this.requestId)
+				// Nobody has read the signal yet: its reason is made if someone does.
+				abortLazyRequestWith(this.request, disconnectError)
+				// The handler still runs: it gets its scope now (born cancelled), which the
+				// shutdown waits for, as for any other request.
+				if (!this.#handlerDone) this.openScope(undefined)
+			}
+			return
+		}
+		endRequestScope(scope, delivered)
 		// Under a route's 'ignore' policy the scope is not cancelled: the body still ends, plainly.
 		if (!delivered) {
 			abortLazyRequest(
 				this.request,
-				this.scope.cancelled
-					? this.scope.cancelError()
-					: new ClientDisconnectError('The client went away'),
+				scope.cancelled ? scope.cancelError() : new ClientDisconnectError('The client went away'),
 			)
 		}
-		this.scope.release()
+		scope.release()
 	}
+}
+
+/** What a request scope cancelled by a disconnect throws, for the signal of a request without one. */
+function disconnectError(): CancelledError {
+	return new CancelledError('forced', DISCONNECT)
 }

@@ -1,5 +1,5 @@
-import { OverloadedError } from '../layers/load-shed/error.js'
-import { CancelledError, ScopeClosedError, TimeoutError } from '../scope/errors.js'
+import { OverloadedError } from '../../layers/load-shed/error.js'
+import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
 import { statusForError } from './status.js'
 
 /**

@@ -1,6 +1,6 @@
-import { DEADLINE_HEADER, parseTimeoutHeader } from '../deadline/header.js'
-import { InvalidArgumentError } from '../scope/errors.js'
-import { checkMilliseconds } from '../scope/validate.js'
+import { DEADLINE_HEADER, parseTimeoutHeader } from '../../deadline/header.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import { checkMilliseconds } from '../../scope/validate.js'
 
 /**
  * The `acceptDeadline` option of the HTTP bindings and adapters: honour the caller's deadline

@@ -7,13 +7,13 @@
  * @module
  */
 
-import { OverloadedError } from '../layers/load-shed/error.js'
-import { cancelable } from '../scope/cancelable.js'
-import { InvalidArgumentError } from '../scope/errors.js'
-import type { Scope } from '../scope/scope.js'
-import type { Task } from '../scope/task.js'
-import type { TaskContext } from '../scope/task-context.js'
-import { checkMilliseconds } from '../scope/validate.js'
+import { OverloadedError } from '../../layers/load-shed/error.js'
+import { cancelable } from '../../scope/cancelable.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
+import type { Scope } from '../../scope/scope.js'
+import type { Task } from '../../scope/task.js'
+import type { TaskContext } from '../../scope/task-context.js'
+import { checkMilliseconds } from '../../scope/validate.js'
 import type { RequestLife } from './request-life.js'
 
 /** @internal Default time limit of one piece of `after` work: 30 s. */

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import type { TLSSocket } from 'node:tls'
-import { BadRequestError } from './errors.js'
+import { BadRequestError } from '../errors.js'
 
 /** A request from `node:http` / `node:https`, or from the `node:http2` compatibility API. */
 export type NodeIncomingRequest = IncomingMessage | Http2ServerRequest

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../scope/errors.js'
+import { InvalidArgumentError } from '../../scope/errors.js'
 
 /**
  * How a server names its requests.

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ClientDisconnectError, PayloadTooLargeError } from './errors.js'
+import { ClientDisconnectError, PayloadTooLargeError } from '../errors.js'
 import type { NodeIncomingRequest } from './request-url.js'
 
 /**

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, ScopeClosedError } from '../scope/errors.js'
-import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../scope/reasons.js'
-import { reportUnhandled } from '../scope/report.js'
+import { InvalidArgumentError, ScopeClosedError } from '../../scope/errors.js'
+import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../../scope/reasons.js'
+import { reportUnhandled } from '../../scope/report.js'
 import {
 	createScope,
 	type ErrorMode,
@@ -8,18 +8,29 @@ import {
 	type ScopeInit,
 	type ScopeOptions,
 	type ScopeResult,
-} from '../scope/scope.js'
-import type { FailureInfo, ScopeErrorHandler } from '../scope/scope-options.js'
-import { checkMilliseconds, validateScopeOptions } from '../scope/validate.js'
+} from '../../scope/scope.js'
+import type { FailureInfo, ScopeErrorHandler } from '../../scope/scope-options.js'
+import type { RequestOrigin } from '../../scope/snapshot.js'
+import { checkMilliseconds, validateScopeOptions } from '../../scope/validate.js'
 import {
 	type AcceptDeadlineOptions,
 	checkAcceptDeadline,
 	type DeadlineAcceptance,
-} from './accept-deadline.js'
+} from '../request/accept-deadline.js'
+import {
+	headerValue,
+	type RequestIdOptions,
+	requestIdFor,
+	requestIdPolicy,
+} from '../request/request-id.js'
+import { reportAnswered } from '../response/report-answered.js'
 import { AfterWork, type AfterWorkOptions, requestIdOfAfterTask } from './after.js'
-import { reportAnswered } from './report-answered.js'
-import { headerValue, type RequestIdOptions, requestIdFor, requestIdPolicy } from './request-id.js'
-import { applyDisconnectPolicy, RequestLife, requestLifeOf } from './request-life.js'
+import {
+	applyDisconnectPolicy,
+	RequestLife,
+	requestLifeOf,
+	tellDisconnect,
+} from './request-life.js'
 import { requestScopeObserver } from './request-scope-observer.js'
 import { retryAfterHeaders } from './retry-after.js'
 
@@ -189,13 +200,38 @@ export class RequestScopes {
 		timeout?: number,
 		source?: object,
 		headers?: Headers | Record<string, string | string[] | undefined>,
+		origin?: RequestOrigin,
 	): Scope {
 		// A cancelled scope answers spawns with work that never runs; a server that is shutting
 		// down must refuse the request instead (503), so ask before opening.
+		if (this.refusesRequests) throw new ScopeClosedError(this.root.name, this.root.state)
+		return this.openAdmitted(this.idFor(headers), signal, timeout, source, origin)
+	}
+
+	/** @internal Whether the server is closing: new requests are answered 503. */
+	get refusesRequests(): boolean {
 		const root = this.root
-		if (root.cancelled || root.state !== 'open') throw new ScopeClosedError(root.name, root.state)
+		return root.cancelled || root.state !== 'open'
+	}
+
+	/** @internal The id of a request with these headers: the incoming one if usable, else a new one. */
+	idFor(headers: Headers | Record<string, string | string[] | undefined> | undefined): string {
 		const ids = this.#ids
-		const id = requestIdFor(ids, headerValue(headers, ids.header))
+		return requestIdFor(ids, headerValue(headers, ids.header))
+	}
+
+	/**
+	 * @internal The scope of a request that was admitted (see `refusesRequests`), possibly
+	 * earlier: a request whose scope is made on demand gets it even while the server closes (it is
+	 * born cancelled then, like the scopes the shutdown found).
+	 */
+	openAdmitted(
+		id: string,
+		signal: AbortSignal | undefined,
+		timeout: number | undefined,
+		source: object | undefined,
+		origin: RequestOrigin | undefined,
+	): Scope {
 		const base = this.#requestOptions
 		const scope = createScope(
 			{
@@ -208,14 +244,18 @@ export class RequestScopes {
 			},
 			this.#init,
 		)
-		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect)
+		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect, origin)
 		life.unavailableHeaders = this.unavailableHeaders
-		scope.requestId = id // read only by snapshots
 		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's
 		// disconnect policy like a closed Node response does (not straight to a cancellation).
 		if (signal !== undefined) followDisconnect(scope, signal, life)
 		if (requestScopeObserver !== undefined) requestScopeObserver(scope, source ?? signal ?? scope)
 		return scope
+	}
+
+	/** @internal A request that has no scope (none was needed) lost its client: `onDisconnect`. */
+	disconnected(id: string): void {
+		tellDisconnect(this.#onDisconnect, id)
 	}
 
 	/** @internal The response header to echo the request id in, if asked. */
@@ -234,11 +274,14 @@ export class RequestScopes {
 	}
 }
 
-/** Ends a request scope: the response was delivered, or the client went away. */
-export function endRequestScope(scope: Scope, delivered: boolean): void {
+/**
+ * Ends a request scope: the response was delivered, or the client went away. `told`: the
+ * disconnect was already reported to `onDisconnect` (the scope was made after the response ended).
+ */
+export function endRequestScope(scope: Scope, delivered: boolean, told = false): void {
 	const life = requestLifeOf(scope)
 	if (life !== undefined && life.scope === scope) {
-		life.markEnded(delivered)
+		life.markEnded(delivered, told)
 		if (!delivered && applyDisconnectPolicy(life)) return
 	}
 	scope.cancel(delivered ? PARENT_COMPLETION : DISCONNECT)

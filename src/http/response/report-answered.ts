@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { reportsToStderr, reportUnhandled } from '../scope/report.js'
+import { reportsToStderr, reportUnhandled } from '../../scope/report.js'
 
 /**
  * A one-line account of a failed request: its method and path, and what it was answered (or that

@@ -5,28 +5,33 @@
  *
  * @module
  */
-import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../scope/reasons.js'
-import { reportUnhandled } from '../scope/report.js'
-import { Scope } from '../scope/scope.js'
-import type { Task } from '../scope/task.js'
+import { DISCONNECT, SHUTDOWN, TimeoutReason } from '../../scope/reasons.js'
+import { reportUnhandled } from '../../scope/report.js'
+import { Scope } from '../../scope/scope.js'
+import type { RequestOrigin } from '../../scope/snapshot.js'
+import type { Task } from '../../scope/task.js'
 import type { AfterFunction, AfterOptions, AfterWork } from './after.js'
 import type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
 
-const lives = new WeakMap<Scope, RequestLife>()
-
-/** @internal One request's record; see the module comment. */
-export class RequestLife {
+/**
+ * @internal One request's record; see the module comment. It is the request scope's `request`
+ * (what snapshots read the method and path from, forwarded to `origin`), so the scope leads to
+ * it without a WeakMap entry per request.
+ */
+export class RequestLife implements RequestOrigin {
 	readonly id: string
 	readonly scope: Scope
 	readonly afterWork: AfterWork
-	disconnect: DisconnectPolicy = 'cancel'
+	/** The raw Node request or the fetch `Request`, read only by snapshots. */
+	origin: RequestOrigin | undefined
+	disconnect: DisconnectPolicy
 	/** The runtime's `ctx.waitUntil` (fetch runtimes), told of every `after` work's promise. */
-	waitUntil: ((promise: Promise<unknown>) => void) | undefined = undefined
+	waitUntil: ((promise: Promise<unknown>) => void) | undefined
 	/** The headers of a 503 this server sends (`Retry-After`), for answers made elsewhere. */
-	unavailableHeaders: Readonly<Record<string, string>> | undefined = undefined
+	unavailableHeaders: Readonly<Record<string, string>> | undefined
 	/** undefined while the response is in flight; then whether it was delivered. */
-	delivered: boolean | undefined = undefined
-	#waiting: Array<(delivered: boolean) => void> | undefined = undefined
+	delivered: boolean | undefined
+	#waiting: Array<(delivered: boolean) => void> | undefined
 	readonly #onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined
 
 	constructor(
@@ -34,12 +39,30 @@ export class RequestLife {
 		scope: Scope,
 		afterWork: AfterWork,
 		onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
+		origin: RequestOrigin | undefined,
 	) {
 		this.id = id
 		this.scope = scope
 		this.afterWork = afterWork
+		this.origin = origin
+		this.disconnect = 'cancel'
+		this.waitUntil = undefined
+		this.unavailableHeaders = undefined
+		this.delivered = undefined
+		this.#waiting = undefined
 		this.#onDisconnect = onDisconnect
-		lives.set(scope, this)
+		scope.request = this
+		scope.requestId = id // read only by snapshots
+	}
+
+	/** The request's method, for snapshots. */
+	get method(): string | undefined {
+		return readString(this.origin, 'method')
+	}
+
+	/** The request's URL (or target), for snapshots. */
+	get url(): string | undefined {
+		return readString(this.origin, 'url')
 	}
 
 	/** `after(fn, options)` for this request (see `After`). */
@@ -56,20 +79,17 @@ export class RequestLife {
 		})
 	}
 
-	/** The response ended; tells the waiting `after` work. Only the first call counts. */
-	markEnded(delivered: boolean): void {
+	/**
+	 * The response ended; tells the waiting `after` work, and `onDisconnect` unless `told` (it was
+	 * told already). Only the first call counts.
+	 */
+	markEnded(delivered: boolean, told = false): void {
 		if (this.delivered !== undefined) return
 		this.delivered = delivered
 		const waiting = this.#waiting
 		this.#waiting = undefined
 		if (waiting !== undefined) for (const resolve of waiting) resolve(delivered)
-		if (!delivered && this.#onDisconnect !== undefined) {
-			try {
-				this.#onDisconnect({ requestId: this.id, status: 499 })
-			} catch (error) {
-				reportUnhandled(error, 'onDisconnect')
-			}
-		}
+		if (!delivered && !told) tellDisconnect(this.#onDisconnect, this.id)
 	}
 
 	/** Applies a route's policy to this request. */
@@ -80,6 +100,19 @@ export class RequestLife {
 	}
 }
 
+/** @internal Tells `onDisconnect` (if any) that the client of request `id` went away. */
+export function tellDisconnect(
+	onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
+	id: string,
+): void {
+	if (onDisconnect === undefined) return
+	try {
+		onDisconnect({ requestId: id, status: 499 })
+	} catch (error) {
+		reportUnhandled(error, 'onDisconnect')
+	}
+}
+
 /**
  * @internal The request's record for `scope` or the nearest scope above it that has one.
  * Bounded walk: request scopes sit near the root.
@@ -87,10 +120,21 @@ export class RequestLife {
 export function requestLifeOf(scope: unknown): RequestLife | undefined {
 	if (!(scope instanceof Scope)) return undefined
 	for (let at: Scope | undefined = scope; at !== undefined; at = at.parent) {
-		const life = lives.get(at)
-		if (life !== undefined) return life
+		const life = at.request
+		if (life instanceof RequestLife) return life
 	}
 	return undefined
+}
+
+/** A string property of a value from outside (a hostile getter reads as nothing). */
+function readString(value: unknown, key: string): string | undefined {
+	if (typeof value !== 'object' || value === null) return undefined
+	try {
+		const read = (value as Record<string, unknown>)[key]
+		return typeof read === 'string' ? read : undefined
+	} catch {
+		return undefined
+	}
 }
 
 /**

@@ -16,8 +16,9 @@ import type { Socket } from 'node:net'
  * one `'close'` listener per socket however many responses wait on it.
  */
 interface QueuedOnSocket {
-	readonly responses: Set<ServerResponse>
-	readonly onGone: (res: ServerResponse) => void
+	/** The watches of the queued responses (see response-lifecycle.ts). */
+	readonly responses: Set<object>
+	readonly onGone: (watch: any) => void
 }
 
 const queues = new WeakMap<Socket, QueuedOnSocket>()
@@ -42,14 +43,14 @@ export function isQueuedConnectionGone(res: ServerResponse): boolean {
 }
 
 /**
- * Calls `onGone(res)` if `socket` closes while `res` is still registered. Registering costs one
+ * Calls `onGone(watch)` if `socket` closes while `watch` (a queued response's) is still registered. Registering costs one
  * `Set` entry; the socket gets a single `'close'` listener the first time one of its responses is
  * queued, so keep-alive connections never pile listeners up.
  */
-export function watchQueuedResponse(
-	res: ServerResponse,
+export function watchQueuedResponse<W extends object>(
+	watch: W,
 	socket: Socket,
-	onGone: (res: ServerResponse) => void,
+	onGone: (watch: W) => void,
 ): void {
 	let queue = queues.get(socket)
 	if (queue === undefined) {
@@ -57,12 +58,12 @@ export function watchQueuedResponse(
 		queues.set(socket, queue)
 		socket.once('close', onQueuedSocketClose)
 	}
-	queue.responses.add(res)
+	queue.responses.add(watch)
 }
 
-/** Forgets `res` (it ended on its own). */
-export function unwatchQueuedResponse(res: ServerResponse, socket: Socket): void {
-	queues.get(socket)?.responses.delete(res)
+/** Forgets `watch` (its response ended on its own). */
+export function unwatchQueuedResponse(watch: object, socket: Socket): void {
+	queues.get(socket)?.responses.delete(watch)
 }
 
 function onQueuedSocketClose(this: Socket): void {
@@ -70,10 +71,10 @@ function onQueuedSocketClose(this: Socket): void {
 	if (queue === undefined) return
 	queues.delete(this)
 	let failure: { error: unknown } | undefined
-	for (const res of queue.responses) {
+	for (const watch of queue.responses) {
 		// One throwing listener must not rob the other responses of theirs.
 		try {
-			queue.onGone(res)
+			queue.onGone(watch)
 		} catch (error) {
 			failure ??= { error }
 		}

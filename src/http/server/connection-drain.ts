@@ -7,17 +7,27 @@
  */
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { Http2Session } from 'node:http2'
-import { queuedSocketOf } from './queued-responses.js'
+import { queuedSocketOf } from '../response/queued-responses.js'
 import {
 	destroyResponse,
 	http2StreamOf,
 	isResponseClosed,
 	type NodeServerResponse,
-} from './response-lifecycle.js'
-import { sendStatus } from './status.js'
+} from '../response/response-lifecycle.js'
+import { sendStatus } from '../response/status.js'
 
 /** How long the 503s written at the end get to reach the client before connections are cut. */
 const FLUSH_MS = 30
+
+/**
+ * A request in flight, as the drain keeps it: its response, and the links of the drain's list
+ * (set by the drain only). The record a binding already has per request (its exchange) is it.
+ */
+export interface InFlight {
+	readonly res: NodeServerResponse
+	inFlightPrevious: InFlight | undefined
+	inFlightNext: InFlight | undefined
+}
 
 /** What to do, at the end of a shutdown, with a response its handler never answered. */
 export type UnansweredResponses = 'answer-503' | 'destroy'
@@ -35,11 +45,14 @@ export type UnansweredResponses = 'answer-503' | 'destroy'
  *   handlers ignored cancellation past grace and mercy) are answered 503 with
  *   `Connection: close`, or cut; then every remaining connection is closed.
  *
- * Per request it costs a `Map` entry and one comparison (the server of the request, to learn
- * each server once).
+ * Per request it costs two links (the request's own {@link InFlight} record is the list node: no
+ * hashing, no allocation) and one comparison (the server of the request, to learn each server
+ * once).
  */
 export class ConnectionDrain {
-	readonly #inFlight = new Map<object, NodeServerResponse>()
+	/** The requests in flight: a doubly linked list through their records, oldest first. */
+	#first: InFlight | undefined = undefined
+	#last: InFlight | undefined = undefined
 	readonly #servers = new Set<HttpServer>()
 	readonly #sessions = new Set<Http2Session>()
 	#lastServer: unknown
@@ -58,9 +71,15 @@ export class ConnectionDrain {
 		this.#lastServer = server
 	}
 
-	/** A request is in flight: `res` answers it; `key` (its scope) is what {@link delete} gets. */
-	add(key: object, res: NodeServerResponse): void {
-		this.#inFlight.set(key, res)
+	/** A request is in flight: `entry.res` answers it. */
+	add(entry: InFlight): void {
+		const last = this.#last
+		entry.inFlightPrevious = last
+		entry.inFlightNext = undefined
+		if (last === undefined) this.#first = entry
+		else last.inFlightNext = entry
+		this.#last = entry
+		const res = entry.res
 		const stream = http2StreamOf(res)
 		if (stream !== undefined) {
 			this.#learnSession(stream.session)
@@ -71,9 +90,29 @@ export class ConnectionDrain {
 		if (server !== this.#lastServer) this.#learnServer(server)
 	}
 
-	/** The response of `key` has ended (delivered or not). */
-	delete(key: object): void {
-		this.#inFlight.delete(key)
+	/**
+	 * The requests in flight (their responses not ended), oldest first: a copy, so that the
+	 * caller may end responses (which deletes them) while it goes through them.
+	 */
+	inFlight(): InFlight[] {
+		const entries: InFlight[] = []
+		for (let entry = this.#first; entry !== undefined; entry = entry.inFlightNext) {
+			entries.push(entry)
+		}
+		return entries
+	}
+
+	/** The response of `entry` has ended (delivered or not); a second call does nothing. */
+	delete(entry: InFlight): void {
+		const previous = entry.inFlightPrevious
+		const next = entry.inFlightNext
+		if (previous === undefined && next === undefined && this.#first !== entry) return
+		if (previous === undefined) this.#first = next
+		else previous.inFlightNext = next
+		if (next === undefined) this.#last = previous
+		else next.inFlightPrevious = previous
+		entry.inFlightPrevious = undefined
+		entry.inFlightNext = undefined
 		if (this.#closing) this.#sweepIdleSoon()
 	}
 
@@ -81,7 +120,7 @@ export class ConnectionDrain {
 	begin(): void {
 		if (this.#closing) return
 		this.#closing = true
-		for (const res of this.#inFlight.values()) askToCloseAfter(res)
+		for (const entry of this.inFlight()) askToCloseAfter(entry.res)
 		this.#closeIdle()
 		for (const session of this.#sessions) {
 			if (!session.closed && !session.destroyed) session.close()
@@ -96,7 +135,8 @@ export class ConnectionDrain {
 	async end(unanswered: UnansweredResponses): Promise<void> {
 		this.begin()
 		let answered = false
-		for (const res of this.#inFlight.values()) {
+		for (const entry of this.inFlight()) {
+			const res = entry.res
 			if (isResponseClosed(res)) continue
 			if (unanswered === 'answer-503' && !res.headersSent && !res.writableEnded) {
 				answered = sendStatus(res, 503, { closeConnection: true }) || answered
@@ -104,7 +144,12 @@ export class ConnectionDrain {
 				destroyResponse(res)
 			}
 		}
-		this.#inFlight.clear()
+		for (const entry of this.inFlight()) {
+			entry.inFlightPrevious = undefined
+			entry.inFlightNext = undefined
+		}
+		this.#first = undefined
+		this.#last = undefined
 		if (answered) await new Promise((resolve) => setTimeout(resolve, FLUSH_MS))
 		if (this.#idleSweep !== undefined) clearImmediate(this.#idleSweep)
 		this.#idleSweep = undefined
