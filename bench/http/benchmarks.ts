@@ -1,5 +1,6 @@
 import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
+import { runMemoryThroughput } from './memory.js'
 import { renderHttpResult } from './report.js'
 import { type HttpRunOptions, runThroughput } from './throughput.js'
 import { runTwoHopLatency } from './two-hop.js'
@@ -16,6 +17,12 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		name: 'http',
 		title: 'hello-world servers under autocannon: server CPU per request and req/s',
 		run: runThroughput,
+	},
+	{
+		name: 'http-memory',
+		title:
+			'hello-world servers through node:http over in-memory sockets: whole-process CPU per request',
+		run: runMemoryThroughput,
 	},
 	{
 		name: 'http-disconnect',

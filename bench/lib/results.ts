@@ -49,6 +49,8 @@ export interface HttpRow {
 		round: number
 		requestsPerSecond: number
 		cpuMicrosPerRequest: number
+		/** In-memory harness: wall time per request (1e9 ÷ requestsPerSecond). */
+		nsPerRequest?: number
 		requests: number
 		errors: number
 		non2xx: number
@@ -69,6 +71,8 @@ export interface HttpResult {
 	kind: 'http'
 	name: string
 	title: string
+	/** How the load reached the servers: autocannon over loopback (the default), or in memory. */
+	transport?: 'loopback' | 'memory'
 	baseline: string
 	settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number }
 	rows: HttpRow[]

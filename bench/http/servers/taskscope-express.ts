@@ -6,18 +6,21 @@ import type { BenchServer } from '../contract.js'
 import { idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
 
+function build() {
+	const app = express()
+	app.use(taskscope())
+	app.get('/', (req, res) => {
+		req.scope.spawn((task) => sleep(1_000, task))
+		res.send('hello world')
+	})
+	return createServer(app)
+}
+
 const server: BenchServer = {
 	describe:
 		'Express 5 with app.use(taskscope()), the handler spawns one background task (sleep 1 s) into req.scope',
-	listen(host, port) {
-		const app = express()
-		app.use(taskscope())
-		app.get('/', (req, res) => {
-			req.scope.spawn((task) => sleep(1_000, task))
-			res.send('hello world')
-		})
-		return listenOn(createServer(app), host, port)
-	},
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
 	disconnect: {
 		describe: 'Express 5, taskscope() middleware',
 		listen(host, port, probe) {

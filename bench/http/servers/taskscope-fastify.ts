@@ -5,21 +5,31 @@ import { taskscope } from 'taskscope/fastify'
 import type { BenchServer } from '../contract.js'
 import { idOf } from '../disconnect-probe.js'
 
+async function build() {
+	const app = Fastify({ logger: false })
+	await app.register(taskscope)
+	app.get('/', async (request) => {
+		request.scope.spawn((task) => sleep(1_000, task))
+		return 'hello world'
+	})
+	return app
+}
+
 const server: BenchServer = {
 	describe:
 		'Fastify 5 with the taskscope plugin, the route spawns one background task (sleep 1 s) into request.scope',
 	async listen(host, port) {
-		const app = Fastify({ logger: false })
-		await app.register(taskscope)
-		app.get('/', async (request) => {
-			request.scope.spawn((task) => sleep(1_000, task))
-			return 'hello world'
-		})
+		const app = await build()
 		await app.listen({ host, port })
 		return {
 			port: (app.server.address() as AddressInfo).port,
 			close: () => app.close(),
 		}
+	},
+	async memory() {
+		const app = await build()
+		await app.ready()
+		return app.server
 	},
 	disconnect: {
 		describe: 'Fastify 5, taskscope plugin',

@@ -9,18 +9,21 @@ import { listenOn } from '../listen.js'
 
 type Env = { Bindings: HttpBindings; Variables: TaskscopeEnv['Variables'] }
 
+function build() {
+	const app = new Hono<TaskscopeEnv>()
+	app.use(taskscope())
+	app.get('/', (c) => {
+		c.var.scope.spawn((task) => sleep(1_000, task))
+		return c.text('hello world')
+	})
+	return createAdaptorServer({ fetch: app.fetch }) as Server
+}
+
 const server: BenchServer = {
 	describe:
 		'Hono 4 on @hono/node-server 2 with app.use(taskscope()), the route spawns one background task (sleep 1 s) into c.var.scope',
-	listen(host, port) {
-		const app = new Hono<TaskscopeEnv>()
-		app.use(taskscope())
-		app.get('/', (c) => {
-			c.var.scope.spawn((task) => sleep(1_000, task))
-			return c.text('hello world')
-		})
-		return listenOn(createAdaptorServer({ fetch: app.fetch }) as Server, host, port)
-	},
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
 	disconnect: {
 		describe: 'Hono 4 on @hono/node-server 2, taskscope() middleware',
 		listen(host, port, probe) {

@@ -6,18 +6,21 @@ import type { BenchServer } from '../contract.js'
 import { idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
 
+function build() {
+	const app = new Koa()
+	app.use(taskscope())
+	app.use((ctx) => {
+		ctx.scope.spawn((task) => sleep(1_000, task))
+		ctx.body = 'hello world'
+	})
+	return createServer(app.callback())
+}
+
 const server: BenchServer = {
 	describe:
 		'Koa 3 with app.use(taskscope()), the next middleware spawns one background task (sleep 1 s) into ctx.scope',
-	listen(host, port) {
-		const app = new Koa()
-		app.use(taskscope())
-		app.use((ctx) => {
-			ctx.scope.spawn((task) => sleep(1_000, task))
-			ctx.body = 'hello world'
-		})
-		return listenOn(createServer(app.callback()), host, port)
-	},
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
 	disconnect: {
 		describe: 'Koa 3, taskscope() middleware',
 		listen(host, port, probe) {

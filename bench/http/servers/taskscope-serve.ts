@@ -5,17 +5,20 @@ import type { BenchServer } from '../contract.js'
 import { idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
 
+const start = (hostname: string, port: number) =>
+	serve(
+		({ scope }) => {
+			scope.spawn((task) => sleep(1_000, task))
+			return new Response('hello world')
+		},
+		{ hostname, port },
+	)
+
 const server: BenchServer = {
 	describe:
 		"taskscope serve(), a plain handler spawning one background task per request (sleep 1 s: cancelled when the response is done), taskscope/http's light Response",
 	async listen(hostname, port) {
-		const handle = await serve(
-			({ scope }) => {
-				scope.spawn((task) => sleep(1_000, task))
-				return new Response('hello world')
-			},
-			{ hostname, port },
-		)
+		const handle = await start(hostname, port)
 		return {
 			port: handle.port,
 			close: async () => {
@@ -23,6 +26,8 @@ const server: BenchServer = {
 			},
 		}
 	},
+	// serve() always listens; the in-memory harness feeds its server connections directly.
+	memory: async () => (await start('127.0.0.1', 0)).server,
 	disconnect: {
 		describe: 'toNodeListener() on http.createServer (what serve() runs)',
 		async listen(host, port, probe) {
