@@ -32,7 +32,8 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 		const added = own - base
 		const handWritten = floor - base
 		const isServe = framework === httpBaseline
-		const ratio = added / handWritten
+		// A floor that adds nothing (or less than nothing: noise) makes the ratio meaningless.
+		const ratio = handWritten > 0 ? added / handWritten : undefined
 		rows.push([
 			impl,
 			floorOf(framework),
@@ -42,10 +43,8 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 			formatNumber(added),
 			formatNumber(handWritten),
 			formatRatio(ratio),
-			nodeTask === undefined ? '–' : formatRatio(added / nodeTask),
-			isServe
-				? `≤ 1.05× floor: ${own / floor <= 1.05 ? 'met' : 'missed'}`
-				: `≤ 1.2: ${ratio <= 1.2 ? 'met' : 'missed'}`,
+			nodeTask === undefined || nodeTask <= 0 ? '–' : formatRatio(added / nodeTask),
+			isServe ? `≤ 1.05× floor: ${verdict(own / floor, 1.05)}` : `≤ 1.2: ${verdict(ratio, 1.2)}`,
 		])
 	}
 	if (rows.length === 0) return undefined
@@ -83,6 +82,11 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 		)
 	}
 	return lines.join('\n')
+}
+
+function verdict(value: number | undefined, limit: number): string {
+	if (value === undefined) return 'n/a (floor adds ≤ 0: noise)'
+	return value <= limit ? 'met' : 'missed'
 }
 
 function difference(a: number | undefined, b: number | undefined): number | undefined {
