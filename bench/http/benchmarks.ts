@@ -1,6 +1,7 @@
 import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
 import { runMemoryThroughput } from './memory.js'
+import { runMemoryDisconnect } from './memory-disconnect.js'
 import { renderHttpResult } from './report.js'
 import { type HttpRunOptions, runThroughput } from './throughput.js'
 import { runTwoHopLatency } from './two-hop.js'
@@ -28,6 +29,12 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		name: 'http-disconnect',
 		title: "client cuts 1,000 held requests: raw 'close' → background task's cancel hook, p50/p99",
 		run: runDisconnectLatency,
+	},
+	{
+		name: 'http-memory-disconnect',
+		title:
+			"http-disconnect over in-memory connections: 'close' → task's cancel hook, CPU per cut request",
+		run: runMemoryDisconnect,
 	},
 	{
 		name: 'http-two-hop',

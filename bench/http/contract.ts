@@ -48,4 +48,6 @@ export interface RunningServer {
 export interface DisconnectServer {
 	describe: string
 	listen(host: string, port: number, probe: DisconnectProbe): Promise<RunningServer>
+	/** The same server for `http-memory-disconnect`: its node:http `Server` (see `BenchServer.memory`). */
+	memory?(probe: DisconnectProbe): Promise<Server>
 }

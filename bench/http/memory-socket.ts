@@ -5,7 +5,7 @@ import { Duplex } from 'node:stream'
  * `server.emit('connection', socket)` and drives exactly as it drives a TCP socket (its parser
  * reads `'data'`, its `ServerResponse` writes with `write`/`cork`/`end`). Bytes the server writes
  * go to `onServerBytes`; bytes the client sends arrive with `deliver`. Both directions cross on
- * the next loop turn (`setImmediate`, see `Wire`), never synchronously: a real socket's bytes
+ * a later loop turn (`setImmediate`, see `Wire`), never synchronously: a real socket's bytes
  * arrive in a later poll phase, and a synchronous hand-over would re-enter node:http's parser from
  * inside its own response.
  *
@@ -33,7 +33,7 @@ export class MemorySocket extends Duplex {
 		this.#toClient = onServerBytes
 	}
 
-	/** Client → server: the bytes reach node:http's parser on the next loop turn. */
+	/** Client → server: the bytes reach node:http's parser on a later loop turn. */
 	deliver(chunk: Buffer): void {
 		this.#wire.send(this.#toServer, chunk)
 	}
@@ -76,26 +76,13 @@ export class MemorySocket extends Duplex {
 }
 
 /**
- * Batches the deliveries of every in-memory connection and runs them once per loop turn, the
- * way one poll of a kernel's ready sockets hands a server several connections' bytes at once.
+ * Hands bytes across an in-memory connection on a later loop turn, each delivery its own
+ * `setImmediate` callback: as each ready socket's read is its own I/O callback in a poll phase,
+ * Node runs the `process.nextTick` queue and the microtasks between deliveries (one callback for a
+ * whole batch would hold every 'close' and promise reaction of the batch until its end).
  */
 export class Wire {
-	/** Pairs: a receiver, then its chunk (flat, so a delivery allocates nothing). */
-	#pending: unknown[] = []
-	#scheduled = false
-	readonly #flush = () => {
-		this.#scheduled = false
-		const batch = this.#pending
-		this.#pending = []
-		for (let i = 0; i < batch.length; i += 2) {
-			;(batch[i] as (chunk: Buffer) => void)(batch[i + 1] as Buffer)
-		}
-	}
-
 	send(receiver: (chunk: Buffer) => void, chunk: Buffer): void {
-		this.#pending.push(receiver, chunk)
-		if (this.#scheduled) return
-		this.#scheduled = true
-		setImmediate(this.#flush)
+		setImmediate(receiver, chunk)
 	}
 }

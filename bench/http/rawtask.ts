@@ -11,15 +11,18 @@ import type { ServerResponse } from 'node:http'
 const live = new Set<Promise<void>>()
 const responseClosed = new Error('the response closed')
 
-/** Starts the parked task for this response; it ends when the response closes (or after 1 s). */
-export function spawnUntilClose(response: ServerResponse): void {
+/**
+ * Starts the parked task for this response; it ends when the response closes (or after `ms`).
+ * `onCancel` runs in the task once it has been cancelled (the disconnect benchmarks' probe).
+ */
+export function spawnUntilClose(response: ServerResponse, ms = 1_000, onCancel?: () => void): void {
 	let timer: ReturnType<typeof setTimeout> | undefined
 	let cancel!: (reason: Error) => void
 	const parked = new Promise<void>((resolve, reject) => {
-		timer = setTimeout(resolve, 1_000)
+		timer = setTimeout(resolve, ms)
 		cancel = reject
 	})
-	const task = backgroundWork(parked)
+	const task = backgroundWork(parked, onCancel)
 	live.add(task)
 	const remove = () => live.delete(task)
 	task.then(remove, remove)
@@ -29,10 +32,11 @@ export function spawnUntilClose(response: ServerResponse): void {
 	})
 }
 
-async function backgroundWork(parked: Promise<void>): Promise<void> {
+async function backgroundWork(parked: Promise<void>, onCancel?: () => void): Promise<void> {
 	try {
 		await parked
 	} catch (error) {
 		if (error !== responseClosed) throw error
+		onCancel?.()
 	}
 }

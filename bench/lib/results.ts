@@ -95,6 +95,8 @@ export interface DisconnectRow {
 	p99?: number
 	max?: number
 	mean?: number
+	/** In-memory disconnect: whole-process CPU per cut request (µs), median over rounds. */
+	cpuMicrosPerRequest?: number
 	/** Cancel hooks with an unexpected reason or without a close first (should be none). */
 	unexpected?: string[]
 }

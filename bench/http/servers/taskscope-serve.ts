@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import { sleep } from 'taskscope'
 import { Response, serve, toNodeListener } from 'taskscope/http'
 import type { BenchServer } from '../contract.js'
-import { idOf } from '../disconnect-probe.js'
+import { type DisconnectProbe, idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
 
 const start = (hostname: string, port: number) =>
@@ -13,6 +13,22 @@ const start = (hostname: string, port: number) =>
 		},
 		{ hostname, port },
 	)
+
+/** What serve() runs, with the probe's 'close' listener first on every response. */
+function buildHeld(probe: DisconnectProbe) {
+	const listener = toNodeListener(async ({ request, scope }) => {
+		const id = idOf(request.url)
+		scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+		probe.parked(id)
+		await sleep(60_000, scope)
+		return new Response('too late')
+	})
+	const server = createServer((req, res) => {
+		probe.watch(req.url, res)
+		listener(req, res)
+	})
+	return { listener, server }
+}
 
 const server: BenchServer = {
 	describe:
@@ -31,21 +47,8 @@ const server: BenchServer = {
 	disconnect: {
 		describe: 'toNodeListener() on http.createServer (what serve() runs)',
 		async listen(host, port, probe) {
-			const listener = toNodeListener(async ({ request, scope }) => {
-				const id = idOf(request.url)
-				scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
-				probe.parked(id)
-				await sleep(60_000, scope)
-				return new Response('too late')
-			})
-			const running = await listenOn(
-				createServer((req, res) => {
-					probe.watch(req.url, res)
-					listener(req, res)
-				}),
-				host,
-				port,
-			)
+			const { listener, server } = buildHeld(probe)
+			const running = await listenOn(server, host, port)
 			return {
 				port: running.port,
 				close: async () => {
@@ -53,6 +56,7 @@ const server: BenchServer = {
 				},
 			}
 		},
+		memory: async (probe) => buildHeld(probe).server,
 	},
 }
 export default server
