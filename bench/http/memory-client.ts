@@ -89,9 +89,9 @@ class Connection {
 	}
 
 	#open(): void {
-		this.#socket = new MemorySocket(this.#wire, this.#receive)
+		this.#socket = new MemorySocket(this.#server, this.#wire, this.#receive)
 		this.#socket.once('close', this.#reopen)
-		this.#server.emit('connection', this.#socket)
+		this.#socket.accept()
 	}
 
 	#reset(): void {

@@ -40,11 +40,11 @@ export class MemoryCutter {
 				socket.destroy()
 				resolve(outcome)
 			}
-			const socket = new MemorySocket(this.#wire, (chunk) => {
+			const socket = new MemorySocket(this.#server, this.#wire, (chunk) => {
 				// The interim 100 Continue: the task is parked and the handler waits. Cut now.
 				end(chunk.toString('latin1', 0, 12) === 'HTTP/1.1 100' ? 'cut' : 'error')
 			})
-			this.#server.emit('connection', socket)
+			socket.accept()
 			socket.deliver(Buffer.from(`GET /?id=${id} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 'latin1'))
 		})
 	}

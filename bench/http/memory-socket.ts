@@ -1,11 +1,12 @@
+import type { Server } from 'node:http'
 import { Duplex } from 'node:stream'
 
 /**
  * The server end of an in-memory connection: a Duplex that node:http's server accepts through
- * `server.emit('connection', socket)` and drives exactly as it drives a TCP socket (its parser
- * reads `'data'`, its `ServerResponse` writes with `write`/`cork`/`end`). Bytes the server writes
- * go to `onServerBytes`; bytes the client sends arrive with `deliver`. Both directions cross on
- * a later loop turn (`setImmediate`, see `Wire`), never synchronously: a real socket's bytes
+ * `server.emit('connection', socket)` (`accept()`) and drives exactly as it drives a TCP socket
+ * (its parser reads `'data'`, its `ServerResponse` writes with `write`/`cork`/`end`; `server` is
+ * set, as on an accepted `net.Socket`). Bytes the server writes go to `onServerBytes`; bytes the
+ * client sends arrive with `deliver`. Both directions cross on a later loop turn (`setImmediate`, see `Wire`), never synchronously: a real socket's bytes
  * arrive in a later poll phase, and a synchronous hand-over would re-enter node:http's parser from
  * inside its own response.
  *
@@ -27,10 +28,20 @@ export class MemorySocket extends Duplex {
 		this.push(chunk)
 	}
 
-	constructor(wire: Wire, onServerBytes: (chunk: Buffer) => void) {
+	/** The server that accepted the connection, as net.Server sets it on a `net.Socket`. */
+	readonly server: Server
+
+	constructor(server: Server, wire: Wire, onServerBytes: (chunk: Buffer) => void) {
 		super()
+		this.server = server
 		this.#wire = wire
 		this.#toClient = onServerBytes
+	}
+
+	/** Hands the connection to node:http, as net.Server does with an accepted socket. */
+	accept(): this {
+		this.server.emit('connection', this)
+		return this
 	}
 
 	/** Client → server: the bytes reach node:http's parser on a later loop turn. */
