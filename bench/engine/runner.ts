@@ -176,9 +176,12 @@ function predictDnf(
 		.filter((c) => c.impl === impl && c.size < size && c.median !== undefined)
 		.at(-1)
 	if (!previous) return undefined
-	const predictedMs = previous.median! * bench.msPerUnit * bench.work(size)
+	// A steady-state child runs at least 5 warm-up runs at the measured size before the first measured one.
+	const runs = bench.warmup === 'steady' ? 6 : 1
+	const predictedMs = runs * previous.median! * bench.msPerUnit * bench.work(size)
 	if (predictedMs <= timeoutMs) return undefined
-	return `not run: ${sizeLabel(previous.size)} took ${formatNumber(previous.median!)} ${bench.unit}, so one ${sizeLabel(size)} run needs ≥ ${Math.round(predictedMs / 1_000)} s > ${timeoutMs / 1_000} s limit`
+	const what = runs === 1 ? 'one' : `${runs}`
+	return `not run: ${sizeLabel(previous.size)} took ${formatNumber(previous.median!)} ${bench.unit}, so ${what} ${sizeLabel(size)} run${runs === 1 ? '' : 's'} need${runs === 1 ? 's' : ''} ≥ ${Math.round(predictedMs / 1_000)} s > ${timeoutMs / 1_000} s limit`
 }
 
 function finish(cell: Cell, status: Cell['status'], note: string): void {
