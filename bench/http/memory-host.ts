@@ -3,6 +3,7 @@
 // the whole process's CPU per request over the measured window. argv: <name> <warm-up ms>
 // <measured ms> <connections>. Reports once over IPC ({ status: 'ok', … } or 'skipped'), then exits.
 import type { Server } from 'node:http'
+import { performance as nodePerformance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import type { BenchServer } from './contract.js'
 import { MemoryClient } from './memory-client.js'
@@ -19,6 +20,11 @@ export type MemoryReport =
 			nsPerRequest: number
 			non2xx: number
 			resent: number
+			/**
+			 * The event loop's utilization over the window: 1 when the load kept it busy throughout;
+			 * lower when the row waited on timers (its wall time is then not CPU-bound).
+			 */
+			loopBusy: number
 	  }
 	| { status: 'skipped'; reason: string }
 
@@ -58,10 +64,12 @@ async function main(): Promise<void> {
 	await client.run(Number(warmupText))
 	globalThis.gc?.()
 	const cpuBefore = process.cpuUsage()
+	const loopBefore = nodePerformance.eventLoopUtilization()
 	const started = process.hrtime.bigint()
 	const tally = await client.run(Number(measuredText))
 	const wallNs = Number(process.hrtime.bigint() - started)
 	const cpu = process.cpuUsage(cpuBefore)
+	const loop = nodePerformance.eventLoopUtilization(loopBefore)
 	const requests = tally.responses
 	await report({
 		status: 'ok',
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
 		nsPerRequest: wallNs / requests,
 		non2xx: tally.non2xx,
 		resent: tally.resent,
+		loopBusy: loop.utilization,
 	})
 }
 

@@ -49,7 +49,7 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 				options.log(`${label}: ${row.status} (${row.note})`)
 				continue
 			}
-			const { describe, requests, cpuMicrosPerRequest, nsPerRequest, non2xx, resent } =
+			const { describe, requests, cpuMicrosPerRequest, nsPerRequest, non2xx, resent, loopBusy } =
 				outcome.message
 			row.describe = describe
 			row.runs.push({
@@ -57,6 +57,7 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 				requestsPerSecond: 1e9 / nsPerRequest,
 				cpuMicrosPerRequest,
 				nsPerRequest,
+				loopBusy,
 				requests,
 				errors: resent,
 				non2xx,
@@ -68,6 +69,14 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 	}
 
 	summarizeRows(rows, names)
+	for (const row of rows.values()) {
+		// The load keeps the loop busy; a row whose loop idled waited on timers, not on the CPU.
+		const idle = Math.max(0, ...row.runs.map((run) => 1 - (run.loopBusy ?? 1)))
+		if (idle > 0.02) {
+			const note = `event loop idle up to ${(idle * 100).toFixed(0)}% of a window (waiting on timers): its wall time is not CPU-bound`
+			row.note = row.note ? `${row.note}; ${note}` : note
+		}
+	}
 	return {
 		kind: 'http',
 		name: 'http-memory',

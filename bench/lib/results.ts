@@ -51,6 +51,8 @@ export interface HttpRow {
 		cpuMicrosPerRequest: number
 		/** In-memory harness: wall time per request (1e9 ÷ requestsPerSecond). */
 		nsPerRequest?: number
+		/** In-memory harness: event loop utilization over the window (1 = busy throughout). */
+		loopBusy?: number
 		requests: number
 		errors: number
 		non2xx: number
