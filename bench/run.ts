@@ -12,14 +12,22 @@ import { parseOptions, usage } from './lib/options.js'
 import { type BenchResults, writeResults } from './lib/results.js'
 
 const options = parseOptions(process.argv.slice(2))
+const groups = [...new Set(engineBenchmarks.flatMap((bench) => (bench.group ? [bench.group] : [])))]
 const catalogue = [
 	...engineBenchmarks.map((bench) => ({ name: bench.name, title: bench.title })),
+	...groups.map((group) => ({
+		name: group,
+		title: `all of: ${engineBenchmarks
+			.filter((bench) => bench.group === group)
+			.map((bench) => bench.name)
+			.join(', ')}`,
+	})),
 	...httpBenchmarks.map((bench) => ({ name: bench.name, title: bench.title })),
 ]
 
 if (options.help || options.list) {
 	console.log(
-		options.help ? usage : catalogue.map((b) => `${b.name.padEnd(16)} ${b.title}`).join('\n'),
+		options.help ? usage : catalogue.map((b) => `${b.name.padEnd(29)} ${b.title}`).join('\n'),
 	)
 	process.exit(0)
 }
@@ -31,7 +39,10 @@ if (unknown.length > 0) {
 	)
 	process.exit(2)
 }
-const selected = (name: string) => options.names.length === 0 || options.names.includes(name)
+const selected = (name: string, group?: string) =>
+	options.names.length === 0 ||
+	options.names.includes(name) ||
+	(group !== undefined && options.names.includes(group))
 
 const machine = describeMachine(options.nodePath)
 console.log(
@@ -42,7 +53,7 @@ const results: BenchResults['results'] = []
 const unavailable = new Map<string, string>()
 
 for (const bench of engineBenchmarks) {
-	if (!selected(bench.name)) continue
+	if (!selected(bench.name, bench.group)) continue
 	log(`${bench.name}…`)
 	const result = await runEngineBenchmark(bench, {
 		quick: options.quick,

@@ -1,3 +1,4 @@
+import { describeBefore } from './before.js'
 import { treeSize } from './gate.js'
 import type { Impl } from './impl.js'
 import {
@@ -27,14 +28,38 @@ export interface EngineBenchmark {
 	msPerUnit?: number
 	/** At most this many repetitions per cell (a deterministic measurement needs fewer). */
 	maxReps?: number
-	/** A note printed under the table. */
-	note?: string
+	/** A note printed under the table (a function: read when the benchmark runs). */
+	note?: string | (() => string)
+	/**
+	 * How the child warms up before measuring: `'brief'` (the default: up to 3 runs or 0.3 s at
+	 * up to 10k) or `'steady'` (at the measured size, until ≥ 1 s and ≥ 5 runs: code the JIT has
+	 * finished optimizing). See worker.ts.
+	 */
+	warmup?: 'brief' | 'steady'
+	/** Extra node flags for this benchmark's children (e.g. `--no-opt` for cold code). */
+	nodeFlags?: readonly string[]
+	/** A name several benchmarks answer to on the command line (`observability-cost`). */
+	group?: string
+	/** Row name → implementation loader, where a row loads an implementation under another name. */
+	loaders?: Readonly<Record<string, string>>
 }
 
 const engineSizes = [1_000, 10_000, 100_000, 1_000_000] as const
 const quickSizes = [1_000, 10_000] as const
 const fanOut = 10
 const identity = (n: number) => n
+/** Issue 10's observability cost: the engine before it, today's, today's with every channel heard. */
+const observabilitySizes = [1_000, 10_000, 100_000] as const
+const observabilityImpls = ['taskscope-before', 'taskscope', 'taskscope+subscriber'] as const
+const observabilityLoaders = { 'taskscope+subscriber': 'taskscope+all-channels' } as const
+const observabilityNote = () =>
+	[
+		describeBefore(),
+		'taskscope: the current dist/, nobody subscribed to any taskscope: channel;',
+		'taskscope+subscriber: a no-op subscriber on every channel in the exported CHANNELS and on the taskscope:task TracingChannel.',
+	].join('\n')
+/** The rows of the steady-state and cold spawn-complete variants. */
+const jitImpls = ['raw-set', 'taskscope', 'effect', 'effection'] as const
 
 export const engineBenchmarks: readonly EngineBenchmark[] = [
 	{
@@ -65,6 +90,39 @@ export const engineBenchmarks: readonly EngineBenchmark[] = [
 		].join('\n'),
 	},
 	{
+		name: 'spawn-complete-steady',
+		title:
+			'spawn-complete in steady state: warmed up at the measured size (≥ 1 s, ≥ 5 runs), no gc() between runs',
+		unit: 'µs/task',
+		sizes: [1_000, 10_000, 100_000],
+		quickSizes,
+		impls: jitImpls,
+		baseline: 'raw-set',
+		work: identity,
+		msPerUnit: 1e-3,
+		warmup: 'steady',
+		measure: (impl) => impl.spawnComplete && timeRun(impl.spawnComplete),
+		note: [
+			'Each child warms up at the measured size until ≥ 1 s (quick: 0.3 s) and ≥ 5 runs have passed, then measures',
+			'up to 30 runs with no forced gc() between them (spawn-complete forces one before each run, which makes',
+			'small sizes pay for regrowing the young generation): optimized code, steady heap.',
+		].join('\n'),
+	},
+	{
+		name: 'spawn-complete-cold',
+		title: 'spawn-complete with TurboFan off (node --no-opt): the code of a short-lived process',
+		unit: 'µs/task',
+		sizes: [1_000, 10_000, 100_000],
+		quickSizes,
+		impls: jitImpls,
+		baseline: 'raw-set',
+		work: identity,
+		msPerUnit: 1e-3,
+		nodeFlags: ['--no-opt'],
+		measure: (impl) => impl.spawnComplete && timeRun(impl.spawnComplete),
+		note: 'Children started with node --no-opt (TurboFan off; Sparkplug, and Maglev where V8 enables it by default, i.e. Node 22+, stay on); the usual brief warm-up.',
+	},
+	{
 		name: 'cancel-wait',
 		title: "spawn N tasks parked on the library's own wait, cancel all, wait until all ended",
 		unit: 'µs/task',
@@ -88,6 +146,38 @@ export const engineBenchmarks: readonly EngineBenchmark[] = [
 			'taskscope parks on cancelable(never, task); taskscope-sleep on sleep(1e9, task) (a timer per task). Effect: Effect.never; Effection: suspend().',
 			'taskscope+subscriber: no-op listeners on the scope/task/cancel diagnostics channels; taskscope+tracing: on the task TracingChannel.',
 		].join('\n'),
+	},
+	{
+		name: 'observability-spawn-complete',
+		group: 'observability-cost',
+		title:
+			'spawn-complete, the engine before the observability work against today, with and without subscribers',
+		unit: 'µs/task',
+		sizes: observabilitySizes,
+		quickSizes,
+		impls: observabilityImpls,
+		loaders: observabilityLoaders,
+		baseline: 'taskscope-before',
+		work: identity,
+		msPerUnit: 1e-3,
+		measure: (impl) => impl.spawnComplete && timeRun(impl.spawnComplete),
+		note: observabilityNote,
+	},
+	{
+		name: 'observability-cancel-wait',
+		group: 'observability-cost',
+		title:
+			'cancel-wait, the engine before the observability work against today, with and without subscribers',
+		unit: 'µs/task',
+		sizes: observabilitySizes,
+		quickSizes,
+		impls: observabilityImpls,
+		loaders: observabilityLoaders,
+		baseline: 'taskscope-before',
+		work: identity,
+		msPerUnit: 1e-3,
+		measure: (impl) => impl.parkOnWait && timeParkAndCancel(impl.parkOnWait),
+		note: observabilityNote,
 	},
 	{
 		name: 'cancel-signal',

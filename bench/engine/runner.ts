@@ -48,7 +48,7 @@ export async function runEngineBenchmark(
 			const cell: Cell = { impl, size, status: 'ok', runs: [] }
 			row.set(impl, cell)
 			cells.push(cell)
-			const unavailable = options.unavailable.get(impl)
+			const unavailable = options.unavailable.get(loaderOf(bench, impl))
 			const stopped = stoppedAt.get(impl)
 			const predicted = predictDnf(bench, cells, impl, size, options.timeoutMs)
 			if (unavailable) finish(cell, 'skipped', unavailable)
@@ -92,9 +92,14 @@ export async function runEngineBenchmark(
 		title: bench.title,
 		unit: bench.unit,
 		baseline: bench.baseline,
-		...(bench.note ? { note: bench.note } : {}),
+		...(bench.note ? { note: typeof bench.note === 'function' ? bench.note() : bench.note } : {}),
 		cells,
 	}
+}
+
+/** The implementation a row loads (the row's own name unless the benchmark maps it). */
+function loaderOf(bench: EngineBenchmark, impl: string): string {
+	return bench.loaders?.[impl] ?? impl
 }
 
 function wantsAnotherRun(cell: Cell, reps: number): boolean {
@@ -115,7 +120,7 @@ async function runOnce(
 		execPath: options.execPath,
 		timeoutMs: options.timeoutMs,
 		// Room for a million parked tasks in every implementation, so none fails on heap size alone.
-		nodeFlags: ['--max-old-space-size=8192'],
+		nodeFlags: ['--max-old-space-size=8192', ...(bench.nodeFlags ?? [])],
 	})
 	const seconds = `${(outcome.elapsedMs / 1_000).toFixed(1)} s`
 	if (outcome.status === 'timeout') {
@@ -130,7 +135,7 @@ async function runOnce(
 	}
 	const report = outcome.message
 	if (report.status === 'skipped') {
-		options.unavailable.set(cell.impl, report.reason)
+		options.unavailable.set(loaderOf(bench, cell.impl), report.reason)
 		finish(cell, 'skipped', report.reason)
 		options.log(`  ${label}: skipped (${report.reason})`)
 		return cell.status
@@ -171,9 +176,12 @@ function predictDnf(
 		.filter((c) => c.impl === impl && c.size < size && c.median !== undefined)
 		.at(-1)
 	if (!previous) return undefined
-	const predictedMs = previous.median! * bench.msPerUnit * bench.work(size)
+	// A steady-state child runs at least 5 warm-up runs at the measured size before the first measured one.
+	const runs = bench.warmup === 'steady' ? 6 : 1
+	const predictedMs = runs * previous.median! * bench.msPerUnit * bench.work(size)
 	if (predictedMs <= timeoutMs) return undefined
-	return `not run: ${sizeLabel(previous.size)} took ${formatNumber(previous.median!)} ${bench.unit}, so one ${sizeLabel(size)} run needs ≥ ${Math.round(predictedMs / 1_000)} s > ${timeoutMs / 1_000} s limit`
+	const what = runs === 1 ? 'one' : `${runs}`
+	return `not run: ${sizeLabel(previous.size)} took ${formatNumber(previous.median!)} ${bench.unit}, so ${what} ${sizeLabel(size)} run${runs === 1 ? '' : 's'} need${runs === 1 ? 's' : ''} ≥ ${Math.round(predictedMs / 1_000)} s > ${timeoutMs / 1_000} s limit`
 }
 
 function finish(cell: Cell, status: Cell['status'], note: string): void {

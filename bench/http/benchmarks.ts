@@ -1,5 +1,7 @@
 import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
+import { runMemoryThroughput } from './memory.js'
+import { runMemoryDisconnect } from './memory-disconnect.js'
 import { renderHttpResult } from './report.js'
 import { type HttpRunOptions, runThroughput } from './throughput.js'
 import { runTwoHopLatency } from './two-hop.js'
@@ -18,9 +20,21 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		run: runThroughput,
 	},
 	{
+		name: 'http-memory',
+		title:
+			'hello-world servers through node:http over in-memory sockets: whole-process CPU per request',
+		run: runMemoryThroughput,
+	},
+	{
 		name: 'http-disconnect',
 		title: "client cuts 1,000 held requests: raw 'close' → background task's cancel hook, p50/p99",
 		run: runDisconnectLatency,
+	},
+	{
+		name: 'http-memory-disconnect',
+		title:
+			"http-disconnect over in-memory connections: 'close' → task's cancel hook, CPU per cut request",
+		run: runMemoryDisconnect,
 	},
 	{
 		name: 'http-two-hop',

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import type { DisconnectProbe } from './disconnect-probe.js'
 
 /**
@@ -17,6 +18,14 @@ export interface BenchServer {
 	describe: string
 	/** Start listening on `host:port` (port 0 = any free port); resolves once listening. */
 	listen(host: string, port: number): Promise<RunningServer>
+	/**
+	 * The same server for the in-memory harness (`npm run bench -- http-memory`, see
+	 * `memory.ts`): built as `listen` builds it, and handed over as its node:http `Server`, which
+	 * the harness feeds in-memory connections with `server.emit('connection', socket)`. It may be
+	 * listening already (`serve()` always listens): nothing connects to that port. Rows without
+	 * it read "skipped" in that table.
+	 */
+	memory?(): Promise<Server>
 	/**
 	 * The disconnect-latency variant of this row (`npm run bench -- http-disconnect`, see
 	 * `disconnect.ts`); rows without request-scoped tasks have none.
@@ -39,4 +48,6 @@ export interface RunningServer {
 export interface DisconnectServer {
 	describe: string
 	listen(host: string, port: number, probe: DisconnectProbe): Promise<RunningServer>
+	/** The same server for `http-memory-disconnect`: its node:http `Server` (see `BenchServer.memory`). */
+	memory?(probe: DisconnectProbe): Promise<Server>
 }

@@ -171,6 +171,7 @@ function cutOne(port: number, id: string): Promise<'cut' | 'no answer' | 'error'
 /** The disconnect table: a row per server with a disconnect variant. */
 export function renderDisconnectResult(result: DisconnectResult): string {
 	const target = result.targetMicroseconds ?? 5_000
+	const withCpu = result.rows.some((row) => row.cpuMicrosPerRequest !== undefined)
 	const rows = result.rows.map((row): Row => {
 		if (row.status !== 'ok' || row.p50 === undefined) {
 			return {
@@ -190,15 +191,26 @@ export function renderDisconnectResult(result: DisconnectResult): string {
 			formatNumber(row.p99!),
 			formatNumber(row.max!),
 			row.p99! < target ? 'met' : 'missed',
+			...(withCpu ? [formatNumber(row.cpuMicrosPerRequest ?? Number.NaN)] : []),
 		]
 	})
 	const { settings } = result
 	const lines = [
 		`${result.name}: ${result.title}`,
-		`µs; ${settings.warmup} warm-up requests first (discarded), ≤ ${settings.concurrency} in flight, 127.0.0.1, time box ${settings.timeBoxSeconds} s`,
+		`µs; ${settings.warmup} warm-up requests first (discarded), ≤ ${settings.concurrency} in flight, ${withCpu ? 'in memory, one child per row and round' : '127.0.0.1'}, time box ${settings.timeBoxSeconds} s${withCpu ? ' per child' : ''}`,
 		'',
 		renderTable(
-			['server', 'cut/sent', 'recorded', 'p50', 'p90', 'p99', 'max', `p99 < ${target / 1_000} ms`],
+			[
+				'server',
+				'cut/sent',
+				'recorded',
+				'p50',
+				'p90',
+				'p99',
+				'max',
+				`p99 < ${target / 1_000} ms`,
+				...(withCpu ? ['CPU µs/cut'] : []),
+			],
 			rows,
 		),
 	]

@@ -1,18 +1,25 @@
 import type { HttpResult } from '../lib/results.js'
 import { formatNumber, formatRatio, type Row, renderTable } from '../lib/table.js'
+import { renderFloorTable } from './floor-report.js'
 
 /**
  * The HTTP tables: a row per server against node:http, then each taskscope row against what it
  * runs on (its framework alone). CPU per request is the column to compare (see HTTP-NOTES.md).
  */
 export function renderHttpResult(result: HttpResult): string {
+	const inMemory = result.transport === 'memory'
+	// In memory the load runs in the server's process: wall time per request says the same as req/s.
+	const speed = (rps: number) => formatNumber(inMemory ? 1e9 / rps : rps)
 	const rows = result.rows.map((row): Row => {
 		const cpu = row.cpuMicrosPerRequest
 		const rps = row.requestsPerSecond
 		if (row.status !== 'ok' || !cpu || !rps) {
 			return {
 				lead: [row.impl],
-				text: row.status === 'error' ? `failed: ${row.note ?? ''}` : 'skipped',
+				text:
+					row.status === 'error'
+						? `failed: ${row.note ?? ''}`
+						: `skipped${row.note ? `: ${row.note}` : ''}`,
 			}
 		}
 		return [
@@ -21,7 +28,7 @@ export function renderHttpResult(result: HttpResult): string {
 			formatNumber(cpu.min),
 			formatNumber(cpu.max),
 			formatRatio(row.cpuRatio),
-			formatNumber(rps.median),
+			speed(rps.median),
 			formatRatio(row.rpsRatio),
 			String(row.runs.length),
 		]
@@ -32,13 +39,15 @@ export function renderHttpResult(result: HttpResult): string {
 		'min',
 		'max',
 		`× ${result.baseline}`,
-		'req/s',
-		`× ${result.baseline}`,
+		inMemory ? 'wall ns/req' : 'req/s',
+		inMemory ? `req/s × ${result.baseline}` : `× ${result.baseline}`,
 		'runs',
 	]
 	const lines = [
 		`${result.name}: ${result.title}`,
-		'server CPU (user+system) per request, median/min/max over runs; req/s median',
+		inMemory
+			? 'whole-process CPU (user+system: server and in-memory client) per request, median/min/max over runs; wall ns/req median'
+			: 'server CPU (user+system) per request, median/min/max over runs; req/s median',
 		'',
 		renderTable(header, rows),
 	]
@@ -74,6 +83,9 @@ export function renderHttpResult(result: HttpResult): string {
 			),
 		)
 	}
+
+	const floor = renderFloorTable(result)
+	if (floor) lines.push('', floor)
 
 	const described = result.rows.filter((row) => row.describe)
 	if (described.length > 0)

@@ -1,10 +1,11 @@
 import autocannon from 'autocannon'
 import type { HttpResult, HttpRow } from '../lib/results.js'
-import { rotate, summarize } from '../lib/stats.js'
+import { rotate } from '../lib/stats.js'
 import { formatNumber } from '../lib/table.js'
 import { processCpuSeconds } from './cpu.js'
-import { baseOf, httpBaseline, serverNames } from './registry.js'
+import { httpBaseline, serverNames } from './registry.js'
 import { startServer } from './server-process.js'
+import { summarizeRows } from './summary.js'
 
 export interface HttpRunOptions {
 	quick: boolean
@@ -54,31 +55,7 @@ export async function runThroughput(options: HttpRunOptions): Promise<HttpResult
 		}
 	}
 
-	const baseline = rows.get(httpBaseline)
-	const baselineCpu = baseline?.runs.length
-		? summarize(baseline.runs.map((r) => r.cpuMicrosPerRequest)).median
-		: undefined
-	const baselineRps = baseline?.runs.length
-		? summarize(baseline.runs.map((r) => r.requestsPerSecond)).median
-		: undefined
-	for (const row of rows.values()) {
-		if (row.status !== 'ok' || row.runs.length === 0) continue
-		row.requestsPerSecond = summarize(row.runs.map((r) => r.requestsPerSecond))
-		row.cpuMicrosPerRequest = summarize(row.runs.map((r) => r.cpuMicrosPerRequest))
-		if (baselineCpu) row.cpuRatio = row.cpuMicrosPerRequest.median / baselineCpu
-		if (baselineRps) row.rpsRatio = row.requestsPerSecond.median / baselineRps
-		const base = baseOf(row.impl, names)
-		const baseRow = base === undefined ? undefined : rows.get(base)
-		if (base && baseRow?.status === 'ok' && baseRow.runs.length > 0) {
-			row.base = base
-			const cpu = summarize(baseRow.runs.map((r) => r.cpuMicrosPerRequest)).median
-			const rps = summarize(baseRow.runs.map((r) => r.requestsPerSecond)).median
-			row.cpuRatioToBase = row.cpuMicrosPerRequest.median / cpu
-			row.rpsRatioToBase = row.requestsPerSecond.median / rps
-		}
-		const failures = row.runs.reduce((sum, r) => sum + r.errors + r.non2xx, 0)
-		if (failures > 0) row.note = `${failures} errors or non-2xx responses`
-	}
+	summarizeRows(rows, names)
 
 	return {
 		kind: 'http',

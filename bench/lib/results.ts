@@ -49,6 +49,10 @@ export interface HttpRow {
 		round: number
 		requestsPerSecond: number
 		cpuMicrosPerRequest: number
+		/** In-memory harness: wall time per request (1e9 ÷ requestsPerSecond). */
+		nsPerRequest?: number
+		/** In-memory harness: event loop utilization over the window (1 = busy throughout). */
+		loopBusy?: number
 		requests: number
 		errors: number
 		non2xx: number
@@ -69,6 +73,8 @@ export interface HttpResult {
 	kind: 'http'
 	name: string
 	title: string
+	/** How the load reached the servers: autocannon over loopback (the default), or in memory. */
+	transport?: 'loopback' | 'memory'
 	baseline: string
 	settings: { connections: number; durationSeconds: number; warmupSeconds: number; rounds: number }
 	rows: HttpRow[]
@@ -91,6 +97,8 @@ export interface DisconnectRow {
 	p99?: number
 	max?: number
 	mean?: number
+	/** In-memory disconnect: whole-process CPU per cut request (µs), median over rounds. */
+	cpuMicrosPerRequest?: number
 	/** Cancel hooks with an unexpected reason or without a close first (should be none). */
 	unexpected?: string[]
 }

@@ -1,4 +1,4 @@
-import type { Impl } from '../impl.js'
+import { type Impl, ImplUnavailable } from '../impl.js'
 
 /**
  * Implementation name -> loader. Each worker imports only the one it measures, so no other
@@ -16,6 +16,13 @@ export const implLoaders: Record<string, () => Promise<Impl>> = {
 		(await import('./taskscope.js')).loadTaskscope({ subscriber: 'events' }),
 	'taskscope+tracing': async () =>
 		(await import('./taskscope.js')).loadTaskscope({ subscriber: 'tracing' }),
+	'taskscope+all-channels': async () =>
+		(await import('./taskscope.js')).loadTaskscope({ subscriber: 'all' }),
+	'taskscope-before': async () => {
+		const before = (await import('../before.js')).beforeModule()
+		if ('missing' in before) throw new ImplUnavailable(before.missing)
+		return (await import('./taskscope.js')).loadTaskscope({ from: before.url })
+	},
 	'taskscope-sleep': async () => (await import('./taskscope.js')).loadTaskscope({ wait: 'sleep' }),
 	effect: async () => (await import('./effect.js')).effect,
 	effection: async () => (await import('./effection.js')).effection,

@@ -18,6 +18,7 @@ interface ScopeApi {
 }
 
 interface TaskscopeApi {
+	CHANNELS?: Readonly<Record<string, string>>
 	Scope: new () => ScopeApi
 	sleep(ms: number, task: TaskContext): Promise<void>
 	cancelable<T>(promise: PromiseLike<T>, task: TaskContext): Promise<T>
@@ -31,9 +32,12 @@ export interface TaskscopeVariant {
 	wait?: 'cancelable' | 'sleep'
 	/**
 	 * Subscribe no-op listeners first: `'events'` to the scope/task/cancel diagnostics channels
-	 * (what taskscope/metrics, /otel and /inspect listen to), `'tracing'` to the task TracingChannel.
+	 * (what taskscope/metrics, /otel and /inspect listen to), `'tracing'` to the task TracingChannel,
+	 * `'all'` to every channel the loaded build's `CHANNELS` names and its task TracingChannel.
 	 */
-	subscriber?: 'events' | 'tracing'
+	subscriber?: 'events' | 'tracing' | 'all'
+	/** Load taskscope from this module URL instead of the package (the "before" build). */
+	from?: string
 }
 
 // The channel names of docs/observability.md (CHANNELS in taskscope), written out so the bench
@@ -46,14 +50,22 @@ const EVENT_CHANNELS = [
 	'taskscope:cancel',
 ]
 
-async function subscribe(kind: 'events' | 'tracing'): Promise<void> {
+async function subscribe(kind: 'events' | 'tracing' | 'all', api: TaskscopeApi): Promise<void> {
 	const diagnostics = await import('node:diagnostics_channel')
 	const listener = () => {}
-	if (kind === 'events') {
-		for (const name of EVENT_CHANNELS) diagnostics.subscribe(name, listener)
-		return
-	}
-	diagnostics.tracingChannel('taskscope:task').subscribe({
+	if (kind === 'all' && !api.CHANNELS)
+		throw new ImplUnavailable('taskscope does not export CHANNELS')
+	const events =
+		kind === 'all'
+			? Object.entries(api.CHANNELS!).flatMap(([key, name]) =>
+					key === 'taskTracing' ? [] : [name],
+				)
+			: kind === 'events'
+				? EVENT_CHANNELS
+				: []
+	for (const name of events) diagnostics.subscribe(name, listener)
+	if (kind === 'events') return
+	diagnostics.tracingChannel(api.CHANNELS?.taskTracing ?? 'taskscope:task').subscribe({
 		start: listener,
 		end: listener,
 		asyncStart: listener,
@@ -66,10 +78,10 @@ async function subscribe(kind: 'events' | 'tracing'): Promise<void> {
 // or half-written engine is reported at run time as a skipped row, not a type error.
 const specifier = 'taskscope'
 
-async function loadApi(): Promise<TaskscopeApi> {
+async function loadApi(from = specifier): Promise<TaskscopeApi> {
 	let api: Partial<TaskscopeApi>
 	try {
-		api = (await import(specifier)) as Partial<TaskscopeApi>
+		api = (await import(from)) as Partial<TaskscopeApi>
 	} catch (error) {
 		throw new ImplUnavailable(`cannot import taskscope: ${(error as Error).message}`)
 	}
@@ -88,9 +100,10 @@ async function oneMicrotask(): Promise<void> {
 }
 
 export async function loadTaskscope(variant: TaskscopeVariant = {}): Promise<Impl> {
-	const { Scope, sleep, cancelable, enableAsyncContext } = await loadApi()
+	const api = await loadApi(variant.from)
+	const { Scope, sleep, cancelable, enableAsyncContext } = api
 	if (variant.asyncContext) enableAsyncContext()
-	if (variant.subscriber !== undefined) await subscribe(variant.subscriber)
+	if (variant.subscriber !== undefined) await subscribe(variant.subscriber, api)
 
 	// A fresh never-settling promise per run, so the reactions parked on it die with the run.
 	const parkFor = (never: Promise<never>) =>

@@ -2,16 +2,26 @@ import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import type { BenchServer } from '../contract.js'
 
+function build() {
+	const app = Fastify({ logger: false })
+	app.get('/', async () => 'hello world')
+	return app
+}
+
 const server: BenchServer = {
 	describe: 'Fastify 5, async route returning a string, logger off',
 	async listen(host, port) {
-		const app = Fastify({ logger: false })
-		app.get('/', async () => 'hello world')
+		const app = build()
 		await app.listen({ host, port })
 		return {
 			port: (app.server.address() as AddressInfo).port,
 			close: () => app.close(),
 		}
+	},
+	async memory() {
+		const app = build()
+		await app.ready()
+		return app.server
 	},
 }
 export default server

@@ -4,45 +4,51 @@ import { Hono } from 'hono'
 import { sleep } from 'taskscope'
 import { type TaskscopeEnv, taskscope } from 'taskscope/hono'
 import type { BenchServer } from '../contract.js'
-import { idOf } from '../disconnect-probe.js'
+import { type DisconnectProbe, idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
 
 type Env = { Bindings: HttpBindings; Variables: TaskscopeEnv['Variables'] }
 
+function build() {
+	const app = new Hono<TaskscopeEnv>()
+	app.use(taskscope())
+	app.get('/', (c) => {
+		c.var.scope.spawn((task) => sleep(1_000, task))
+		return c.text('hello world')
+	})
+	return createAdaptorServer({ fetch: app.fetch }) as Server
+}
+
+function buildHeld(probe: DisconnectProbe) {
+	const app = new Hono<Env>()
+	app.use(async (c, next) => {
+		probe.watch(c.req.url, c.env.outgoing)
+		await next()
+	})
+	app.use(taskscope())
+	app.get('/', async (c) => {
+		const id = idOf(c.req.url)
+		c.var.scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+		probe.parked(id)
+		try {
+			await sleep(60_000, c.var.scope)
+		} catch {
+			// The client is gone: nobody to answer.
+		}
+		return c.text('too late')
+	})
+	return createAdaptorServer({ fetch: app.fetch }) as Server
+}
+
 const server: BenchServer = {
 	describe:
 		'Hono 4 on @hono/node-server 2 with app.use(taskscope()), the route spawns one background task (sleep 1 s) into c.var.scope',
-	listen(host, port) {
-		const app = new Hono<TaskscopeEnv>()
-		app.use(taskscope())
-		app.get('/', (c) => {
-			c.var.scope.spawn((task) => sleep(1_000, task))
-			return c.text('hello world')
-		})
-		return listenOn(createAdaptorServer({ fetch: app.fetch }) as Server, host, port)
-	},
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
 	disconnect: {
 		describe: 'Hono 4 on @hono/node-server 2, taskscope() middleware',
-		listen(host, port, probe) {
-			const app = new Hono<Env>()
-			app.use(async (c, next) => {
-				probe.watch(c.req.url, c.env.outgoing)
-				await next()
-			})
-			app.use(taskscope())
-			app.get('/', async (c) => {
-				const id = idOf(c.req.url)
-				c.var.scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
-				probe.parked(id)
-				try {
-					await sleep(60_000, c.var.scope)
-				} catch {
-					// The client is gone: nobody to answer.
-				}
-				return c.text('too late')
-			})
-			return listenOn(createAdaptorServer({ fetch: app.fetch }) as Server, host, port)
-		},
+		listen: (host, port, probe) => listenOn(buildHeld(probe), host, port),
+		memory: async (probe) => buildHeld(probe),
 	},
 }
 export default server

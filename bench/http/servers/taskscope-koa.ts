@@ -3,44 +3,50 @@ import Koa from 'koa'
 import { sleep } from 'taskscope'
 import { taskscope } from 'taskscope/koa'
 import type { BenchServer } from '../contract.js'
-import { idOf } from '../disconnect-probe.js'
+import { type DisconnectProbe, idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
+
+function build() {
+	const app = new Koa()
+	app.use(taskscope())
+	app.use((ctx) => {
+		ctx.scope.spawn((task) => sleep(1_000, task))
+		ctx.body = 'hello world'
+	})
+	return createServer(app.callback())
+}
+
+function buildHeld(probe: DisconnectProbe) {
+	const app = new Koa()
+	app.silent = true
+	app.use((ctx, next) => {
+		probe.watch(ctx.url, ctx.res)
+		return next()
+	})
+	app.use(taskscope())
+	app.use(async (ctx) => {
+		const id = idOf(ctx.url)
+		ctx.scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+		probe.parked(id)
+		try {
+			await sleep(60_000, ctx.scope)
+			ctx.body = 'too late'
+		} catch {
+			// The client is gone: nobody to answer.
+		}
+	})
+	return createServer(app.callback())
+}
 
 const server: BenchServer = {
 	describe:
 		'Koa 3 with app.use(taskscope()), the next middleware spawns one background task (sleep 1 s) into ctx.scope',
-	listen(host, port) {
-		const app = new Koa()
-		app.use(taskscope())
-		app.use((ctx) => {
-			ctx.scope.spawn((task) => sleep(1_000, task))
-			ctx.body = 'hello world'
-		})
-		return listenOn(createServer(app.callback()), host, port)
-	},
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
 	disconnect: {
 		describe: 'Koa 3, taskscope() middleware',
-		listen(host, port, probe) {
-			const app = new Koa()
-			app.silent = true
-			app.use((ctx, next) => {
-				probe.watch(ctx.url, ctx.res)
-				return next()
-			})
-			app.use(taskscope())
-			app.use(async (ctx) => {
-				const id = idOf(ctx.url)
-				ctx.scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
-				probe.parked(id)
-				try {
-					await sleep(60_000, ctx.scope)
-					ctx.body = 'too late'
-				} catch {
-					// The client is gone: nobody to answer.
-				}
-			})
-			return listenOn(createServer(app.callback()), host, port)
-		},
+		listen: (host, port, probe) => listenOn(buildHeld(probe), host, port),
+		memory: async (probe) => buildHeld(probe),
 	},
 }
 export default server

@@ -2,20 +2,39 @@ import { createServer } from 'node:http'
 import { sleep } from 'taskscope'
 import { Response, serve, toNodeListener } from 'taskscope/http'
 import type { BenchServer } from '../contract.js'
-import { idOf } from '../disconnect-probe.js'
+import { type DisconnectProbe, idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
+
+const start = (hostname: string, port: number) =>
+	serve(
+		({ scope }) => {
+			scope.spawn((task) => sleep(1_000, task))
+			return new Response('hello world')
+		},
+		{ hostname, port },
+	)
+
+/** What serve() runs, with the probe's 'close' listener first on every response. */
+function buildHeld(probe: DisconnectProbe) {
+	const listener = toNodeListener(async ({ request, scope }) => {
+		const id = idOf(request.url)
+		scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
+		probe.parked(id)
+		await sleep(60_000, scope)
+		return new Response('too late')
+	})
+	const server = createServer((req, res) => {
+		probe.watch(req.url, res)
+		listener(req, res)
+	})
+	return { listener, server }
+}
 
 const server: BenchServer = {
 	describe:
 		"taskscope serve(), a plain handler spawning one background task per request (sleep 1 s: cancelled when the response is done), taskscope/http's light Response",
 	async listen(hostname, port) {
-		const handle = await serve(
-			({ scope }) => {
-				scope.spawn((task) => sleep(1_000, task))
-				return new Response('hello world')
-			},
-			{ hostname, port },
-		)
+		const handle = await start(hostname, port)
 		return {
 			port: handle.port,
 			close: async () => {
@@ -23,24 +42,13 @@ const server: BenchServer = {
 			},
 		}
 	},
+	// serve() always listens; the in-memory harness feeds its server connections directly.
+	memory: async () => (await start('127.0.0.1', 0)).server,
 	disconnect: {
 		describe: 'toNodeListener() on http.createServer (what serve() runs)',
 		async listen(host, port, probe) {
-			const listener = toNodeListener(async ({ request, scope }) => {
-				const id = idOf(request.url)
-				scope.spawn((task) => sleep(60_000, task), probe.hooks(id))
-				probe.parked(id)
-				await sleep(60_000, scope)
-				return new Response('too late')
-			})
-			const running = await listenOn(
-				createServer((req, res) => {
-					probe.watch(req.url, res)
-					listener(req, res)
-				}),
-				host,
-				port,
-			)
+			const { listener, server } = buildHeld(probe)
+			const running = await listenOn(server, host, port)
 			return {
 				port: running.port,
 				close: async () => {
@@ -48,6 +56,7 @@ const server: BenchServer = {
 				},
 			}
 		},
+		memory: async (probe) => buildHeld(probe).server,
 	},
 }
 export default server

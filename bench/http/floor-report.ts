@@ -1,0 +1,94 @@
+import type { HttpResult } from '../lib/results.js'
+import { formatNumber, formatRatio, type Row, renderTable } from '../lib/table.js'
+import { httpBaseline } from './registry.js'
+
+/** The row the hand-written floor of a framework (or of bare node:http) is named after. */
+const floorOf = (framework: string) => `${framework}-rawtask`
+
+/** What a taskscope row runs on: `taskscope-serve…` → node-http, `taskscope-koa` → koa. */
+function frameworkOf(row: string): string {
+	const name = row.slice('taskscope-'.length)
+	return name.startsWith('serve') ? httpBaseline : name
+}
+
+/**
+ * Issue 15's yardstick: each taskscope row (a scope and a task per request) against the code a
+ * careful user writes without taskscope (`*-rawtask`: the same framework plus a hand-written
+ * task), and `serve()` without a task against bare node:http. Undefined when the floor rows are
+ * missing from the result.
+ */
+export function renderFloorTable(result: HttpResult): string | undefined {
+	const cpu = (name: string) => {
+		const row = result.rows.find((r) => r.impl === name)
+		return row?.status === 'ok' ? row.cpuMicrosPerRequest?.median : undefined
+	}
+	const nodeTask = difference(cpu(floorOf(httpBaseline)), cpu(httpBaseline))
+	const rows: Row[] = []
+	for (const { impl } of result.rows) {
+		if (!impl.startsWith('taskscope-') || impl.endsWith('-notask')) continue
+		const framework = frameworkOf(impl)
+		const [own, base, floor] = [cpu(impl), cpu(framework), cpu(floorOf(framework))]
+		if (own === undefined || base === undefined || floor === undefined) continue
+		const added = own - base
+		const handWritten = floor - base
+		const isServe = framework === httpBaseline
+		// A floor that adds nothing (or less than nothing: noise) makes the ratio meaningless.
+		const ratio = handWritten > 0 ? added / handWritten : undefined
+		rows.push([
+			impl,
+			floorOf(framework),
+			formatNumber(own),
+			formatNumber(floor),
+			formatRatio(own / floor),
+			formatNumber(added),
+			formatNumber(handWritten),
+			formatRatio(ratio),
+			nodeTask === undefined || nodeTask <= 0 ? '–' : formatRatio(added / nodeTask),
+			isServe ? `≤ 1.05× floor: ${verdict(own / floor, 1.05)}` : `≤ 1.2: ${verdict(ratio, 1.2)}`,
+		])
+	}
+	if (rows.length === 0) return undefined
+	const lines = [
+		'taskscope against the hand-written floor (*-rawtask: the same framework plus an async function',
+		"in a Set, parked on a 1 s timer, cancelled on the response's 'close'); CPU µs/req medians:",
+		'  added = row − framework alone; (taskscope-X − X) ÷ (X-rawtask − X) compares the two added costs;',
+		`  "÷ node task" divides taskscope's added cost by the hand-written task's on bare node:http`,
+		`  (${floorOf(httpBaseline)} − ${httpBaseline} = ${nodeTask === undefined ? '–' : formatNumber(nodeTask)} µs)`,
+		'',
+		renderTable(
+			[
+				'taskscope row',
+				'floor',
+				'CPU µs/req',
+				'floor µs/req',
+				'× floor',
+				'added',
+				'floor added',
+				'(ts−X)÷(raw−X)',
+				'÷ node task',
+				'target',
+			],
+			rows,
+			2,
+		),
+	]
+	const notask = cpu('taskscope-serve-notask')
+	const bare = cpu(httpBaseline)
+	if (notask !== undefined && bare !== undefined) {
+		const eq = bare / notask
+		lines.push(
+			'',
+			`taskscope-serve-notask ÷ ${httpBaseline}: CPU ${formatRatio(notask / bare)}, throughput-eq ${formatRatio(eq)} (target ≥ 0.95×: ${eq >= 0.95 ? 'met' : 'missed'})`,
+		)
+	}
+	return lines.join('\n')
+}
+
+function verdict(value: number | undefined, limit: number): string {
+	if (value === undefined) return 'n/a (floor adds ≤ 0: noise)'
+	return value <= limit ? 'met' : 'missed'
+}
+
+function difference(a: number | undefined, b: number | undefined): number | undefined {
+	return a === undefined || b === undefined ? undefined : a - b
+}

@@ -1,0 +1,22 @@
+import { createServer } from 'node:http'
+import Koa from 'koa'
+import type { BenchServer } from '../contract.js'
+import { listenOn } from '../listen.js'
+import { spawnUntilClose } from '../rawtask.js'
+
+function build() {
+	const app = new Koa()
+	app.use((ctx) => {
+		spawnUntilClose(ctx.res)
+		ctx.body = 'hello world'
+	})
+	return createServer(app.callback())
+}
+
+const server: BenchServer = {
+	describe:
+		'Koa 3, one middleware setting ctx.body, plus the hand-written task of node-http-rawtask',
+	listen: (host, port) => listenOn(build(), host, port),
+	memory: async () => build(),
+}
+export default server
