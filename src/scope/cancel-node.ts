@@ -1,55 +1,15 @@
+import type { CancelEvent } from './cancel-event.js'
 import { cancelChannel, observation } from './diagnostics.js'
-import { type CancelKind, CancelledError } from './errors.js'
+import type { CancelKind, CancelledError } from './errors.js'
 import { publishCancel } from './events.js'
-import type { CancelReason } from './reasons.js'
+
+export { CancelEvent } from './cancel-event.js'
 
 /** Cancellation levels. Numbers, so "at least graceful" is one comparison. */
 export const NOT_CANCELLED = 0
 export const GRACEFUL = 1
 export const FORCED = 2
 export type CancelLevel = typeof NOT_CANCELLED | typeof GRACEFUL | typeof FORCED
-
-/**
- * One cancellation, shared by every node it reaches. The `CancelledError`s are made on first
- * need and shared, so cancelling 100k parked tasks builds two errors, not 100k stack traces.
- */
-export class CancelEvent {
-	readonly reason: CancelReason
-	#graceful: CancelledError | undefined = undefined
-	#forced: CancelledError | undefined = undefined
-
-	constructor(reason: CancelReason) {
-		this.reason = reason
-	}
-
-	error(level: CancelLevel): CancelledError {
-		if (level === FORCED) {
-			this.#forced ??= cancelledError('forced', this.reason)
-			return this.#forced
-		}
-		this.#graceful ??= cancelledError('graceful', this.reason)
-		return this.#graceful
-	}
-}
-
-// A stack trace costs several microseconds — more than the rest of a request scope's life — and
-// a cancellation's stack says little (the reason says why). Set TASKSCOPE_CANCEL_STACKS=1 to get
-// them while debugging who cancelled what.
-const cancelStacks =
-	(globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-		?.TASKSCOPE_CANCEL_STACKS === '1'
-
-/** A CancelledError for a cancellation, without stack frames unless asked for. */
-function cancelledError(kind: 'graceful' | 'forced', reason: CancelReason): CancelledError {
-	if (cancelStacks) return new CancelledError(kind, reason)
-	const limit = Error.stackTraceLimit
-	Error.stackTraceLimit = 0
-	try {
-		return new CancelledError(kind, reason)
-	} finally {
-		Error.stackTraceLimit = limit
-	}
-}
 
 /** State most nodes never need, kept out of line so tasks stay small. */
 interface NodeExtra {

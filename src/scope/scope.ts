@@ -5,8 +5,9 @@ import {
 	SHIELD_OPTION_KEYS,
 	type ShieldOptions,
 } from './block-run.js'
+import { cancelEventFor } from './cancel-event.js'
 import {
-	CancelEvent,
+	type CancelEvent,
 	type CancelLevel,
 	CancelNode,
 	FORCED,
@@ -462,7 +463,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			throw new InvalidArgumentError('options.grace', 'a number of milliseconds >= 0', grace)
 		}
 		if (this.phase === CLOSED || this.level === FORCED) return
-		const event = this.event ?? new CancelEvent(toCancelReason(reason))
+		const event = this.event ?? cancelEventFor(toCancelReason(reason))
 		if (grace !== undefined && grace > 0) {
 			if (this.level !== NOT_CANCELLED) return
 			this.cancelTo(GRACEFUL, event)
@@ -653,7 +654,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal The owner task's function settled: what still runs here is cancelled. */
 	endByOwner(): void {
-		if (this.level !== FORCED) this.cancelTo(FORCED, new CancelEvent(PARENT_COMPLETION))
+		if (this.level !== FORCED) this.cancelTo(FORCED, cancelEventFor(PARENT_COMPLETION))
 		else checkDone(this)
 	}
 

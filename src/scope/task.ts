@@ -1,4 +1,11 @@
-import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
+import { cancelEventFor } from './cancel-event.js'
+import {
+	type CancelEvent,
+	type CancelLevel,
+	CancelNode,
+	FORCED,
+	NOT_CANCELLED,
+} from './cancel-node.js'
 import { runAsWork, workNeedsContext } from './context.js'
 import { hookErrorChannel, observation, taskEndChannel, taskTracingActive } from './diagnostics.js'
 import { CancelledError, HookError, isCancelledError } from './errors.js'
@@ -213,7 +220,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 */
 	cancel(reason?: unknown): void {
 		if (this.level === FORCED || this.#state() !== RUNNING) return
-		this.cancelTo(FORCED, new CancelEvent(toCancelReason(reason)))
+		this.cancelTo(FORCED, cancelEventFor(toCancelReason(reason)))
 	}
 
 	/**
