@@ -40,12 +40,21 @@ function wake(waiter: CancelWaiter, error: CancelledError): void {
  * `AbortSignal` exists only once somebody reads `signal` or `graceSignal`.
  */
 export abstract class CancelNode {
-	/** @internal */ level: CancelLevel = NOT_CANCELLED
-	/** @internal */ event: CancelEvent | undefined = undefined
+	// Assigned in the constructor, not by class-field initialisers (a call per node until the JIT
+	// has compiled it: a task's life is short).
+	/** @internal */ declare level: CancelLevel
+	/** @internal */ declare event: CancelEvent | undefined
 	// One waiter inline, the rest (and the AbortControllers) out of line: a task usually waits
 	// on one thing at a time and never makes a signal.
-	/** @internal */ waiter: CancelWaiter | undefined = undefined
-	/** @internal */ extra: NodeExtra | undefined = undefined
+	/** @internal */ declare waiter: CancelWaiter | undefined
+	/** @internal */ declare extra: NodeExtra | undefined
+
+	constructor() {
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.extra = undefined
+	}
 
 	/** @internal Whether the node has ended; an ended node ignores cancellation. */
 	abstract get isEnded(): boolean
@@ -70,12 +79,13 @@ export abstract class CancelNode {
 			this.waiter = waiter
 			return
 		}
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.waiters === undefined) extra.waiters = [waiter]
 		else extra.waiters.push(waiter)
 	}
 
-	#extra(): NodeExtra {
+	/** @internal */
+	extraState(): NodeExtra {
 		this.extra ??= { waiters: undefined, controller: undefined, graceController: undefined }
 		return this.extra
 	}
@@ -106,7 +116,7 @@ export abstract class CancelNode {
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
 	forcedSignal(): AbortSignal {
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.controller === undefined) {
 			extra.controller = new AbortController()
 			if (this.level === FORCED) abort(extra.controller, this.cancelError())
@@ -116,7 +126,7 @@ export abstract class CancelNode {
 
 	/** @internal AbortSignal that aborts when any cancellation reaches the node. */
 	anySignal(): AbortSignal {
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.graceController === undefined) {
 			extra.graceController = new AbortController()
 			if (this.level !== NOT_CANCELLED) abort(extra.graceController, this.cancelError())
