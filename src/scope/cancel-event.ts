@@ -25,6 +25,11 @@ export class CancelEvent {
 		this.#frozen = frozen
 	}
 
+	/** @internal Whether `error` is one of this cancellation's own errors (no `instanceof` needed). */
+	owns(error: unknown): boolean {
+		return error !== undefined && (error === this.#forced || error === this.#graceful)
+	}
+
 	error(level: number): CancelledError {
 		if (level === FORCED_LEVEL) {
 			this.#forced ??= cancelledError('forced', this.reason, this.#frozen)

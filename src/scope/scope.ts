@@ -171,6 +171,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 */
 	constructor(options?: ScopeOptions) {
 		super()
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.extra = undefined
 		const init = takeScopeInit()
 		if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
 		this.id = nextScopeId++
@@ -352,7 +356,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			this.taskCount < this.maxTasks
 		) {
 			const task = new Task<T>(this, fn, options)
-			this.addTask(task)
+			// addTask(), inline: this is the path every task takes.
+			if (this.tasks === NO_TASKS) this.tasks = []
+			task.slot = this.tasks.length
+			this.tasks.push(task)
+			this.taskCount++
+			this.live++
+			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
 			task.start(fn)
 			return task
 		}

@@ -23,10 +23,16 @@ export const ENDED = 16
 export const STATE_SHIFT = 5
 export const OUTCOME_SHIFT = 7
 export const TWO_BITS = 3
+/** The state's bits in place: zero while RUNNING. */
+export const STATE_BITS = TWO_BITS << STATE_SHIFT
 
 /** The flags of a task that completed in one step: settled, ended, state and outcome COMPLETED. */
 export const COMPLETED_AT_ONCE =
 	FN_SETTLED | ENDED | (COMPLETED << STATE_SHIFT) | (COMPLETED << OUTCOME_SHIFT)
+
+/** The flags of a task that stopped with its own cancellation's error in one step. */
+export const CANCELLED_AT_ONCE =
+	FN_SETTLED | ENDED | (CANCELLED << STATE_SHIFT) | (CANCELLED << OUTCOME_SHIFT)
 
 export function stateOf(flags: number): State {
 	return ((flags >> STATE_SHIFT) & TWO_BITS) as State

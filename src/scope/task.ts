@@ -12,6 +12,7 @@ import { finish, fulfilled, rejected, wakeWaiting } from './task-finish.js'
 import {
 	ABANDONED,
 	CANCELLED,
+	CANCELLED_AT_ONCE,
 	COMPLETED,
 	COMPLETED_AT_ONCE,
 	ENDED,
@@ -20,6 +21,7 @@ import {
 	FN_SETTLED,
 	HOOK_PENDING,
 	RUNNING,
+	STATE_BITS,
 	STATUS,
 	stateOf,
 	type TaskRare,
@@ -144,6 +146,10 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal Use `scope.spawn()` or `scope.track()`. */
 	constructor(owner: Scope, nameSource: string | Function, options: SpawnOptions<T> | undefined) {
 		super()
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.extra = undefined
 		this.flags = 0
 		this.childScope = undefined
 		this.slot = -1
@@ -199,7 +205,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal */
 	get isEnded(): boolean {
-		return stateOf(this.flags) !== RUNNING
+		return (this.flags & STATE_BITS) !== 0 // a state other than RUNNING
 	}
 
 	/**
@@ -411,6 +417,9 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	}
 }
 
+// The cancellation walk skips a task's (empty) marked() and afterCancel().
+Object.defineProperty(Task.prototype, 'reactsToCancel', { value: false })
+
 /**
  * The task's function fulfilled. The common case ends here, in one step: nothing cancelled or
  * failed the task, and it has no hook and no child scope (task-finish.ts has the rest).
@@ -432,7 +441,26 @@ function fulfilTask(this: Task<unknown>, value: unknown): void {
 	this.settleFulfilled(value)
 }
 
+/**
+ * The task's function rejected. A cancelled task that stopped with its own cancellation's error,
+ * and has no hook and no child scope, ends here in one step too (the rest: task-finish.ts).
+ */
 function rejectTask(this: Task<unknown>, error: unknown): void {
+	const event = this.event
+	if (
+		this.flags === 0 &&
+		event !== undefined &&
+		event.owns(error) &&
+		this.options === undefined &&
+		this.childScope === undefined
+	) {
+		this.flags = CANCELLED_AT_ONCE
+		this.payload = event.reason
+		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
+		this.owner.taskEnded(this)
+		if (this.rare !== undefined) wakeWaiting(this)
+		return
+	}
 	this.settleRejected(error)
 }
 
