@@ -357,9 +357,15 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		) {
 			const task = new Task<T>(this, fn, options)
 			// addTask(), inline: this is the path every task takes.
-			if (this.tasks === NO_TASKS) this.tasks = []
-			task.slot = this.tasks.length
-			this.tasks.push(task)
+			const tasks = this.tasks
+			if (tasks === NO_TASKS) {
+				// The first task: an array of exactly one (a request scope rarely gets a second).
+				task.slot = 0
+				this.tasks = [task]
+			} else {
+				task.slot = tasks.length
+				tasks.push(task)
+			}
 			this.taskCount++
 			this.live++
 			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
@@ -614,9 +620,15 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal Adds a task to the live array. */
 	addTask(task: Task<any>): void {
-		if (this.tasks === NO_TASKS) this.tasks = []
-		task.slot = this.tasks.length
-		this.tasks.push(task)
+		const tasks = this.tasks
+		if (tasks === NO_TASKS) {
+			// The first task: an array of exactly one (a request scope rarely gets a second).
+			task.slot = 0
+			this.tasks = [task]
+		} else {
+			task.slot = tasks.length
+			tasks.push(task)
+		}
 		this.taskCount++
 		this.live++
 		if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
