@@ -15,8 +15,9 @@ import {
 	NOT_CANCELLED,
 } from './cancel-node.js'
 import { observation, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
-import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
+import { InvalidArgumentError, ScopeClosedError } from './errors.js'
 import { publishScopeOpen, publishTaskSpawn } from './events.js'
+import { lateTask } from './late-spawn.js'
 import { checkOptionKeys } from './option-keys.js'
 import { PARENT_COMPLETION, toCancelReason } from './reasons.js'
 import { rootObserver } from './root-observer.js'
@@ -784,33 +785,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	result(): ScopeResult {
 		return resultOf(this)
 	}
-}
-
-/**
- * A spawn the common path did not take: the scope was cancelled, closed or full. A scope that
- * ended by cancellation answers it as a cancelled one does: with a task that never runs (its
- * onCancel runs). Code on a cancel path races with the scope's end all the time; that is not a
- * logic error, spawning after close() is. The caller starts the task cancelled.
- */
-function lateTask<T>(
-	scope: Scope,
-	nameSource: string | Function,
-	options: SpawnOptions<T> | undefined,
-): Task<T> {
-	if (scope.level !== NOT_CANCELLED) {
-		if (scope.phase === CLOSED) {
-			const detached = new Task<T>(scope, nameSource, options)
-			detached.abandoned = true // nothing waits for it
-			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
-			return detached
-		}
-	} else if (scope.sealed || scope.phase === CLOSED) {
-		throw new ScopeClosedError(scope.name, scope.state)
-	}
-	if (scope.taskCount >= scope.maxTasks) throw new ScopeLimitError(scope.name, scope.maxTasks)
-	const task = new Task<T>(scope, nameSource, options)
-	scope.addTask(task)
-	return task
 }
 
 function ownDeadline(options: ScopeOptions | undefined): number {
