@@ -135,7 +135,6 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	declare readonly owner: Scope
 	/** @internal The hooks, until the task ended. Typed loosely so Task<T> stays covariant in T. */
 	declare options: SpawnOptions<any> | undefined
-	/** @internal */ declare context: TaskContext
 	/** @internal The `name` option, else the function (its name is read when asked for). */
 	declare nameSource: string | Function
 	/** @internal The value, error or cancel reason, once the function settled. */
@@ -156,7 +155,6 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		this.id = nextTaskId++
 		this.owner = owner
 		this.options = options
-		this.context = new TaskContext(this)
 		this.nameSource = options?.name ?? nameSource
 		this.payload = undefined
 		this.rare = undefined
@@ -263,9 +261,11 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	/** @internal Runs the function now. */
 	start(fn: TaskFunction<T>): void {
 		if (observation.any && taskTracingActive()) fn = traced(this, fn)
+		// Made here, not kept on the task: only the function holds it.
+		const context = new TaskContext(this)
 		let returned: unknown
 		try {
-			returned = workContext.needed ? runAsWork(this, fn, this.context) : fn(this.context)
+			returned = workContext.needed ? runAsWork(this, fn, context) : fn(context)
 		} catch (error) {
 			settleLater(this, false, error)
 			return
