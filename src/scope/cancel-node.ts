@@ -1,55 +1,15 @@
+import type { CancelEvent } from './cancel-event.js'
 import { cancelChannel, observation } from './diagnostics.js'
-import { type CancelKind, CancelledError } from './errors.js'
+import type { CancelKind, CancelledError } from './errors.js'
 import { publishCancel } from './events.js'
-import type { CancelReason } from './reasons.js'
+
+export { CancelEvent } from './cancel-event.js'
 
 /** Cancellation levels. Numbers, so "at least graceful" is one comparison. */
 export const NOT_CANCELLED = 0
 export const GRACEFUL = 1
 export const FORCED = 2
 export type CancelLevel = typeof NOT_CANCELLED | typeof GRACEFUL | typeof FORCED
-
-/**
- * One cancellation, shared by every node it reaches. The `CancelledError`s are made on first
- * need and shared, so cancelling 100k parked tasks builds two errors, not 100k stack traces.
- */
-export class CancelEvent {
-	readonly reason: CancelReason
-	#graceful: CancelledError | undefined = undefined
-	#forced: CancelledError | undefined = undefined
-
-	constructor(reason: CancelReason) {
-		this.reason = reason
-	}
-
-	error(level: CancelLevel): CancelledError {
-		if (level === FORCED) {
-			this.#forced ??= cancelledError('forced', this.reason)
-			return this.#forced
-		}
-		this.#graceful ??= cancelledError('graceful', this.reason)
-		return this.#graceful
-	}
-}
-
-// A stack trace costs several microseconds — more than the rest of a request scope's life — and
-// a cancellation's stack says little (the reason says why). Set TASKSCOPE_CANCEL_STACKS=1 to get
-// them while debugging who cancelled what.
-const cancelStacks =
-	(globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-		?.TASKSCOPE_CANCEL_STACKS === '1'
-
-/** A CancelledError for a cancellation, without stack frames unless asked for. */
-function cancelledError(kind: 'graceful' | 'forced', reason: CancelReason): CancelledError {
-	if (cancelStacks) return new CancelledError(kind, reason)
-	const limit = Error.stackTraceLimit
-	Error.stackTraceLimit = 0
-	try {
-		return new CancelledError(kind, reason)
-	} finally {
-		Error.stackTraceLimit = limit
-	}
-}
 
 /** State most nodes never need, kept out of line so tasks stay small. */
 interface NodeExtra {
@@ -80,12 +40,22 @@ function wake(waiter: CancelWaiter, error: CancelledError): void {
  * `AbortSignal` exists only once somebody reads `signal` or `graceSignal`.
  */
 export abstract class CancelNode {
-	/** @internal */ level: CancelLevel = NOT_CANCELLED
-	/** @internal */ event: CancelEvent | undefined = undefined
+	// Assigned first thing by each subclass's constructor (Task, Scope: level NOT_CANCELLED, the
+	// rest undefined, in this order): no class-field initialisers and no constructor here, so
+	// Node 22+ skips this class's constructor altogether (a call per node until the JIT has
+	// compiled it, and a task's life is short).
+	/** @internal */ declare level: CancelLevel
+	/** @internal */ declare event: CancelEvent | undefined
 	// One waiter inline, the rest (and the AbortControllers) out of line: a task usually waits
 	// on one thing at a time and never makes a signal.
-	/** @internal */ waiter: CancelWaiter | undefined = undefined
-	/** @internal */ extra: NodeExtra | undefined = undefined
+	/** @internal */ declare waiter: CancelWaiter | undefined
+	/** @internal */ declare extra: NodeExtra | undefined
+
+	/**
+	 * @internal Whether {@link marked} and {@link afterCancel} do anything for this kind of node
+	 * (on the prototype, not per node): a task's do not, so the walk makes two calls fewer per task.
+	 */
+	declare readonly reactsToCancel: boolean
 
 	/** @internal Whether the node has ended; an ended node ignores cancellation. */
 	abstract get isEnded(): boolean
@@ -110,12 +80,13 @@ export abstract class CancelNode {
 			this.waiter = waiter
 			return
 		}
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.waiters === undefined) extra.waiters = [waiter]
 		else extra.waiters.push(waiter)
 	}
 
-	#extra(): NodeExtra {
+	/** @internal */
+	extraState(): NodeExtra {
 		this.extra ??= { waiters: undefined, controller: undefined, graceController: undefined }
 		return this.extra
 	}
@@ -146,7 +117,7 @@ export abstract class CancelNode {
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
 	forcedSignal(): AbortSignal {
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.controller === undefined) {
 			extra.controller = new AbortController()
 			if (this.level === FORCED) abort(extra.controller, this.cancelError())
@@ -156,7 +127,7 @@ export abstract class CancelNode {
 
 	/** @internal AbortSignal that aborts when any cancellation reaches the node. */
 	anySignal(): AbortSignal {
-		const extra = this.#extra()
+		const extra = this.extraState()
 		if (extra.graceController === undefined) {
 			extra.graceController = new AbortController()
 			if (this.level !== NOT_CANCELLED) abort(extra.graceController, this.cancelError())
@@ -169,6 +140,8 @@ export abstract class CancelNode {
 		return this.level === FORCED ? 'forced' : this.level === GRACEFUL ? 'graceful' : undefined
 	}
 }
+
+Object.defineProperty(CancelNode.prototype, 'reactsToCancel', { value: true })
 
 // The walk's work lists, reused: cancelling a request scope must not allocate four arrays. A
 // callback run while notifying may cancel something else; that nested walk gets fresh lists.
@@ -203,7 +176,7 @@ function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): v
 			const isFirst = node.level === NOT_CANCELLED
 			node.level = level
 			if (isFirst) node.event = given
-			node.marked(level)
+			if (node.reactsToCancel) node.marked(level)
 			marked.push(node)
 			first.push(isFirst)
 			const from = stack.length
@@ -233,11 +206,13 @@ function notify(node: CancelNode, first: boolean, level: CancelLevel): void {
 	const waiter = node.waiter
 	if (first && waiter !== undefined) {
 		node.waiter = undefined
-		wake(waiter, current.error(level))
+		const error = current.error(level)
+		if (typeof waiter === 'function') waiter(error)
+		else waiter.wake(error)
 	}
 	const extra = node.extra
 	if (extra !== undefined) notifyExtra(extra, first, level, current)
-	node.afterCancel(level)
+	if (node.reactsToCancel) node.afterCancel(level)
 }
 
 /** Wakes the waiters beyond the first and aborts the signals, when a node has them. */

@@ -84,9 +84,10 @@ function startRace(resolve: (value: unknown) => void, reject: (error: unknown) =
  * is a no-op on the promise, so no state is needed here.
  */
 class NodeRace {
-	readonly node: CancelNode
-	readonly resolve: (value: unknown) => void
-	readonly reject: (error: unknown) => void
+	// Assigned in the constructor (no class-field initialisers: a call per wait until compiled).
+	declare readonly node: CancelNode
+	declare readonly resolve: (value: unknown) => void
+	declare readonly reject: (error: unknown) => void
 
 	constructor(
 		node: CancelNode,

@@ -55,6 +55,13 @@ export interface AsyncContextOptions {
 let storage: AsyncLocalStorageLike<object> | undefined
 
 /**
+ * @internal Whether running work must go through {@link runAsWork}: one property read per task
+ * instead of a call. True until runAsWork has looked at the development checks (they are set up
+ * on first use), then true only while the implicit context or the checks are on.
+ */
+export const workContext = { needed: true }
+
+/**
  * Switches on the implicit "current scope": tasks and `scope()` blocks run inside an
  * `AsyncLocalStorage`, so `currentScope()`, `spawn()` and the cancellation points called without
  * a signal find the running task by themselves.
@@ -86,6 +93,7 @@ export function enableAsyncContext(options: AsyncContextOptions = {}): void {
 		)
 	}
 	storage = new Storage<object>()
+	workContext.needed = true
 }
 
 /**
@@ -99,6 +107,7 @@ export function enableAsyncContext(options: AsyncContextOptions = {}): void {
  */
 export function disableAsyncContext(): void {
 	storage = undefined
+	workContext.needed = true // until runAsWork has looked at the checks again
 }
 
 /**
@@ -125,6 +134,7 @@ export function contextStorage(): AsyncLocalStorageLike<object> | undefined {
 export function runAsWork<A, R>(node: object, fn: (arg: A) => R, arg: A): R {
 	if (storage !== undefined) return storage.run(node, fn, arg)
 	const guard = workGuard()
+	workContext.needed = guard !== undefined
 	if (guard !== undefined && guard.getStore() !== true) return guard.run(true, fn, arg)
 	return fn(arg)
 }

@@ -5,8 +5,9 @@ import {
 	SHIELD_OPTION_KEYS,
 	type ShieldOptions,
 } from './block-run.js'
+import { cancelEventFor } from './cancel-event.js'
 import {
-	CancelEvent,
+	type CancelEvent,
 	type CancelLevel,
 	CancelNode,
 	FORCED,
@@ -14,8 +15,9 @@ import {
 	NOT_CANCELLED,
 } from './cancel-node.js'
 import { observation, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
-import { InvalidArgumentError, ScopeClosedError, ScopeLimitError } from './errors.js'
+import { InvalidArgumentError, ScopeClosedError } from './errors.js'
 import { publishScopeOpen, publishTaskSpawn } from './events.js'
+import { lateTask } from './late-spawn.js'
 import { checkOptionKeys } from './option-keys.js'
 import { PARENT_COMPLETION, toCancelReason } from './reasons.js'
 import { rootObserver } from './root-observer.js'
@@ -105,58 +107,62 @@ let nextScopeId = 1
  * ```
  */
 export class Scope extends CancelNode implements AsyncDisposable {
+	// Every field is assigned in the constructor, in this order (no class-field initialisers: a
+	// call per scope until the JIT has compiled it, and a server makes a scope per request).
 	/** A process-wide unique number. */
-	readonly id: number
+	declare readonly id: number
 	/** The enclosing scope (for a task's own scope: the scope the task runs in). */
-	readonly parent: Scope | undefined
+	declare readonly parent: Scope | undefined
 	/** @internal The task this scope belongs to (`task.scope`). */
-	readonly owner: Task<any> | undefined
-	/** @internal */ readonly block: boolean
-	/** @internal */ readonly shielded: boolean
-	/** @internal */ readonly reportOnClose: boolean
-	/** @internal */ phase: Phase = OPEN
+	declare readonly owner: Task<any> | undefined
+	/** @internal */ declare readonly block: boolean
+	/** @internal */ declare readonly shielded: boolean
+	/** @internal */ declare readonly reportOnClose: boolean
+	/** @internal */ declare phase: Phase
 	/** @internal close() was called: no new tasks. */
-	sealed = false
+	declare sealed: boolean
 	// Live tasks in an array, each knowing its slot: O(1) add and swap-remove, and a cancellation
 	// walk whose loads do not depend on each other (a linked list chases one pointer per task).
-	/** @internal */ tasks: Task<any>[] = NO_TASKS
+	/** @internal */ declare tasks: Task<any>[]
 	/** @internal Live tasks. */
-	taskCount = 0
+	declare taskCount: number
 	/** @internal Live tasks + child scopes + held work (a block's body, a request's handler). */
-	live = 0
+	declare live: number
 	/** @internal Held work (see `hold()`). */
-	holds = 0
+	declare holds: number
 	/** @internal Holds given up after the mercy period; their late release() is ignored. */
-	abandonedHolds = 0
+	declare abandonedHolds: number
 	/** @internal The effective deadline (own or inherited), epoch ms; Infinity if none. */
-	deadlineAt: number
-	/** @internal */ failed = false
-	/** @internal */ firstError: unknown = undefined
+	declare deadlineAt: number
+	/** @internal */ declare failed: boolean
+	/** @internal */ declare firstError: unknown
 	/** @internal Somebody asked for the result (`done`, `close()`). */
-	observed = false
+	declare observed: boolean
 	/** @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0. */
-	mercyAt = 0
+	declare mercyAt: number
 	/** @internal The mercy period in force, fixed at construction (own, else the parent's). */
-	readonly mercyMs: number
-	/** @internal */ readonly failFast: boolean
+	declare readonly mercyMs: number
+	/** @internal */ declare readonly failFast: boolean
 	/** @internal The scope's own `onError`. */
-	readonly errorHandler: ScopeErrorHandler | undefined
-	/** @internal */ readonly maxTasks: number
+	declare readonly errorHandler: ScopeErrorHandler | undefined
+	/** @internal */ declare readonly maxTasks: number
 	// Child scopes, like tasks, in an array with slots: a server's root adds and removes one
 	// per request.
-	/** @internal */ children: Scope[] | undefined = undefined
+	/** @internal */ declare children: Scope[] | undefined
 	/** @internal Its index in its parent's child array (-1 when it is not in one). */
-	childSlot = -1
+	declare childSlot: number
 	/** @internal A close is queued in the finalize batch. */
-	finalizeQueued = false
+	declare finalizeQueued: boolean
 	/** @internal See {@link ScopeRare}. */
-	rare: ScopeRare | undefined = undefined
+	declare rare: ScopeRare | undefined
 	/** @internal A request scope's request (raw Node request or fetch Request), read by snapshots. */
-	request: RequestOrigin | undefined = undefined
+	declare request: RequestOrigin | undefined
 	/** @internal A request scope's request id. */
-	requestId: string | undefined = undefined
-	readonly #name: string | undefined
-	readonly #kind: string
+	declare requestId: string | undefined
+	/** @internal The `name` option. */
+	declare readonly ownName: string | undefined
+	/** @internal What made the scope (`scope`, `request`, …). */
+	declare readonly madeAs: string
 
 	/**
 	 * Makes a root scope, or a child scope when `options.parent` is given.
@@ -166,6 +172,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 */
 	constructor(options?: ScopeOptions) {
 		super()
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.extra = undefined
 		const init = takeScopeInit()
 		if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
 		this.id = nextScopeId++
@@ -176,18 +186,34 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.block = init?.block === true
 		this.shielded = init?.shielded === true
 		this.reportOnClose = init?.reportOnClose === true
-		this.#name = options?.name
-		this.#kind = init?.kind ?? 'scope'
-		this.failFast = options?.errors !== 'supervise'
-		this.errorHandler = options?.onError
-		// Fixed now: asking the ancestors at each cancellation would walk up a deep tree per scope.
-		this.mercyMs = options?.mercy ?? parent?.mercyMs ?? DEFAULT_MERCY
-		this.maxTasks = options?.maxTasks ?? Number.POSITIVE_INFINITY
-
+		this.phase = OPEN
+		this.sealed = false
+		this.tasks = NO_TASKS
+		this.taskCount = 0
+		this.live = 0
+		this.holds = 0
+		this.abandonedHolds = 0
 		const inherited =
 			this.shielded || parent === undefined ? Number.POSITIVE_INFINITY : parent.deadlineAt
 		const own = ownDeadline(options)
 		this.deadlineAt = Math.min(own, inherited)
+		this.failed = false
+		this.firstError = undefined
+		this.observed = false
+		this.mercyAt = 0
+		// Fixed now: asking the ancestors at each cancellation would walk up a deep tree per scope.
+		this.mercyMs = options?.mercy ?? parent?.mercyMs ?? DEFAULT_MERCY
+		this.failFast = options?.errors !== 'supervise'
+		this.errorHandler = options?.onError
+		this.maxTasks = options?.maxTasks ?? Number.POSITIVE_INFINITY
+		this.children = undefined
+		this.childSlot = -1
+		this.finalizeQueued = false
+		this.rare = undefined
+		this.request = undefined
+		this.requestId = undefined
+		this.ownName = options?.name
+		this.madeAs = init?.kind ?? 'scope'
 
 		// A shield is awaited by its caller, which the parent already waits for; it is not adopted,
 		// so it can run cleanup even inside a scope that has already finished.
@@ -224,14 +250,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** The scope's name. */
 	get name(): string {
-		if (this.#name !== undefined) return this.#name
+		if (this.ownName !== undefined) return this.ownName
 		if (this.owner !== undefined) return `${this.owner.name}/scope`
-		return `${this.#kind}-${this.id}`
+		return `${this.madeAs}-${this.id}`
 	}
 
 	/** @internal What kind of scope this is (`scope`, `request`, …), for snapshots. */
 	get kind(): string {
-		return this.owner !== undefined ? 'task' : this.block ? `${this.#kind}-block` : this.#kind
+		return this.owner !== undefined ? 'task' : this.block ? `${this.madeAs}-block` : this.madeAs
 	}
 
 	/**
@@ -322,9 +348,33 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 */
 	spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions<T>): Task<T> {
 		if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn)
-		const task = this.#newTask<T>(fn.name, options)
-		if (this.level !== NOT_CANCELLED) task.startCancelled(this.level, this.event as CancelEvent)
-		else task.start(fn)
+		if (options !== undefined) validateSpawnOptions(options)
+		// The common case in one place: an open scope under its limit.
+		if (
+			this.level === NOT_CANCELLED &&
+			!this.sealed &&
+			this.phase !== CLOSED &&
+			this.taskCount < this.maxTasks
+		) {
+			const task = new Task<T>(this, fn, options)
+			// addTask(), inline: this is the path every task takes.
+			const tasks = this.tasks
+			if (tasks === NO_TASKS) {
+				// The first task: an array of exactly one (a request scope rarely gets a second).
+				task.slot = 0
+				this.tasks = [task]
+			} else {
+				task.slot = tasks.length
+				tasks.push(task)
+			}
+			this.taskCount++
+			this.live++
+			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
+			task.start(fn)
+			return task
+		}
+		const task = lateTask<T>(this, fn, options)
+		task.startCancelled(this.level, this.event as CancelEvent)
 		return task
 	}
 
@@ -345,8 +395,16 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 * ```
 	 */
 	track<T = void>(options?: SpawnOptions<T>): TrackHandle<T> {
-		const task = this.#newTask<T>('', options)
-		if (this.level !== NOT_CANCELLED) task.startCancelled(this.level, this.event as CancelEvent)
+		if (options !== undefined) validateSpawnOptions(options)
+		let task: Task<T>
+		if (this.level === NOT_CANCELLED && this.taskCount < this.maxTasks) {
+			if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
+			task = new Task<T>(this, '', options)
+			this.addTask(task)
+		} else {
+			task = lateTask<T>(this, '', options)
+			task.startCancelled(this.level, this.event as CancelEvent)
+		}
 		return new TrackHandle<T>(task)
 	}
 
@@ -462,7 +520,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			throw new InvalidArgumentError('options.grace', 'a number of milliseconds >= 0', grace)
 		}
 		if (this.phase === CLOSED || this.level === FORCED) return
-		const event = this.event ?? new CancelEvent(toCancelReason(reason))
+		const event = this.event ?? cancelEventFor(toCancelReason(reason))
 		if (grace !== undefined && grace > 0) {
 			if (this.level !== NOT_CANCELLED) return
 			this.cancelTo(GRACEFUL, event)
@@ -561,30 +619,20 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	// ---- internal: membership ----
 
-	#newTask<T>(nameHint: string, options: SpawnOptions<T> | undefined): Task<T> {
-		if (options !== undefined) validateSpawnOptions(options)
-		if (this.level !== NOT_CANCELLED) {
-			// A scope that ended by cancellation answers a late spawn as a cancelled one does: with
-			// a task that never runs (its onCancel runs). Code on a cancel path races with the
-			// scope's end all the time; that is not a logic error, spawning after close() is.
-			if (this.phase === CLOSED) {
-				const detached = new Task<T>(this, nameHint, options)
-				detached.abandoned = true // nothing waits for it
-				if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
-				return detached
-			}
-		} else if (this.sealed || this.phase === CLOSED) {
-			throw new ScopeClosedError(this.name, this.state)
+	/** @internal Adds a task to the live array. */
+	addTask(task: Task<any>): void {
+		const tasks = this.tasks
+		if (tasks === NO_TASKS) {
+			// The first task: an array of exactly one (a request scope rarely gets a second).
+			task.slot = 0
+			this.tasks = [task]
+		} else {
+			task.slot = tasks.length
+			tasks.push(task)
 		}
-		if (this.taskCount >= this.maxTasks) throw new ScopeLimitError(this.name, this.maxTasks)
-		const task = new Task<T>(this, nameHint, options)
-		if (this.tasks === NO_TASKS) this.tasks = []
-		task.slot = this.tasks.length
-		this.tasks.push(task)
 		this.taskCount++
 		this.live++
 		if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
-		return task
 	}
 
 	/** @internal Removes a task from the live array (it ended, or was abandoned). */
@@ -602,8 +650,16 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal */
 	taskEnded(task: Task<any>): void {
-		this.unlink(task)
-		checkDone(this)
+		const tasks = this.tasks
+		const last = tasks.pop() as Task<any>
+		if (last !== task) {
+			tasks[task.slot] = last
+			last.slot = task.slot
+		}
+		task.slot = -1
+		this.taskCount--
+		// Nothing to check while something else is live (most ends of most tasks).
+		if (--this.live === 0) checkDone(this)
 	}
 
 	/** @internal Returns false when the scope ended by cancellation (the child starts cancelled). */
@@ -653,7 +709,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal The owner task's function settled: what still runs here is cancelled. */
 	endByOwner(): void {
-		if (this.level !== FORCED) this.cancelTo(FORCED, new CancelEvent(PARENT_COMPLETION))
+		if (this.level !== FORCED) this.cancelTo(FORCED, cancelEventFor(PARENT_COMPLETION))
 		else checkDone(this)
 	}
 

@@ -66,12 +66,14 @@ function plainSleep(ms: number): Promise<void> {
 }
 
 class SleepWaiter implements WakeableWaiter {
-	timer: ReturnType<typeof setTimeout> | undefined = undefined
-	readonly node: CancelNode
-	readonly resolve: () => void
-	readonly reject: (error: unknown) => void
+	// Assigned in the constructor (no class-field initialisers: a call per sleep until compiled).
+	declare timer: ReturnType<typeof setTimeout> | undefined
+	declare readonly node: CancelNode
+	declare readonly resolve: () => void
+	declare readonly reject: (error: unknown) => void
 
 	constructor(node: CancelNode, resolve: () => void, reject: (error: unknown) => void) {
+		this.timer = undefined
 		this.node = node
 		this.resolve = resolve
 		this.reject = reject

@@ -20,7 +20,7 @@ import type { Task } from './task.js'
  * ```
  */
 export class TaskContext {
-	/** @internal */ readonly taskNode: Task<any>
+	/** @internal */ declare readonly taskNode: Task<any>
 
 	/** @internal */
 	constructor(task: Task<any>) {

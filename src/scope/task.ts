@@ -1,12 +1,32 @@
-import { CancelEvent, type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
-import { runAsWork, workNeedsContext } from './context.js'
-import { hookErrorChannel, observation, taskEndChannel, taskTracingActive } from './diagnostics.js'
-import { CancelledError, HookError, isCancelledError } from './errors.js'
-import { publishHookError, publishTaskEnd, traced } from './events.js'
-import { isAbortError, readThen, subscribe } from './hostile.js'
+import { type CancelEvent, cancelEventFor } from './cancel-event.js'
+import { type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
+import { runAsWork, workContext } from './context.js'
+import { observation, taskEndChannel, taskTracingActive } from './diagnostics.js'
+import { CancelledError } from './errors.js'
+import { publishTaskEnd, traced } from './events.js'
+import { safeGet } from './hostile.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
 import { TaskContext } from './task-context.js'
+import { finish, fulfilled, rejected, wakeWaiting } from './task-finish.js'
+import {
+	ABANDONED,
+	CANCELLED,
+	CANCELLED_AT_ONCE,
+	COMPLETED,
+	COMPLETED_AT_ONCE,
+	ENDED,
+	FAILED,
+	FAILED_FLAG,
+	FN_SETTLED,
+	HOOK_PENDING,
+	RUNNING,
+	STATE_BITS,
+	STATUS,
+	stateOf,
+	type TaskRare,
+	withOutcome,
+} from './task-state.js'
 
 /**
  * The function a task runs. It receives the task's context and may return a promise.
@@ -82,32 +102,7 @@ export interface SpawnOptions<T> {
 	onError?: (error: unknown) => unknown
 }
 
-const RUNNING = 0
-const COMPLETED = 1
-const CANCELLED = 2
-const FAILED = 3
-type State = typeof RUNNING | typeof COMPLETED | typeof CANCELLED | typeof FAILED
-const STATUS: readonly TaskStatus[] = ['running', 'completed', 'cancelled', 'failed']
-
 let nextTaskId = 1
-
-// Bits of Task.#flags.
-const FN_SETTLED = 1
-const ABANDONED = 2
-const HOOK_PENDING = 4
-const FAILED_FLAG = 8
-const ENDED = 16
-const STATE_SHIFT = 5
-const OUTCOME_SHIFT = 7
-const TWO_BITS = 3
-
-interface TaskRare {
-	failure: unknown
-	laterFailures: unknown[] | undefined
-	waiting: Array<() => void> | undefined
-	/** Epoch ms, recorded only while something observes tasks (diagnostics subscribers). */
-	startedAt: number | undefined
-}
 
 /**
  * A unit of work running in a scope. Await it for its value (it throws the task's error, or a
@@ -125,69 +120,80 @@ interface TaskRare {
  * ```
  */
 export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
-	// Field order is memory layout: what cancelling a scope touches per task (the flags, the
-	// child scope) comes first, next to the cancellation state of CancelNode.
-	// Bits: FN_SETTLED..ENDED, then the state (how the task ended) and the outcome (how its
-	// function settled; the state can still become FAILED through a child). One number, so a
-	// task stays small: a parked task's memory is what garbage collection pays for.
-	#flags = 0
+	// Every field is assigned in the constructor, in this order (no class-field initialisers: each
+	// is a function call per task before the JIT has compiled it). What cancelling a scope touches
+	// per task (the flags, the child scope) comes first, next to the cancellation state.
+	/** @internal See task-state.ts. */
+	declare flags: number
 	/** @internal The task's own child scope, made when `task.scope` is first read. */
-	childScope: Scope | undefined = undefined
+	declare childScope: Scope | undefined
 	/** @internal Its index in its scope's task array (-1 once it left). */
-	slot = -1
+	declare slot: number
 	/** A process-wide unique number. */
-	readonly id: number
+	declare readonly id: number
 	/** @internal The scope the task runs in. */
-	readonly owner: Scope
-	// Typed loosely so Task<T> stays covariant in T (Task<void> is a Task<unknown>).
-	#options: SpawnOptions<any> | undefined
-	/** @internal */ context: TaskContext
-	#nameHint: string
-	#payload: unknown = undefined
-	// Failures and waiters are rare: out of line, so a task stays small.
-	#rare: TaskRare | undefined = undefined
+	declare readonly owner: Scope
+	/** @internal The hooks, until the task ended. Typed loosely so Task<T> stays covariant in T. */
+	declare options: SpawnOptions<any> | undefined
+	/** @internal The `name` option, else the function (its name is read when asked for). */
+	declare nameSource: string | Function
+	/** @internal The value, error or cancel reason, once the function settled. */
+	declare payload: unknown
+	/** @internal See {@link TaskRare}. */
+	declare rare: TaskRare | undefined
 
 	/** @internal Use `scope.spawn()` or `scope.track()`. */
-	constructor(owner: Scope, nameHint: string, options: SpawnOptions<T> | undefined) {
+	constructor(owner: Scope, nameSource: string | Function, options: SpawnOptions<T> | undefined) {
 		super()
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.extra = undefined
+		this.flags = 0
+		this.childScope = undefined
+		this.slot = -1
 		this.id = nextTaskId++
 		this.owner = owner
-		this.#options = options
-		this.#nameHint = options?.name ?? nameHint
-		this.context = new TaskContext(this)
+		this.options = options
+		this.nameSource = options?.name ?? nameSource
+		this.payload = undefined
+		this.rare = undefined
 	}
 
 	/** @internal The function has settled (or, for a tracked task, complete/fail was called). */
 	get fnSettled(): boolean {
-		return (this.#flags & FN_SETTLED) !== 0
-	}
-
-	set fnSettled(value: boolean) {
-		this.#flags = value ? this.#flags | FN_SETTLED : this.#flags & ~FN_SETTLED
+		return (this.flags & FN_SETTLED) !== 0
 	}
 
 	/** @internal The mercy period ran out before the task ended; its scope stopped waiting. */
 	get abandoned(): boolean {
-		return (this.#flags & ABANDONED) !== 0
+		return (this.flags & ABANDONED) !== 0
 	}
 
 	set abandoned(value: boolean) {
-		this.#flags = value ? this.#flags | ABANDONED : this.#flags & ~ABANDONED
+		this.flags = value ? this.flags | ABANDONED : this.flags & ~ABANDONED
 	}
 
 	/** @internal The hook returned a promise that has not settled yet. */
 	get hookPending(): boolean {
-		return (this.#flags & HOOK_PENDING) !== 0
+		return (this.flags & HOOK_PENDING) !== 0
 	}
 
 	/** The task's name (its `name` option, else the function's name, else `task-<id>`). */
 	get name(): string {
-		return this.#nameHint || `task-${this.id}`
+		let source = this.nameSource
+		if (typeof source === 'function') {
+			// Read once, when first asked for, and kept: a hostile `name` getter cannot throw here.
+			const name = safeGet(source, 'name')
+			source = typeof name === 'string' ? name : ''
+			this.nameSource = source
+		}
+		return source || `task-${this.id}`
 	}
 
 	/** `'running'` until the task has ended, then how it ended. */
 	get status(): TaskStatus {
-		return STATUS[this.#state()] as TaskStatus
+		return STATUS[stateOf(this.flags)] as TaskStatus
 	}
 
 	/** Why the task was cancelled, once it has been. */
@@ -197,7 +203,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal */
 	get isEnded(): boolean {
-		return this.#state() !== RUNNING
+		return (this.flags & STATE_BITS) !== 0 // a state other than RUNNING
 	}
 
 	/**
@@ -212,8 +218,8 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * ```
 	 */
 	cancel(reason?: unknown): void {
-		if (this.level === FORCED || this.#state() !== RUNNING) return
-		this.cancelTo(FORCED, new CancelEvent(toCancelReason(reason)))
+		if (this.level === FORCED || stateOf(this.flags) !== RUNNING) return
+		this.cancelTo(FORCED, cancelEventFor(toCancelReason(reason)))
 	}
 
 	/**
@@ -226,7 +232,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * ```
 	 */
 	get done(): Promise<void> {
-		return this.#whenEnded()
+		return this.whenEnded()
 	}
 
 	/**
@@ -239,7 +245,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * ```
 	 */
 	get result(): Promise<TaskResult<T>> {
-		return this.#whenEnded().then(() => this.#toResult())
+		return this.whenEnded().then(() => this.outcomeNow())
 	}
 
 	// biome-ignore lint/suspicious/noThenProperty: a Task is deliberately awaitable.
@@ -247,39 +253,46 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
 		onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
 	): Promise<R1 | R2> {
-		return this.#whenEnded()
-			.then(() => this.#valueOrThrow())
+		return this.whenEnded()
+			.then(() => valueOrThrow(this))
 			.then(onFulfilled, onRejected)
 	}
 
 	/** @internal Runs the function now. */
 	start(fn: TaskFunction<T>): void {
-		let returned: T | PromiseLike<T>
 		if (observation.any && taskTracingActive()) fn = traced(this, fn)
+		// Made here, not kept on the task: only the function holds it.
+		const context = new TaskContext(this)
+		let returned: unknown
 		try {
-			returned = workNeedsContext() ? runAsWork(this, fn, this.context) : fn(this.context)
+			returned = workContext.needed ? runAsWork(this, fn, context) : fn(context)
 		} catch (error) {
-			// Settle later: a synchronous throw must not re-enter the caller of spawn().
-			queueMicrotask(() => this.settleRejected(error))
+			settleLater(this, false, error)
 			return
 		}
-		const read = readThen(returned)
-		if (read.method !== undefined) {
-			// Bound functions, not closures: smaller, and no context object per task.
-			const threw = subscribe(
-				returned as object,
-				read.method,
-				fulfilTask.bind(this),
-				rejectTask.bind(this),
-			)
-			// A thenable whose then() throws: the task fails with that error, later (as above).
-			if (threw !== undefined) queueMicrotask(() => this.settleRejected(threw.error))
-		} else if (read.threw !== undefined) {
+		if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) {
+			settleLater(this, true, returned)
+			return
+		}
+		// `then` is read once, as promise resolution does (a getter may answer differently twice).
+		let then: unknown
+		try {
+			then = (returned as { then?: unknown }).then
+		} catch (error) {
 			// A value whose `then` getter throws cannot be awaited: the task fails with that error.
-			const { error } = read.threw
-			queueMicrotask(() => this.settleRejected(error))
-		} else {
-			queueMicrotask(() => this.settleFulfilled(returned as T))
+			settleLater(this, false, error)
+			return
+		}
+		if (typeof then !== 'function') {
+			settleLater(this, true, returned)
+			return
+		}
+		try {
+			// Bound functions, not closures: smaller, and no context object per task.
+			then.call(returned, fulfilTask.bind(this), rejectTask.bind(this))
+		} catch (error) {
+			// A thenable whose then() throws: the task fails with that error, later (as above).
+			settleLater(this, false, error)
 		}
 	}
 
@@ -287,62 +300,38 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	startCancelled(level: CancelLevel, event: CancelEvent): void {
 		this.level = level
 		this.event = event
-		this.fnSettled = true
-		this.#setOutcome(CANCELLED)
-		this.#payload = event.reason
-		queueMicrotask(() => this.#finish())
+		this.flags = withOutcome(this.flags | FN_SETTLED, CANCELLED)
+		this.payload = event.reason
+		queueMicrotask(finish.bind(undefined, this))
 	}
 
 	/** @internal */
 	settleFulfilled(value: T): void {
-		if (this.fnSettled) return
-		this.fnSettled = true
-		this.#fulfilled(value)
+		if ((this.flags & FN_SETTLED) !== 0) return
+		this.flags |= FN_SETTLED
+		fulfilled(this, value)
 	}
 
 	/** @internal */
 	settleRejected(error: unknown): void {
-		if (this.fnSettled) return
-		this.fnSettled = true
-		this.#rejected(error)
+		if ((this.flags & FN_SETTLED) !== 0) return
+		this.flags |= FN_SETTLED
+		rejected(this, error)
 	}
 
 	/**
 	 * @internal Settles on the next microtask, for `TrackHandle`: its calls may come from inside a
 	 * cancellation walk, which must not see tasks end under it. Returns false if already settled.
 	 */
-	settleSoon(fulfilled: boolean, payload: unknown): boolean {
-		if (this.fnSettled) return false
-		this.fnSettled = true
-		queueMicrotask(() => (fulfilled ? this.#fulfilled(payload as T) : this.#rejected(payload)))
+	settleSoon(isFulfilled: boolean, payload: unknown): boolean {
+		if ((this.flags & FN_SETTLED) !== 0) return false
+		this.flags |= FN_SETTLED
+		queueMicrotask(
+			isFulfilled
+				? fulfilled.bind(undefined, this, payload)
+				: rejected.bind(undefined, this, payload),
+		)
 		return true
-	}
-
-	#fulfilled(value: T): void {
-		if (this.level === FORCED) {
-			// Forced cancellation drops the work, as dropping a future does: whatever the function
-			// returns once it was told to stop is discarded, and the task ends cancelled. (After a
-			// graceful cancellation a value still stands: that is what the grace period is for.)
-			this.#setOutcome(CANCELLED)
-			this.#payload = (this.event as CancelEvent).reason
-		} else {
-			this.#setOutcome(COMPLETED)
-			this.#payload = value
-		}
-		this.#afterFunction()
-	}
-
-	#rejected(error: unknown): void {
-		const reason = this.#cancellationReason(error)
-		if (reason !== undefined) {
-			this.#setOutcome(CANCELLED)
-			this.#payload = reason
-		} else {
-			this.#setOutcome(FAILED)
-			this.#payload = error
-			if (this.noteFailure(error)) this.owner.taskFailed(this, error)
-		}
-		this.#afterFunction()
 	}
 
 	/**
@@ -351,9 +340,9 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	 * has (its function rethrowing what rose from its child scope: `await child`).
 	 */
 	noteFailure(error: unknown): boolean {
-		const rare = this.#rareState()
-		if ((this.#flags & FAILED_FLAG) === 0) {
-			this.#flags |= FAILED_FLAG
+		const rare = this.rareState()
+		if ((this.flags & FAILED_FLAG) === 0) {
+			this.flags |= FAILED_FLAG
 			rare.failure = error
 			return true
 		}
@@ -363,26 +352,15 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		return true
 	}
 
-	#state(): State {
-		return ((this.#flags >> STATE_SHIFT) & TWO_BITS) as State
-	}
-
-	#outcome(): State {
-		return ((this.#flags >> OUTCOME_SHIFT) & TWO_BITS) as State
-	}
-
-	#setOutcome(outcome: State): void {
-		this.#flags = (this.#flags & ~(TWO_BITS << OUTCOME_SHIFT)) | (outcome << OUTCOME_SHIFT)
-	}
-
-	#rareState(): TaskRare {
-		this.#rare ??= {
+	/** @internal */
+	rareState(): TaskRare {
+		this.rare ??= {
 			failure: undefined,
 			laterFailures: undefined,
 			waiting: undefined,
 			startedAt: undefined,
 		}
-		return this.#rare
+		return this.rare
 	}
 
 	/** @internal A problem that is reported but does not fail the task (a failing callback). */
@@ -392,7 +370,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal The child scope has closed. */
 	childClosed(): void {
-		if (this.fnSettled && this.#state() === RUNNING) this.#finish()
+		if ((this.flags & FN_SETTLED) !== 0 && stateOf(this.flags) === RUNNING) finish(this)
 	}
 
 	/** @internal The task's own child scope, created on first use. */
@@ -406,136 +384,99 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if (this.childScope !== undefined) out.push(this.childScope)
 	}
 
-	/**
-	 * An error ends the task as cancelled when it is a `CancelledError`, or an `AbortError` (fetch,
-	 * timers, streams given `task.signal`) thrown after the task was cancelled.
-	 */
-	#cancellationReason(error: unknown): CancelReason | undefined {
-		if (isCancelledError(error)) return error.reason
-		if (this.level !== NOT_CANCELLED && isAbortError(error)) return this.event?.reason
-		return undefined
-	}
-
-	#afterFunction(): void {
-		const child = this.childScope
-		if (child !== undefined && !child.isEnded) {
-			child.endByOwner()
-			return
-		}
-		this.#finish()
-	}
-
-	#finish(): void {
-		const state: State = (this.#flags & FAILED_FLAG) !== 0 ? FAILED : this.#outcome()
-		if (state === FAILED) this.#payload = this.#rare?.failure
-		this.#flags = (this.#flags & ~(TWO_BITS << STATE_SHIFT)) | (state << STATE_SHIFT)
-		let pending: unknown
-		try {
-			pending = this.#runHook(state)
-		} catch (error) {
-			this.#hookFailed(state, error)
-			this.#end()
-			return
-		}
-		const read = readThen(pending)
-		if (read.threw !== undefined) this.#hookFailed(state, read.threw.error)
-		if (read.method === undefined) {
-			this.#end()
-			return
-		}
-		this.#flags |= HOOK_PENDING
-		const threw = subscribe(
-			pending as object,
-			read.method,
-			() => this.#end(),
-			(error) => {
-				// A hook that returns a task (`onCancel: () => scope.spawn(…)`) or a cancelled wait
-				// did not fail when that was cancelled.
-				if (!isCancelledError(error)) this.#hookFailed(state, error)
-				this.#end()
-			},
-		)
-		if (threw !== undefined) {
-			this.#hookFailed(state, threw.error)
-			this.#end()
-		}
-	}
-
-	#runHook(state: State): unknown {
-		const options = this.#options
-		if (options === undefined) return undefined
-		if (state === COMPLETED) return options.onComplete?.(this.#payload as T)
-		if (state === CANCELLED) return options.onCancel?.(this.#payload as CancelReason)
-		return options.onError?.(this.#payload)
-	}
-
-	#hookFailed(state: State, error: unknown): void {
-		const hook = state === COMPLETED ? 'onComplete' : state === CANCELLED ? 'onCancel' : 'onError'
-		const failure = new HookError(hook, `task "${this.name}"`, error)
-		if (hookErrorChannel.hasSubscribers) publishHookError(failure, this.owner, this)
-		this.owner.problem(failure, this)
-	}
-
-	#end(): void {
-		if ((this.#flags & ENDED) !== 0) return // a hook's thenable that settles twice
-		this.#flags = (this.#flags | ENDED) & ~HOOK_PENDING
-		this.#options = undefined
-		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
-		if ((this.#flags & ABANDONED) === 0) this.owner.taskEnded(this)
-		const waiting = this.#rare?.waiting
-		if (waiting === undefined) return
-		;(this.#rare as TaskRare).waiting = undefined
-		for (const resolve of waiting) resolve()
-	}
-
-	#whenEnded(): Promise<void> {
-		if ((this.#flags & ENDED) !== 0) return Promise.resolve()
+	/** @internal Resolves once the task has ended. */
+	whenEnded(): Promise<void> {
+		if ((this.flags & ENDED) !== 0) return Promise.resolve()
 		return new Promise<void>((resolve) => {
-			const rare = this.#rareState()
+			const rare = this.rareState()
 			if (rare.waiting === undefined) rare.waiting = [resolve]
 			else rare.waiting.push(resolve)
 		})
 	}
 
-	#valueOrThrow(): T {
-		const state = this.#state()
-		if (state === COMPLETED) return this.#payload as T
-		if (state === FAILED) throw this.#payload
-		const reason = this.#payload as CancelReason
-		throw this.event?.reason === reason ? this.cancelError() : new CancelledError('forced', reason)
-	}
-
 	/** @internal The outcome now (the task has ended). */
 	outcomeNow(): TaskResult<T> {
-		return this.#toResult()
+		const state = stateOf(this.flags)
+		if (state === COMPLETED) return { status: 'completed', value: this.payload as T }
+		if (state === FAILED) return { status: 'failed', error: this.payload }
+		return { status: 'cancelled', reason: this.payload as CancelReason }
 	}
 
 	/** @internal When the task was spawned (epoch ms), if something was observing then. */
 	get startedAt(): number | undefined {
-		return this.#rare?.startedAt
+		return this.rare?.startedAt
 	}
 
 	set startedAt(value: number | undefined) {
-		this.#rareState().startedAt = value
+		this.rareState().startedAt = value
 	}
 
 	/** @internal */
 	get nodeKind(): 'task' {
 		return 'task'
 	}
-
-	#toResult(): TaskResult<T> {
-		const state = this.#state()
-		if (state === COMPLETED) return { status: 'completed', value: this.#payload as T }
-		if (state === FAILED) return { status: 'failed', error: this.#payload }
-		return { status: 'cancelled', reason: this.#payload as CancelReason }
-	}
 }
 
+// The cancellation walk skips a task's (empty) marked() and afterCancel().
+Object.defineProperty(Task.prototype, 'reactsToCancel', { value: false })
+
+/**
+ * The task's function fulfilled. The common case ends here, in one step: nothing cancelled or
+ * failed the task, and it has no hook and no child scope (task-finish.ts has the rest).
+ */
 function fulfilTask(this: Task<unknown>, value: unknown): void {
+	if (
+		this.flags === 0 &&
+		this.level === NOT_CANCELLED &&
+		this.options === undefined &&
+		this.childScope === undefined
+	) {
+		this.flags = COMPLETED_AT_ONCE
+		this.payload = value
+		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
+		this.owner.taskEnded(this)
+		if (this.rare !== undefined) wakeWaiting(this)
+		return
+	}
 	this.settleFulfilled(value)
 }
 
+/**
+ * The task's function rejected. A cancelled task that stopped with its own cancellation's error,
+ * and has no hook and no child scope, ends here in one step too (the rest: task-finish.ts).
+ */
 function rejectTask(this: Task<unknown>, error: unknown): void {
+	const event = this.event
+	if (
+		this.flags === 0 &&
+		event !== undefined &&
+		event.owns(error) &&
+		this.options === undefined &&
+		this.childScope === undefined
+	) {
+		this.flags = CANCELLED_AT_ONCE
+		this.payload = event.reason
+		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
+		this.owner.taskEnded(this)
+		if (this.rare !== undefined) wakeWaiting(this)
+		return
+	}
 	this.settleRejected(error)
+}
+
+/** Settles on the next microtask: a synchronous outcome must not re-enter the caller of spawn(). */
+function settleLater(task: Task<any>, isFulfilled: boolean, payload: unknown): void {
+	queueMicrotask(
+		isFulfilled
+			? task.settleFulfilled.bind(task, payload)
+			: task.settleRejected.bind(task, payload),
+	)
+}
+
+function valueOrThrow<T>(task: Task<T>): T {
+	const state = stateOf(task.flags)
+	if (state === COMPLETED) return task.payload as T
+	if (state === FAILED) throw task.payload
+	const reason = task.payload as CancelReason
+	throw task.event?.reason === reason ? task.cancelError() : new CancelledError('forced', reason)
 }

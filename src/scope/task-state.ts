@@ -1,0 +1,60 @@
+// A task's life in one number (Task.flags): the bits below, then how the task ended (its state)
+// and how its function settled (its outcome; the state can still become FAILED through a child).
+// One number, so a task stays small: a parked task's memory is what garbage collection pays for.
+import type { TaskStatus } from './task.js'
+
+export const RUNNING = 0
+export const COMPLETED = 1
+export const CANCELLED = 2
+export const FAILED = 3
+export type State = typeof RUNNING | typeof COMPLETED | typeof CANCELLED | typeof FAILED
+export const STATUS: readonly TaskStatus[] = ['running', 'completed', 'cancelled', 'failed']
+
+/** The function has settled (or, for a tracked task, complete/fail was called). */
+export const FN_SETTLED = 1
+/** The mercy period ran out before the task ended; its scope stopped waiting. */
+export const ABANDONED = 2
+/** The hook returned a promise that has not settled yet. */
+export const HOOK_PENDING = 4
+/** A failure was noted (the function's, or one that rose from its child scope). */
+export const FAILED_FLAG = 8
+/** Ended: hook ran, scope told, waiters woken. */
+export const ENDED = 16
+export const STATE_SHIFT = 5
+export const OUTCOME_SHIFT = 7
+export const TWO_BITS = 3
+/** The state's bits in place: zero while RUNNING. */
+export const STATE_BITS = TWO_BITS << STATE_SHIFT
+
+/** The flags of a task that completed in one step: settled, ended, state and outcome COMPLETED. */
+export const COMPLETED_AT_ONCE =
+	FN_SETTLED | ENDED | (COMPLETED << STATE_SHIFT) | (COMPLETED << OUTCOME_SHIFT)
+
+/** The flags of a task that stopped with its own cancellation's error in one step. */
+export const CANCELLED_AT_ONCE =
+	FN_SETTLED | ENDED | (CANCELLED << STATE_SHIFT) | (CANCELLED << OUTCOME_SHIFT)
+
+export function stateOf(flags: number): State {
+	return ((flags >> STATE_SHIFT) & TWO_BITS) as State
+}
+
+export function outcomeOf(flags: number): State {
+	return ((flags >> OUTCOME_SHIFT) & TWO_BITS) as State
+}
+
+export function withOutcome(flags: number, outcome: State): number {
+	return (flags & ~(TWO_BITS << OUTCOME_SHIFT)) | (outcome << OUTCOME_SHIFT)
+}
+
+export function withState(flags: number, state: State): number {
+	return (flags & ~(TWO_BITS << STATE_SHIFT)) | (state << STATE_SHIFT)
+}
+
+/** A task's rare state, out of line: failures and waiters are rare, so a task stays small. */
+export interface TaskRare {
+	failure: unknown
+	laterFailures: unknown[] | undefined
+	waiting: Array<() => void> | undefined
+	/** Epoch ms, recorded only while something observes tasks (diagnostics subscribers). */
+	startedAt: number | undefined
+}
