@@ -19,7 +19,8 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { endWhenConsumed, runtimeCompletion } from '../../http/fetch/end-when-consumed.js'
 import { waitUntilOf } from '../../http/fetch/wait-until.js'
 import type { After } from '../../http/lifecycle/after.js'
-import { requestLifeOf } from '../../http/lifecycle/request-life.js'
+import { afterResponse } from '../../http/lifecycle/request-context.js'
+import { requestIdOf, requestLifeOf } from '../../http/lifecycle/request-life.js'
 import { endRequestScope } from '../../http/lifecycle/request-scopes.js'
 import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
 import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
@@ -28,10 +29,10 @@ import { statusResponse } from '../../http/response/status.js'
 import { OverloadedError } from '../../layers/load-shed/error.js'
 import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
+import type { AdapterRequest, NodeRequestLike } from '../adapter-request.js'
 import {
 	AdapterScopes,
 	asRequestWork,
-	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
@@ -146,14 +147,13 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 	): Promise<Response | undefined> {
 		const outgoing = nodeResponseOf(c.env)
 		if (outgoing !== undefined) {
-			const scope = scopes.open(outgoing)
-			if (scope === undefined) return unavailable(c, scopes)
-			setRequestVariables(c, scope)
-			scope.hold() // the downstream handlers
+			const request = scopes.admit(incomingOf(c.env), outgoing, true)
+			if (request === undefined) return unavailable(c, scopes)
+			setNodeRequestVariables(c, request)
 			try {
-				await asRequestWork(scope, next)
+				await asRequestWork(request, next)
 			} finally {
-				scope.release()
+				request.handlerSettled() // the scope waits for the downstream handlers
 			}
 			return undefined
 		}
@@ -165,7 +165,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		if (echo !== undefined) c.header(echo, c.get('requestId'))
 		scope.hold()
 		try {
-			await asRequestWork(scope, next)
+			await asRequestWork({ scope }, next)
 		} catch (error) {
 			scope.release()
 			endRequestScope(scope, !scope.cancelled)
@@ -226,11 +226,20 @@ function setWaitUntil(scope: Scope, c: Context): void {
 	life.waitUntil = waitUntilOf(executionCtx)
 }
 
+/**
+ * Hono's variables are plain values in a Map, read by `c.get` and `c.var` without a hook: the
+ * scope cannot be made on demand, so it is made here.
+ */
+function setNodeRequestVariables(c: Context<TaskscopeEnv>, request: AdapterRequest): void {
+	c.set('scope', request.scope)
+	c.set('requestId', request.requestId)
+	c.set('after', request.after)
+}
+
 function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
-	const tools = requestTools(scope)
 	c.set('scope', scope)
-	c.set('requestId', tools.requestId)
-	c.set('after', tools.after)
+	c.set('requestId', requestIdOf(scope) as string)
+	c.set('after', (fn, options) => afterResponse(scope, fn, options))
 }
 
 /**
@@ -254,6 +263,14 @@ export function routePolicy(policy: RoutePolicy): MiddlewareHandler<TaskscopeEnv
 		applyRoutePolicy(c.var.scope, checked)
 		await next()
 	}
+}
+
+/** The raw Node request on `@hono/node-server` (`c.env.incoming`), for ids and deadlines. */
+function incomingOf(env: unknown): NodeRequestLike | undefined {
+	const incoming = (env as { incoming?: unknown }).incoming
+	return typeof incoming === 'object' && incoming !== null
+		? (incoming as NodeRequestLike)
+		: undefined
 }
 
 /**
