@@ -18,7 +18,7 @@ import {
 	watchResponse,
 } from '../http/response/response-lifecycle.js'
 import { ConnectionDrain } from '../http/server/connection-drain.js'
-import { runAsWork, workNeedsContext } from '../scope/context.js'
+import { isAsyncContextEnabled, runAsWork, workNeedsContext } from '../scope/context.js'
 import { observation } from '../scope/diagnostics.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
@@ -224,10 +224,12 @@ export function withHandle<F extends Function>(
 }
 
 /**
- * Runs the downstream handlers (`next`) as the request scope's work: with the implicit current
- * scope on, `spawn()` and `scope()` in a route find the request scope (made now); in development,
- * a detached root made there is reported. Costs nothing when neither is on.
+ * Runs the downstream handlers (`next`) as the request's work: with the implicit current scope
+ * on, `spawn()` and `scope()` in a route find the request scope (made now); with only the
+ * development checks on, they are marked as running work (a detached root made there is
+ * reported) and the scope is still made on demand. Costs nothing when neither is on.
  */
 export function asRequestWork<R>(request: { readonly scope: Scope }, next: () => R): R {
-	return workNeedsContext() ? runAsWork(request.scope, next, undefined) : next()
+	if (!workNeedsContext()) return next()
+	return runAsWork(isAsyncContextEnabled() ? request.scope : request, next, undefined)
 }
