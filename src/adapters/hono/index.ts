@@ -27,7 +27,12 @@ import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
 import type { NodeServerResponse } from '../../http/response/response-lifecycle.js'
 import { statusResponse } from '../../http/response/status.js'
 import { OverloadedError } from '../../layers/load-shed/error.js'
-import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
+import {
+	CancelledError,
+	InvalidArgumentError,
+	ScopeClosedError,
+	TimeoutError,
+} from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
 import type { AdapterRequest, NodeRequestLike } from '../adapter-request.js'
 import {
@@ -39,9 +44,11 @@ import {
 } from '../adapter-scopes.js'
 import { cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
+import { fetchWithScopes, type HonoFetch, type TaskscopeBindings } from './node-fetch.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export type { HonoFetch, TaskscopeBindings } from './node-fetch.js'
 
 declare module 'hono' {
 	// As Hono's own middleware do: `c.var.scope` / `c.get('scope')` type in any app, no generic.
@@ -81,7 +88,24 @@ export type TaskscopeEnv = { Variables: { scope: Scope; requestId: string; after
  * await scopes.close({ grace: 5_000 })
  * ```
  */
-export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
+export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> &
+	TaskscopeHandle & {
+		/**
+		 * On `@hono/node-server`, the other way in: wraps the app's `fetch` so that every request's
+		 * scope reaches the app as `c.env.scope` (with `c.env.requestId`, `c.env.after`; see
+		 * {@link TaskscopeBindings}), without a middleware — Hono then answers a route with a single
+		 * handler directly, and the scope is made only when read. Same guarantees as the middleware;
+		 * do not use both for one app. Calls that do not come from `@hono/node-server` are passed on
+		 * untouched (no `c.env.scope`).
+		 *
+		 * @example
+		 * ```ts
+		 * const scopes = taskscope()
+		 * serve({ fetch: scopes.fetch(app.fetch), port: 3000 })
+		 * ```
+		 */
+		fetch(fetch: HonoFetch): HonoFetch
+	}
 
 /**
  * Hono 4 middleware that gives every request a request scope, `c.var.scope`.
@@ -186,7 +210,17 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		}
 		return undefined
 	}
-	return withHandle(taskscopeMiddleware, scopes)
+	const middleware = withHandle(taskscopeMiddleware, scopes)
+	Object.defineProperty(middleware, 'fetch', {
+		value: (fetch: HonoFetch) => {
+			if (typeof fetch !== 'function') {
+				throw new InvalidArgumentError('fetch', "a Hono app's fetch (app.fetch)", fetch)
+			}
+			return fetchWithScopes(scopes, fetch)
+		},
+		enumerable: true,
+	})
+	return middleware as HonoTaskscope
 }
 
 /**
@@ -260,7 +294,11 @@ function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
 export function routePolicy(policy: RoutePolicy): MiddlewareHandler<TaskscopeEnv> {
 	const checked = checkRoutePolicy(policy)
 	return async function taskscopeRoutePolicy(c, next) {
-		applyRoutePolicy(c.var.scope, checked)
+		// The middleware's variable, else the bindings of `scopes.fetch(app.fetch)`.
+		applyRoutePolicy(
+			c.get('scope') ?? (c.env as Partial<TaskscopeBindings> | undefined)?.scope,
+			checked,
+		)
 		await next()
 	}
 }
