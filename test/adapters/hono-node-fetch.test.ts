@@ -155,6 +155,25 @@ describe('taskscope/hono: scopes.fetch(app.fetch) on @hono/node-server', () => {
 		expect((await within(get(`${url}/slow`).done, 10_000, 'the answer'))?.statusCode).toBe(504)
 	})
 
+	it('a taskscope middleware in the same app reuses the request: c.var.scope is c.env.scope, one request scope', async () => {
+		const app = new Hono<Env>()
+		const seen = deferred<{ same: boolean; requests: number }>()
+		let scopes: ReturnType<typeof taskscope> | undefined
+		app.use(async (c, next) => (scopes as ReturnType<typeof taskscope>)(c as never, next))
+		app.get('/', (c) => {
+			const root = (scopes as ReturnType<typeof taskscope>).scope
+			seen.resolve({
+				same: c.get('scope') === c.env.scope,
+				requests: root.snapshot().children.length,
+			})
+			return c.text('ok')
+		})
+		const started = await start(app)
+		scopes = started.scopes
+		expect((await get(started.url).done)?.statusCode).toBe(200)
+		expect(await within(seen.promise, 5_000, 'the route')).toEqual({ same: true, requests: 1 })
+	})
+
 	it('passes a call that does not come from @hono/node-server on untouched, and refuses what is not a fetch', async () => {
 		const app = new Hono<Env>()
 		app.get('/', (c) => c.text(String((c.env as Partial<TaskscopeBindings> | undefined)?.scope)))

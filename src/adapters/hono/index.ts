@@ -44,7 +44,12 @@ import {
 } from '../adapter-scopes.js'
 import { cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
-import { fetchWithScopes, type HonoFetch, type TaskscopeBindings } from './node-fetch.js'
+import {
+	admittedThroughFetch,
+	fetchWithScopes,
+	type HonoFetch,
+	type TaskscopeBindings,
+} from './node-fetch.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
@@ -95,8 +100,8 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> &
 		 * scope reaches the app as `c.env.scope` (with `c.env.requestId`, `c.env.after`; see
 		 * {@link TaskscopeBindings}), without a middleware — Hono then answers a route with a single
 		 * handler directly, and the scope is made only when read. Same guarantees as the middleware;
-		 * do not use both for one app. Calls that do not come from `@hono/node-server` are passed on
-		 * untouched (no `c.env.scope`).
+		 * a taskscope middleware in the same app reuses the request (one scope). Calls that do not
+		 * come from `@hono/node-server` are passed on untouched (no `c.env.scope`).
 		 *
 		 * @example
 		 * ```ts
@@ -138,6 +143,10 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> &
  * fail with an `InvalidArgumentError` saying so. `c.var.scope` is typed in any app (the module
  * augments Hono's `ContextVariableMap`).
  *
+ * On `@hono/node-server`, `serve({ fetch: scopes.fetch(app.fetch) })` is the other way in: the
+ * scope reaches the app as `c.env.scope` without a middleware (Hono then skips its compose path
+ * for single-handler routes), made only when read. See {@link TaskscopeBindings}.
+ *
  * @example
  * ```ts
  * import { serve } from '@hono/node-server'
@@ -171,7 +180,8 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 	): Promise<Response | undefined> {
 		const outgoing = nodeResponseOf(c.env)
 		if (outgoing !== undefined) {
-			const request = scopes.admit(incomingOf(c.env), outgoing, true)
+			// Through `scopes.fetch(app.fetch)` as well: the request was admitted there.
+			const request = admittedThroughFetch(c.env) ?? scopes.admit(incomingOf(c.env), outgoing, true)
 			if (request === undefined) return unavailable(c, scopes)
 			setNodeRequestVariables(c, request)
 			try {

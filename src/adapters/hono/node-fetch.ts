@@ -76,6 +76,19 @@ class NodeBindings implements TaskscopeBindings {
 	get after(): After {
 		return this.#request.after
 	}
+
+	/** @internal The request's record. */
+	get record(): AdapterRequest {
+		return this.#request
+	}
+}
+
+/**
+ * The record of a request that came through {@link fetchWithScopes}, from its bindings (`c.env`):
+ * a middleware of the same app then uses it rather than admitting the request twice.
+ */
+export function admittedThroughFetch(env: unknown): AdapterRequest | undefined {
+	return env instanceof NodeBindings ? env.record : undefined
 }
 
 /**
