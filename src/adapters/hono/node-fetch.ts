@@ -42,7 +42,15 @@ export interface TaskscopeBindings {
 	readonly after: After
 }
 
-/** A Hono app's `fetch`, as `@hono/node-server` calls it. */
+/**
+ * A Hono app's `fetch`, as `@hono/node-server` calls it: what `scopes.fetch()` takes and returns.
+ *
+ * @example
+ * ```ts
+ * import type { HonoFetch } from 'taskscope/hono'
+ * const fetch: HonoFetch = taskscope().fetch(app.fetch)
+ * ```
+ */
 export type HonoFetch = (
 	request: Request,
 	env?: any,
