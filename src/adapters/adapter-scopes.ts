@@ -5,11 +5,8 @@
  * @module
  */
 
-import type { After } from '../http/lifecycle/after.js'
-import { afterResponse } from '../http/lifecycle/request-context.js'
-import { requestIdOf } from '../http/lifecycle/request-life.js'
+import { requestScopeObserver } from '../http/lifecycle/request-scope-observer.js'
 import {
-	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
@@ -20,12 +17,14 @@ import {
 	type ResponseOutcome,
 	watchResponse,
 } from '../http/response/response-lifecycle.js'
-import { ConnectionDrain, type InFlight } from '../http/server/connection-drain.js'
-import { runAsWork, workNeedsContext } from '../scope/context.js'
+import { ConnectionDrain } from '../http/server/connection-drain.js'
+import { isAsyncContextEnabled, runAsWork, workNeedsContext } from '../scope/context.js'
+import { observation } from '../scope/diagnostics.js'
 import { ScopeClosedError } from '../scope/errors.js'
 import { checkOptionKeys } from '../scope/option-keys.js'
 import type { Scope, ScopeResult } from '../scope/scope.js'
 import { checkMilliseconds } from '../scope/validate.js'
+import { AdapterRequest, type AdapterShared, type NodeRequestLike } from './adapter-request.js'
 
 /**
  * Options of every adapter: those of the request scopes (`errors`, `mercy`, `grace`, `onError`,
@@ -82,24 +81,20 @@ export interface TaskscopeHandle {
  * @example
  * ```ts
  * const scopes = new AdapterScopes('express', options)
- * const scope = scopes.open(res) // undefined once closing: answer 503
+ * const request = scopes.admit(req, res, false) // undefined once closing: answer 503
+ * request?.scope // made on first read
  * ```
  */
 export class AdapterScopes implements TaskscopeHandle {
 	readonly #scopes: RequestScopes
 	readonly #drain = new ConnectionDrain()
-	readonly #responseEnded: (outcome: ResponseOutcome, request: AdapterRequest) => void
+	readonly #shared: AdapterShared
 	#closing: Promise<ScopeResult> | undefined
 
 	constructor(name: string, options: RequestScopeOptions) {
 		checkOptionKeys('options', options, ADAPTER_OPTION_KEYS)
 		this.#scopes = new RequestScopes(name, options)
-		const drain = this.#drain
-		// One function per adapter instance, not per request: the request is the watch's context.
-		this.#responseEnded = (outcome, request) => {
-			drain.delete(request)
-			responseEnded(outcome, request.scope)
-		}
+		this.#shared = { scopes: this.#scopes, drain: this.#drain }
 	}
 
 	get scope(): Scope {
@@ -117,28 +112,29 @@ export class AdapterScopes implements TaskscopeHandle {
 	}
 
 	/**
-	 * A request scope held until `res` ends, then ended by the response's outcome; `undefined`
-	 * once the adapter is closing (answer 503).
+	 * The record of a request on Node, held until `res` ends, whose scope is made on demand (see
+	 * {@link AdapterRequest}); `undefined` once the adapter is closing (answer 503). The scope is
+	 * made at once when it must exist from the start: the caller's deadline must be able to cancel
+	 * it, and observers (diagnostics channels, `taskscope/testing`) count request scopes.
+	 * `tracksHandler`: the caller tells {@link AdapterRequest.handlerSettled}.
 	 */
-	open(res: NodeServerResponse): Scope | undefined {
-		// Both Node responses know their request (`res.req`): the deadline header is read there.
-		const headers = (res as { req?: { headers?: Record<string, string | string[] | undefined> } })
-			.req?.headers
-		const scope = this.#tryOpen(
-			undefined,
-			timeoutOfNodeRequest(this.#scopes.deadline, headers),
-			res,
-			headers,
-			(res as { req?: Scope['request'] }).req,
-		)
-		if (scope === undefined) return undefined
-		const echo = this.#scopes.echoHeader
-		if (echo !== undefined) res.setHeader(echo, requestIdOf(scope) as string)
-		scope.hold()
-		const request = new AdapterRequest(scope, res)
+	admit(
+		req: NodeRequestLike | undefined,
+		res: NodeServerResponse,
+		tracksHandler: boolean,
+	): AdapterRequest | undefined {
+		const scopes = this.#scopes
+		if (scopes.refusesRequests) return undefined
+		const request = new AdapterRequest(this.#shared, req, res, tracksHandler)
+		const echo = scopes.echoHeader
+		if (echo !== undefined) res.setHeader(echo, request.requestId)
+		const timeout = timeoutOfNodeRequest(scopes.deadline, req?.headers)
+		if (timeout !== undefined || observation.any || requestScopeObserver !== undefined) {
+			request.openScope(timeout)
+		}
 		this.#drain.add(request)
-		watchResponse(res, this.#responseEnded, request)
-		return scope
+		watchResponse(res, responseEnded, request)
+		return request
 	}
 
 	/**
@@ -173,6 +169,8 @@ export class AdapterScopes implements TaskscopeHandle {
 
 	async #shutDown(grace: number): Promise<ScopeResult> {
 		try {
+			// A request that made no scope yet gets one now, to be wound up (and waited for) as the rest.
+			for (const request of this.#drain.inFlight()) (request as AdapterRequest).scope
 			const windingUp = this.#scopes.close(grace)
 			this.#drain.begin()
 			return await windingUp
@@ -198,23 +196,9 @@ export class AdapterScopes implements TaskscopeHandle {
 	}
 }
 
-/** One request in flight under an adapter: its scope and response, as the drain keeps it. */
-class AdapterRequest implements InFlight {
-	readonly scope: Scope
-	readonly res: NodeServerResponse
-	inFlightPrevious: InFlight | undefined = undefined
-	inFlightNext: InFlight | undefined = undefined
-
-	constructor(scope: Scope, res: NodeServerResponse) {
-		this.scope = scope
-		this.res = res
-	}
-}
-
 /** The response ended: delivered (complete) or not (the client went away). */
-function responseEnded(outcome: ResponseOutcome, scope: Scope): void {
-	endRequestScope(scope, outcome === 'complete')
-	scope.release()
+function responseEnded(outcome: ResponseOutcome, request: AdapterRequest): void {
+	request.responseEnded(outcome === 'complete')
 }
 
 /**
@@ -240,27 +224,12 @@ export function withHandle<F extends Function>(
 }
 
 /**
- * Runs the downstream handlers (`next`) as the request scope's work: with the implicit current
- * scope on, `spawn()` and `scope()` in a route find the request scope; in development, a
- * detached root made there is reported. Costs nothing when neither is on.
+ * Runs the downstream handlers (`next`) as the request's work: with the implicit current scope
+ * on, `spawn()` and `scope()` in a route find the request scope (made now); with only the
+ * development checks on, they are marked as running work (a detached root made there is
+ * reported) and the scope is still made on demand. Costs nothing when neither is on.
  */
-export function asRequestWork<R>(scope: Scope, next: () => R): R {
-	return workNeedsContext() ? runAsWork(scope, next, undefined) : next()
-}
-
-/**
- * What every adapter puts on its request object besides `scope`: the request's id and `after`.
- *
- * @example
- * ```ts
- * const { requestId, after } = requestTools(scope)
- * req.requestId = requestId
- * req.after = after
- * ```
- */
-export function requestTools(scope: Scope): { requestId: string; after: After } {
-	return {
-		requestId: requestIdOf(scope) as string,
-		after: (fn, options) => afterResponse(scope, fn, options),
-	}
+export function asRequestWork<R>(request: { readonly scope: Scope }, next: () => R): R {
+	if (!workNeedsContext()) return next()
+	return runAsWork(isAsyncContextEnabled() ? request.scope : request, next, undefined)
 }

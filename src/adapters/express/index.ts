@@ -24,13 +24,13 @@ import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
-	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
 import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
-import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
+import { rejectUseWithoutCall } from '../misuse.js'
+import { attachRequest, installRequestAccessors } from '../request-accessors.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
@@ -125,17 +125,14 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 	): void {
 		const app = (req as { app?: ExpressApp }).app
 		if (app !== undefined) coverApp(app, req)
-		const scope = scopes.open(res)
-		if (scope === undefined) {
+		// Express cannot tell when the handlers are done: the scope waits for the response only.
+		const request = scopes.admit(req, res, false)
+		if (request === undefined) {
 			sendStatus(res, 503, { closeConnection: true, headers: scopes.unavailableHeaders })
 			return
 		}
-		const tools = requestTools(scope)
-		const request = req as IncomingMessage & { scope: Scope; requestId: string; after: After }
-		request.scope = scope
-		request.requestId = tools.requestId
-		request.after = tools.after
-		asRequestWork(scope, next)
+		attachRequest(req, request)
+		asRequestWork(request, next)
 	}
 	return withHandle(taskscopeMiddleware, scopes)
 }
@@ -148,17 +145,18 @@ interface ExpressApp {
 
 /** The apps whose requests pass through a taskscope middleware. */
 const coveredApps = new WeakSet<object>()
+let lastCoveredApp: object | undefined
 
 /**
  * Done on every request, cheaply: marks the app as using taskscope (so `req.scope` read where the
  * middleware did not run throws), and keeps {@link answerCancellation} the last layer of its router.
  */
 function coverApp(app: ExpressApp, req: IncomingMessage): void {
-	if (!coveredApps.has(app)) {
+	if (app !== lastCoveredApp && !coveredApps.has(app)) {
 		coveredApps.add(app)
 		const prototype = expressRequestPrototype(req)
 		if (prototype !== undefined) {
-			installScopeAccessor(
+			installRequestAccessors(
 				prototype,
 				'req.scope',
 				(target) => coveredApps.has((target as { app?: object }).app ?? {}),
@@ -166,6 +164,7 @@ function coverApp(app: ExpressApp, req: IncomingMessage): void {
 			)
 		}
 	}
+	lastCoveredApp = app // most servers run one app: no WeakSet lookup per request
 	const stack = app.router?.stack
 	if (!Array.isArray(stack) || stack.at(-1)?.handle === answerCancellation) return
 	// Routes were added after the last one: move it to the end. The old layer stays where it is

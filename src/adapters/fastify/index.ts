@@ -30,10 +30,10 @@ import { isResponseClosed } from '../../http/response/response-lifecycle.js'
 import { statusText } from '../../http/response/status.js'
 import { InvalidArgumentError } from '../../scope/errors.js'
 import type { Scope, ScopeResult } from '../../scope/scope.js'
+import type { AdapterRequest } from '../adapter-request.js'
 import {
 	AdapterScopes,
 	asRequestWork,
-	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 } from '../adapter-scopes.js'
@@ -144,27 +144,21 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 	}
 	const handle: TaskscopeHandle = { scope: scopes.scope, close }
 	fastify.decorate('taskscope', handle)
-	fastify.decorateRequest('scope', {
-		getter(this: FastifyRequest & { [kScope]?: Scope }): Scope {
-			const scope = this[kScope]
-			if (scope === undefined) {
-				throw new MissingMiddlewareError(
-					'request.scope',
-					"read it in a handler or a hook after taskscope's onRequest hook (register the plugin before the routes and hooks that use it)",
-				)
-			}
-			return scope
-		},
-		setter(this: FastifyRequest & { [kScope]?: Scope }, scope: Scope): void {
-			this[kScope] = scope
-		},
-	})
-	fastify.decorateRequest('requestId', '')
-	fastify.decorateRequest('after', null as unknown as After)
-	// Route policies are checked once, when the route is defined.
+	decorateRequests(fastify)
+	// Route policies are checked once, when the route is defined, and applied by a hook of the
+	// route's own (it runs after the plugin's onRequest hook): routes without one pay nothing.
 	fastify.addHook('onRoute', function checkTaskscopePolicy(route): void {
 		const config = route.config as { taskscope?: unknown } | undefined
-		if (config?.taskscope !== undefined) config.taskscope = checkRoutePolicy(config.taskscope)
+		if (config?.taskscope === undefined) return
+		const policy = checkRoutePolicy(config.taskscope)
+		config.taskscope = policy
+		route.onRequest = [
+			...hooksOf(route.onRequest),
+			function applyTaskscopePolicy(request, _reply, next): void {
+				applyRoutePolicy(request.scope, policy)
+				next()
+			},
+		]
 	})
 	fastify.addHook(
 		'onRequest',
@@ -173,22 +167,17 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 			reply: FastifyReply,
 			next: HookHandlerDoneFunction,
 		): void {
-			const scope = scopes.open(reply.raw)
-			if (scope === undefined) {
+			// Fastify tells no handler's end to a hook: the scope waits for the response only.
+			const admitted = scopes.admit(request.raw, reply.raw, false)
+			if (admitted === undefined) {
 				reply
 					.code(503)
 					.headers({ ...scopes.unavailableHeaders, connection: 'close' })
 					.send('Service Unavailable')
 				return
 			}
-			const tools = requestTools(scope)
-			request.scope = scope
-			request.requestId = tools.requestId
-			request.after = tools.after
-			const policy = (request.routeOptions.config as { taskscope?: RoutePolicy } | undefined)
-				?.taskscope
-			if (policy !== undefined) applyRoutePolicy(scope, policy)
-			asRequestWork(scope, next)
+			;(request as Decorated)[kRequest] = admitted
+			asRequestWork(admitted, next)
 		},
 	)
 	fastify.addHook('onRoute', answerCancellationsOf)
@@ -203,7 +192,61 @@ function install(fastify: FastifyInstance, options: TaskscopeOptions): void {
 	})
 }
 
-const kScope = Symbol('taskscope.requestScope')
+const kRequest = Symbol('taskscope.adapterRequest')
+
+type Decorated = FastifyRequest & { [kRequest]: AdapterRequest | null }
+
+/**
+ * `request.scope`, `request.requestId` and `request.after` read the request's record, so the
+ * scope is made when first read. The record's own slot is a decorator with a value, which Fastify
+ * sets in its request constructor: every request object keeps one shape.
+ */
+function decorateRequests(fastify: FastifyInstance): void {
+	fastify.decorateRequest(kRequest as unknown as string, null)
+	fastify.decorateRequest('scope', {
+		getter(this: FastifyRequest): Scope {
+			const request = (this as Decorated)[kRequest]
+			if (request === null) {
+				throw new MissingMiddlewareError(
+					'request.scope',
+					"read it in a handler or a hook after taskscope's onRequest hook (register the plugin before the routes and hooks that use it)",
+				)
+			}
+			return request.scope
+		},
+		setter: ownValueSetter('scope'),
+	})
+	fastify.decorateRequest('requestId', {
+		getter(this: FastifyRequest): string {
+			return (this as Decorated)[kRequest]?.requestId ?? ''
+		},
+		setter: ownValueSetter('requestId'),
+	})
+	fastify.decorateRequest('after', {
+		getter(this: FastifyRequest) {
+			return (this as Decorated)[kRequest]?.after as After
+		},
+		setter: ownValueSetter('after'),
+	} as never)
+}
+
+/** An assignment gives the request an own value, which hides the getter from then on. */
+function ownValueSetter(name: string): (this: object, value: unknown) => void {
+	return function setOwnValue(this: object, value: unknown): void {
+		Object.defineProperty(this, name, {
+			value,
+			writable: true,
+			configurable: true,
+			enumerable: true,
+		})
+	}
+}
+
+/** A route's hooks of one kind, as an array. */
+function hooksOf<H>(hooks: H | H[] | undefined): H[] {
+	if (hooks === undefined) return []
+	return Array.isArray(hooks) ? hooks : [hooks]
+}
 
 /** The adapter's own options: those Fastify reads from `register` options are set aside. */
 function ownOptions(options: TaskscopeOptions | undefined): TaskscopeOptions {

@@ -19,28 +19,41 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import { endWhenConsumed, runtimeCompletion } from '../../http/fetch/end-when-consumed.js'
 import { waitUntilOf } from '../../http/fetch/wait-until.js'
 import type { After } from '../../http/lifecycle/after.js'
-import { requestLifeOf } from '../../http/lifecycle/request-life.js'
+import { afterResponse } from '../../http/lifecycle/request-context.js'
+import { requestIdOf, requestLifeOf } from '../../http/lifecycle/request-life.js'
 import { endRequestScope } from '../../http/lifecycle/request-scopes.js'
 import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
 import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
 import type { NodeServerResponse } from '../../http/response/response-lifecycle.js'
 import { statusResponse } from '../../http/response/status.js'
 import { OverloadedError } from '../../layers/load-shed/error.js'
-import { CancelledError, ScopeClosedError, TimeoutError } from '../../scope/errors.js'
+import {
+	CancelledError,
+	InvalidArgumentError,
+	ScopeClosedError,
+	TimeoutError,
+} from '../../scope/errors.js'
 import type { Scope } from '../../scope/scope.js'
+import type { AdapterRequest, NodeRequestLike } from '../adapter-request.js'
 import {
 	AdapterScopes,
 	asRequestWork,
-	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
 import { cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
+import {
+	admittedThroughFetch,
+	fetchWithScopes,
+	type HonoFetch,
+	type TaskscopeBindings,
+} from './node-fetch.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
+export type { HonoFetch, TaskscopeBindings } from './node-fetch.js'
 
 declare module 'hono' {
 	// As Hono's own middleware do: `c.var.scope` / `c.get('scope')` type in any app, no generic.
@@ -80,7 +93,24 @@ export type TaskscopeEnv = { Variables: { scope: Scope; requestId: string; after
  * await scopes.close({ grace: 5_000 })
  * ```
  */
-export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
+export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> &
+	TaskscopeHandle & {
+		/**
+		 * On `@hono/node-server`, the other way in: wraps the app's `fetch` so that every request's
+		 * scope reaches the app as `c.env.scope` (with `c.env.requestId`, `c.env.after`; see
+		 * {@link TaskscopeBindings}), without a middleware — Hono then answers a route with a single
+		 * handler directly, and the scope is made only when read. Same guarantees as the middleware;
+		 * a taskscope middleware in the same app reuses the request (one scope). Calls that do not
+		 * come from `@hono/node-server` are passed on untouched (no `c.env.scope`).
+		 *
+		 * @example
+		 * ```ts
+		 * const scopes = taskscope()
+		 * serve({ fetch: scopes.fetch(app.fetch), port: 3000 })
+		 * ```
+		 */
+		fetch(fetch: HonoFetch): HonoFetch
+	}
 
 /**
  * Hono 4 middleware that gives every request a request scope, `c.var.scope`.
@@ -112,6 +142,10 @@ export type HonoTaskscope = MiddlewareHandler<TaskscopeEnv> & TaskscopeHandle
  * Pass the result of the call: `app.use(taskscope())`; `app.use(taskscope)` makes every request
  * fail with an `InvalidArgumentError` saying so. `c.var.scope` is typed in any app (the module
  * augments Hono's `ContextVariableMap`).
+ *
+ * On `@hono/node-server`, `serve({ fetch: scopes.fetch(app.fetch) })` is the other way in: the
+ * scope reaches the app as `c.env.scope` without a middleware (Hono then skips its compose path
+ * for single-handler routes), made only when read. See {@link TaskscopeBindings}.
  *
  * @example
  * ```ts
@@ -146,14 +180,14 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 	): Promise<Response | undefined> {
 		const outgoing = nodeResponseOf(c.env)
 		if (outgoing !== undefined) {
-			const scope = scopes.open(outgoing)
-			if (scope === undefined) return unavailable(c, scopes)
-			setRequestVariables(c, scope)
-			scope.hold() // the downstream handlers
+			// Through `scopes.fetch(app.fetch)` as well: the request was admitted there.
+			const request = admittedThroughFetch(c.env) ?? scopes.admit(incomingOf(c.env), outgoing, true)
+			if (request === undefined) return unavailable(c, scopes)
+			setNodeRequestVariables(c, request)
 			try {
-				await asRequestWork(scope, next)
+				await asRequestWork(request, next)
 			} finally {
-				scope.release()
+				request.handlerSettled() // the scope waits for the downstream handlers
 			}
 			return undefined
 		}
@@ -165,7 +199,7 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		if (echo !== undefined) c.header(echo, c.get('requestId'))
 		scope.hold()
 		try {
-			await asRequestWork(scope, next)
+			await asRequestWork({ scope }, next)
 		} catch (error) {
 			scope.release()
 			endRequestScope(scope, !scope.cancelled)
@@ -186,7 +220,17 @@ export function taskscope(options: TaskscopeOptions = {}): HonoTaskscope {
 		}
 		return undefined
 	}
-	return withHandle(taskscopeMiddleware, scopes)
+	const middleware = withHandle(taskscopeMiddleware, scopes)
+	Object.defineProperty(middleware, 'fetch', {
+		value: (fetch: HonoFetch) => {
+			if (typeof fetch !== 'function') {
+				throw new InvalidArgumentError('fetch', "a Hono app's fetch (app.fetch)", fetch)
+			}
+			return fetchWithScopes(scopes, fetch)
+		},
+		enumerable: true,
+	})
+	return middleware as HonoTaskscope
 }
 
 /**
@@ -226,11 +270,20 @@ function setWaitUntil(scope: Scope, c: Context): void {
 	life.waitUntil = waitUntilOf(executionCtx)
 }
 
+/**
+ * Hono's variables are plain values in a Map, read by `c.get` and `c.var` without a hook: the
+ * scope cannot be made on demand, so it is made here.
+ */
+function setNodeRequestVariables(c: Context<TaskscopeEnv>, request: AdapterRequest): void {
+	c.set('scope', request.scope)
+	c.set('requestId', request.requestId)
+	c.set('after', request.after)
+}
+
 function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
-	const tools = requestTools(scope)
 	c.set('scope', scope)
-	c.set('requestId', tools.requestId)
-	c.set('after', tools.after)
+	c.set('requestId', requestIdOf(scope) as string)
+	c.set('after', (fn, options) => afterResponse(scope, fn, options))
 }
 
 /**
@@ -251,9 +304,21 @@ function setRequestVariables(c: Context<TaskscopeEnv>, scope: Scope): void {
 export function routePolicy(policy: RoutePolicy): MiddlewareHandler<TaskscopeEnv> {
 	const checked = checkRoutePolicy(policy)
 	return async function taskscopeRoutePolicy(c, next) {
-		applyRoutePolicy(c.var.scope, checked)
+		// The middleware's variable, else the bindings of `scopes.fetch(app.fetch)`.
+		applyRoutePolicy(
+			c.get('scope') ?? (c.env as Partial<TaskscopeBindings> | undefined)?.scope,
+			checked,
+		)
 		await next()
 	}
+}
+
+/** The raw Node request on `@hono/node-server` (`c.env.incoming`), for ids and deadlines. */
+function incomingOf(env: unknown): NodeRequestLike | undefined {
+	const incoming = (env as { incoming?: unknown }).incoming
+	return typeof incoming === 'object' && incoming !== null
+		? (incoming as NodeRequestLike)
+		: undefined
 }
 
 /**

@@ -24,13 +24,13 @@ import type { Scope } from '../../scope/scope.js'
 import {
 	AdapterScopes,
 	asRequestWork,
-	requestTools,
 	type TaskscopeHandle,
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
 import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
-import { installScopeAccessor, rejectUseWithoutCall } from '../misuse.js'
+import { rejectUseWithoutCall } from '../misuse.js'
+import { attachRequest, installRequestAccessors } from '../request-accessors.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
@@ -114,25 +114,21 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 	const scopes = new AdapterScopes(options.name ?? 'koa', options)
 	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
 		coverContext(ctx)
-		const scope = scopes.open(ctx.res)
-		if (scope === undefined) {
+		const request = scopes.admit(ctx.req, ctx.res, true)
+		if (request === undefined) {
 			ctx.status = 503
 			ctx.set('connection', 'close')
 			if (scopes.unavailableHeaders !== undefined) ctx.set(scopes.unavailableHeaders)
 			ctx.body = 'Service Unavailable'
 			return
 		}
-		const tools = requestTools(scope)
-		ctx.scope = scope
-		ctx.requestId = tools.requestId
-		ctx.after = tools.after
-		scope.hold() // the downstream middleware
+		attachRequest(ctx, request)
 		try {
-			await asRequestWork(scope, next)
+			await asRequestWork(request, next)
 		} catch (error) {
 			answerCancellation(ctx, error)
 		} finally {
-			scope.release()
+			request.handlerSettled() // the scope, once made, waits for the downstream middleware
 		}
 	}
 	return withHandle(taskscopeMiddleware, scopes)
@@ -145,14 +141,17 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
  */
 function coverContext(ctx: ExtendableContext): void {
 	const prototype = Object.getPrototypeOf(ctx) as object | null
-	if (prototype === null || prototype === Object.prototype) return
-	installScopeAccessor(
+	if (prototype === lastCovered || prototype === null || prototype === Object.prototype) return
+	lastCovered = prototype // most servers run one app: one check per request
+	installRequestAccessors(
 		prototype,
 		'ctx.scope',
 		() => true,
 		'add app.use(taskscope()) first, before the middleware and routers that use it',
 	)
 }
+
+let lastCovered: object | null = null
 
 /**
  * A cancellation thrown downstream is answered as `serve` answers it — 503 for a shutdown, 504

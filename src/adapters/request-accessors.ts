@@ -1,0 +1,101 @@
+/**
+ * `scope`, `requestId` and `after` on a framework's request objects, read from the request's
+ * {@link AdapterRequest} on demand: the middleware stores one record per request, and a handler
+ * that reads none of the three makes no scope.
+ *
+ * @module
+ */
+import type { AdapterRequest } from './adapter-request.js'
+import { MissingMiddlewareError } from './errors.js'
+
+const kRequest = Symbol('taskscope.adapterRequest')
+
+type Target = Record<PropertyKey, unknown> & { [kRequest]?: AdapterRequest }
+
+const PROPERTIES = ['scope', 'requestId', 'after'] as const
+
+/**
+ * Puts `scope`, `requestId` and `after` accessors on `prototype` (the framework's shared request
+ * or context prototype), once. They read the record {@link attachRequest} stored; `scope` throws a
+ * {@link MissingMiddlewareError} when none was stored and `covered(target)` says this request
+ * should have been covered (its app uses taskscope), and reads `undefined` elsewhere, so apps that
+ * never use taskscope see no change. Assigning one of them gives that object its own value. When
+ * something else owns one of the three names on the prototype, nothing is installed and
+ * {@link attachRequest} sets plain properties instead.
+ *
+ * @example
+ * ```ts
+ * installRequestAccessors(expressRequestPrototype, 'req.scope', (req) => apps.has(req.app), 'app.use(taskscope()) before the routes')
+ * ```
+ */
+export function installRequestAccessors(
+	prototype: object,
+	property: string,
+	covered: (target: object) => boolean,
+	fix: string,
+): void {
+	if (Object.hasOwn(prototype, kRequest)) return
+	// Something else owns one of the names here: leave it alone.
+	for (const name of PROPERTIES) if (Object.hasOwn(prototype, name)) return
+	Object.defineProperty(prototype, kRequest, { value: undefined, writable: true })
+	Object.defineProperty(prototype, 'scope', {
+		configurable: true,
+		enumerable: false,
+		get(this: Target) {
+			const request = this[kRequest]
+			if (request !== undefined) return request.scope
+			if (!covered(this)) return undefined
+			throw new MissingMiddlewareError(property, fix)
+		},
+		set: ownValueSetter('scope'),
+	})
+	Object.defineProperty(prototype, 'requestId', {
+		configurable: true,
+		enumerable: false,
+		get(this: Target) {
+			return this[kRequest]?.requestId
+		},
+		set: ownValueSetter('requestId'),
+	})
+	Object.defineProperty(prototype, 'after', {
+		configurable: true,
+		enumerable: false,
+		get(this: Target) {
+			return this[kRequest]?.after
+		},
+		set: ownValueSetter('after'),
+	})
+}
+
+/** An assignment gives the object an own value, which hides the accessor from then on. */
+function ownValueSetter(name: string): (this: object, value: unknown) => void {
+	return function setOwnValue(this: object, value: unknown): void {
+		Object.defineProperty(this, name, {
+			value,
+			writable: true,
+			configurable: true,
+			enumerable: true,
+		})
+	}
+}
+
+/**
+ * Gives `target` (Express's `req`, Koa's `ctx`) its request's `scope`, `requestId` and `after`:
+ * one stored record when the accessors are on its prototype, else the three values, the scope
+ * made now.
+ *
+ * @example
+ * ```ts
+ * attachRequest(req, scopes.admit(req, res, false))
+ * ```
+ */
+export function attachRequest(target: object, request: AdapterRequest): void {
+	if (kRequest in target) {
+		;(target as Target)[kRequest] = request
+		return
+	}
+	const values = target as Record<string, unknown>
+	values.scope = request.scope
+	values.requestId = request.requestId
+	values.after = request.after
+}
