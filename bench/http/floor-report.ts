@@ -5,10 +5,13 @@ import { httpBaseline } from './registry.js'
 /** The row the hand-written floor of a framework (or of bare node:http) is named after. */
 const floorOf = (framework: string) => `${framework}-rawtask`
 
-/** What a taskscope row runs on: `taskscope-serve…` → node-http, `taskscope-koa` → koa. */
+/**
+ * What a taskscope row runs on: `taskscope-serve…` → node-http, `taskscope-koa` → koa,
+ * `taskscope-hono-middleware` → hono (a variant of the same framework).
+ */
 function frameworkOf(row: string): string {
 	const name = row.slice('taskscope-'.length)
-	return name.startsWith('serve') ? httpBaseline : name
+	return name.startsWith('serve') ? httpBaseline : (name.split('-')[0] as string)
 }
 
 /**

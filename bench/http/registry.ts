@@ -23,14 +23,16 @@ export function serverNames(): string[] {
 
 /**
  * What a taskscope row runs on, to compare it with that alone: `taskscope-express` → `express`,
- * `taskscope-serve…` → `node-http`. Undefined for rows that are not taskscope's, or whose
+ * `taskscope-serve…` → `node-http`, `taskscope-hono-middleware` → `hono`. Undefined for rows that are not taskscope's, or whose
  * framework has no row of its own.
  */
 export function baseOf(name: string, names: readonly string[]): string | undefined {
 	if (!name.startsWith('taskscope-')) return undefined
-	const framework = name.slice('taskscope-'.length)
-	if (framework.startsWith('serve')) return httpBaseline
-	return names.includes(framework) ? framework : undefined
+	const rest = name.slice('taskscope-'.length)
+	if (rest.startsWith('serve')) return httpBaseline
+	// `taskscope-hono-middleware` is a variant of the hono row.
+	const framework = names.includes(rest) ? rest : rest.split('-')[0]
+	return framework !== undefined && names.includes(framework) ? framework : undefined
 }
 
 export function serverFile(name: string): string {
