@@ -67,8 +67,11 @@ export function installRequestAccessors(
 	})
 }
 
-/** An assignment gives the object an own value, which hides the accessor from then on. */
-function ownValueSetter(name: string): (this: object, value: unknown) => void {
+/**
+ * A setter under which an assignment gives the object an own value, hiding the accessor from then
+ * on (`req.scope = x` works as on a plain object). Shared with Fastify's getter decorators.
+ */
+export function ownValueSetter(name: string): (this: object, value: unknown) => void {
 	return function setOwnValue(this: object, value: unknown): void {
 		Object.defineProperty(this, name, {
 			value,

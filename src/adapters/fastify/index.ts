@@ -39,6 +39,7 @@ import {
 } from '../adapter-scopes.js'
 import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { MissingMiddlewareError } from '../errors.js'
+import { ownValueSetter } from '../request-accessors.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
@@ -228,18 +229,6 @@ function decorateRequests(fastify: FastifyInstance): void {
 		},
 		setter: ownValueSetter('after'),
 	} as never)
-}
-
-/** An assignment gives the request an own value, which hides the getter from then on. */
-function ownValueSetter(name: string): (this: object, value: unknown) => void {
-	return function setOwnValue(this: object, value: unknown): void {
-		Object.defineProperty(this, name, {
-			value,
-			writable: true,
-			configurable: true,
-			enumerable: true,
-		})
-	}
 }
 
 /** A route's hooks of one kind, as an array. */

@@ -10,7 +10,6 @@ import { ClientDisconnectError, InvalidResponseError } from '../errors.js'
 import { type HttpApp, toCallOnDemand } from '../lifecycle/app.js'
 import { requestScopeObserver } from '../lifecycle/request-scope-observer.js'
 import {
-	endRequestScope,
 	REQUEST_SCOPE_OPTION_KEYS,
 	type RequestScopeOptions,
 	RequestScopes,
@@ -33,7 +32,8 @@ import {
 } from '../response/response-lifecycle.js'
 import { sendStatus } from '../response/status.js'
 import { writeLightResponse, writeResponse } from '../response/write-response.js'
-import { ConnectionDrain, type InFlight } from './connection-drain.js'
+import { ConnectionDrain } from './connection-drain.js'
+import { OnDemandRequest } from './on-demand-request.js'
 
 /**
  * The default request body limit: 1 MiB.
@@ -285,28 +285,12 @@ function responseEnded(outcome: ResponseOutcome, exchange: Exchange): void {
 }
 
 /**
- * One request in flight. Its scope, once made, holds two pieces of work that are not tasks: the
- * handler's call and the response. The scope ends (and its background tasks are cancelled) when
- * the response ends; it closes when the handler has settled too.
- *
- * The scope is made on demand (see `scope`): a handler that never reads it costs no scope at all.
- * Until then the exchange itself answers for it: its request id, `onDisconnect`, the reports of
- * failures, and the shutdown (which makes the scopes of the requests in flight before it winds
- * them up). A request whose client leaves while its handler still runs gets its scope then, so
- * that the shutdown waits for that handler as it would have.
+ * One request in flight under `serve`/`toNodeListener` (see {@link OnDemandRequest}: its scope is
+ * made on demand). Beyond that it answers the request: the handler's `Response`, or the status
+ * for its failure.
  */
-class Exchange implements InFlight {
-	readonly #shared: Shared
-	readonly #req: IncomingMessage | Http2ServerRequest
-	readonly res: NodeServerResponse
+class Exchange extends OnDemandRequest<Shared> {
 	readonly request: Request
-	inFlightPrevious: InFlight | undefined = undefined
-	inFlightNext: InFlight | undefined = undefined
-	#scope: Scope | undefined = undefined
-	#requestId: string | undefined = undefined
-	#handlerDone = false
-	/** undefined while the response is in flight; then whether it was delivered. */
-	#delivered: boolean | undefined = undefined
 
 	constructor(
 		shared: Shared,
@@ -314,36 +298,8 @@ class Exchange implements InFlight {
 		res: NodeServerResponse,
 		request: Request,
 	) {
-		this.#shared = shared
-		this.#req = req
-		this.res = res
+		super(shared, req, res, true)
 		this.request = request
-	}
-
-	/** The request scope, made now if it was not yet. */
-	get scope(): Scope {
-		return this.#scope ?? this.openScope(undefined)
-	}
-
-	get requestId(): string {
-		let id = this.#requestId
-		if (id === undefined) id = this.#requestId = this.#shared.scopes.idFor(this.#req.headers)
-		return id
-	}
-
-	/**
-	 * Makes the request scope. Made after the response ended, it is ended at once as the response
-	 * did (its spawns never run); made while the server closes, it is born cancelled.
-	 */
-	openScope(timeout: number | undefined): Scope {
-		const scopes = this.#shared.scopes
-		const scope = scopes.openAdmitted(this.requestId, undefined, timeout, this.res, this.#req)
-		this.#scope = scope
-		if (!this.#handlerDone) scope.hold()
-		const delivered = this.#delivered
-		if (delivered === undefined) scope.hold()
-		else endRequestScope(scope, delivered, true)
-		return scope
 	}
 
 	respond(response: unknown): void {
@@ -373,12 +329,12 @@ class Exchange implements InFlight {
 	fail(error: unknown, settled = false): void {
 		if (!settled) this.handlerSettled()
 		const { status, report } = answerFor(error)
-		const shared = this.#shared
-		if (isResponseClosed(this.res) || this.#delivered !== undefined) {
+		const shared = this.shared
+		if (isResponseClosed(this.res) || this.delivered !== undefined) {
 			// Nobody to answer. A failure that is not the disconnect itself is still reported.
 			// (Under a route's 'ignore' policy the scope is not cancelled: the body's own
 			// ClientDisconnectError is the disconnect too.)
-			const cancelled = this.#scope?.cancelled === true
+			const cancelled = this.madeScope?.cancelled === true
 			if (report && !cancelled && !(error instanceof ClientDisconnectError)) {
 				shared.report(
 					error,
@@ -408,7 +364,7 @@ class Exchange implements InFlight {
 		const res = this.res
 		const answered = res.headersSent ? res.statusCode : status
 		if (report) {
-			this.#shared.report(
+			this.shared.report(
 				error,
 				this.requestId,
 				describeFailure(this.request, answered, 'its body failed while being sent'),
@@ -417,37 +373,17 @@ class Exchange implements InFlight {
 		if (!res.headersSent) sendStatus(res, status)
 	}
 
-	handlerSettled(): void {
-		if (this.#handlerDone) return
-		this.#handlerDone = true
-		this.#scope?.release()
+	protected override disconnectedWithoutScope(): void {
+		// Nobody has read the signal yet: its reason is made if someone does.
+		abortLazyRequestWith(this.request, disconnectError)
 	}
 
-	responseEnded(delivered: boolean): void {
-		if (this.#delivered !== undefined) return
-		this.#delivered = delivered
-		this.#shared.drain.delete(this)
-		const scope = this.#scope
-		if (scope === undefined) {
-			if (!delivered) {
-				this.#shared.scopes.disconnected(this.requestId)
-				// Nobody has read the signal yet: its reason is made if someone does.
-				abortLazyRequestWith(this.request, disconnectError)
-				// The handler still runs: it gets its scope now (born cancelled), which the
-				// shutdown waits for, as for any other request.
-				if (!this.#handlerDone) this.openScope(undefined)
-			}
-			return
-		}
-		endRequestScope(scope, delivered)
+	protected override disconnectedWithScope(scope: Scope): void {
 		// Under a route's 'ignore' policy the scope is not cancelled: the body still ends, plainly.
-		if (!delivered) {
-			abortLazyRequest(
-				this.request,
-				scope.cancelled ? scope.cancelError() : new ClientDisconnectError('The client went away'),
-			)
-		}
-		scope.release()
+		abortLazyRequest(
+			this.request,
+			scope.cancelled ? scope.cancelError() : new ClientDisconnectError('The client went away'),
+		)
 	}
 }
 

@@ -1,0 +1,131 @@
+/**
+ * A request in flight whose request scope is made on demand: `serve`/`toNodeListener`'s exchange
+ * and the adapters' per-request record are both one of these.
+ *
+ * @module
+ */
+import type { Scope } from '../../scope/scope.js'
+import { endRequestScope, type RequestScopes } from '../lifecycle/request-scopes.js'
+import type { NodeServerResponse } from '../response/response-lifecycle.js'
+import type { ConnectionDrain, InFlight } from './connection-drain.js'
+
+/** What the requests of one listener (or one adapter) share. */
+export interface OnDemandShared {
+	readonly scopes: RequestScopes
+	readonly drain: ConnectionDrain
+}
+
+/** The part of a Node request a record reads: its headers (for the request id). */
+export interface RequestHeadersSource {
+	readonly headers?: Record<string, string | string[] | undefined>
+}
+
+/**
+ * One request in flight. Its scope, once made, holds the work that is not a task: the handler's
+ * call (when tracked) and the response. The scope ends (and its background tasks are cancelled)
+ * when the response ends; it closes when the handler has settled too.
+ *
+ * Until the scope is made the record answers for it: its request id, `onDisconnect`, and the
+ * shutdown (which makes the scopes of the requests in flight before it winds them up). A request
+ * whose client leaves while its handler still runs gets its scope then (born ended), so that a
+ * shutdown waits for that handler as it would have.
+ *
+ * @example
+ * ```ts
+ * class Exchange extends OnDemandRequest<Shared> {
+ *   protected disconnectedWithoutScope(): void { abortLazyRequestWith(this.request, makeError) }
+ * }
+ * ```
+ */
+export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implements InFlight {
+	readonly res: NodeServerResponse
+	inFlightPrevious: InFlight | undefined = undefined
+	inFlightNext: InFlight | undefined = undefined
+	protected readonly shared: S
+	protected readonly req: RequestHeadersSource | undefined
+	protected madeScope: Scope | undefined = undefined
+	/** undefined while the response is in flight; then whether it was delivered. */
+	protected delivered: boolean | undefined = undefined
+	#requestId: string | undefined = undefined
+	#handlerRunning: boolean
+
+	constructor(
+		shared: S,
+		req: RequestHeadersSource | undefined,
+		res: NodeServerResponse,
+		tracksHandler: boolean,
+	) {
+		this.shared = shared
+		this.req = req
+		this.res = res
+		this.#handlerRunning = tracksHandler
+	}
+
+	/** The request scope, made now if it was not yet. */
+	get scope(): Scope {
+		return this.madeScope ?? this.openScope(undefined)
+	}
+
+	get requestId(): string {
+		let id = this.#requestId
+		if (id === undefined) id = this.#requestId = this.shared.scopes.idFor(this.req?.headers)
+		return id
+	}
+
+	/** Whether the handler is still running (always false when it is not tracked). */
+	protected get handlerRunning(): boolean {
+		return this.#handlerRunning
+	}
+
+	/**
+	 * Makes the request scope. Made after the response ended, it is ended at once as the response
+	 * did (its spawns never run); made while the server closes, it is born cancelled.
+	 */
+	openScope(timeout: number | undefined): Scope {
+		const scope = this.shared.scopes.openAdmitted(
+			this.requestId,
+			undefined,
+			timeout,
+			this.res,
+			this.req as Scope['request'],
+		)
+		this.madeScope = scope
+		if (this.#handlerRunning) scope.hold()
+		const delivered = this.delivered
+		if (delivered === undefined) scope.hold()
+		else endRequestScope(scope, delivered, true)
+		return scope
+	}
+
+	/** The handler has settled: the scope no longer waits for it. */
+	handlerSettled(): void {
+		if (!this.#handlerRunning) return
+		this.#handlerRunning = false
+		this.madeScope?.release()
+	}
+
+	/** The response ended: delivered, or the client went away first. */
+	responseEnded(delivered: boolean): void {
+		if (this.delivered !== undefined) return
+		this.delivered = delivered
+		this.shared.drain.delete(this)
+		const scope = this.madeScope
+		if (scope === undefined) {
+			if (delivered) return
+			this.shared.scopes.disconnected(this.requestId)
+			this.disconnectedWithoutScope()
+			// The handler still runs: it gets its scope now (born ended), which a shutdown waits for.
+			if (this.#handlerRunning) this.openScope(undefined)
+			return
+		}
+		endRequestScope(scope, delivered)
+		if (!delivered) this.disconnectedWithScope(scope)
+		scope.release()
+	}
+
+	/** The client left before any scope was made (for the subclass to tell others). */
+	protected disconnectedWithoutScope(): void {}
+
+	/** The client left; the scope has just been ended as a disconnect. */
+	protected disconnectedWithScope(_scope: Scope): void {}
+}
