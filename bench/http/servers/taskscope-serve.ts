@@ -1,18 +1,15 @@
 import { createServer } from 'node:http'
 import { sleep } from 'taskscope'
-import { Response, serve, toNodeListener } from 'taskscope/http'
+import { type HttpApp, Response, toNodeListener } from 'taskscope/http'
 import type { BenchServer } from '../contract.js'
 import { type DisconnectProbe, idOf } from '../disconnect-probe.js'
 import { listenOn } from '../listen.js'
+import { serveRow } from '../serve-row.js'
 
-const start = (hostname: string, port: number) =>
-	serve(
-		({ scope }) => {
-			scope.spawn((task) => sleep(1_000, task))
-			return new Response('hello world')
-		},
-		{ hostname, port },
-	)
+const app: HttpApp = ({ scope }) => {
+	scope.spawn((task) => sleep(1_000, task))
+	return new Response('hello world')
+}
 
 /** What serve() runs, with the probe's 'close' listener first on every response. */
 function buildHeld(probe: DisconnectProbe) {
@@ -33,17 +30,7 @@ function buildHeld(probe: DisconnectProbe) {
 const server: BenchServer = {
 	describe:
 		"taskscope serve(), a plain handler spawning one background task per request (sleep 1 s: cancelled when the response is done), taskscope/http's light Response",
-	async listen(hostname, port) {
-		const handle = await start(hostname, port)
-		return {
-			port: handle.port,
-			close: async () => {
-				await handle.close({ grace: 0 })
-			},
-		}
-	},
-	// serve() always listens; the in-memory harness feeds its server connections directly.
-	memory: async () => (await start('127.0.0.1', 0)).server,
+	...serveRow(app),
 	disconnect: {
 		describe: 'toNodeListener() on http.createServer (what serve() runs)',
 		async listen(host, port, probe) {
