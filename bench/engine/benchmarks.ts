@@ -58,6 +58,28 @@ const observabilityNote = () =>
 		'taskscope: the current dist/, nobody subscribed to any taskscope: channel;',
 		'taskscope+subscriber: a no-op subscriber on every channel in the exported CHANNELS and on the taskscope:task TracingChannel.',
 	].join('\n')
+/** An `observability-cost` half: `workload` with the engine before the events, today's, and subscribed. */
+function observabilityBenchmark(
+	workload: 'spawn-complete' | 'cancel-wait',
+	measure: EngineBenchmark['measure'],
+): EngineBenchmark {
+	return {
+		name: `observability-${workload}`,
+		group: 'observability-cost',
+		title: `${workload}, the engine before the observability work against today, with and without subscribers`,
+		unit: 'µs/task',
+		sizes: observabilitySizes,
+		quickSizes,
+		impls: observabilityImpls,
+		loaders: observabilityLoaders,
+		baseline: 'taskscope-before',
+		work: identity,
+		msPerUnit: 1e-3,
+		measure,
+		note: observabilityNote,
+	}
+}
+
 /** The rows of the steady-state and cold spawn-complete variants. */
 const jitImpls = ['raw-set', 'taskscope', 'effect', 'effection'] as const
 
@@ -147,38 +169,14 @@ export const engineBenchmarks: readonly EngineBenchmark[] = [
 			'taskscope+subscriber: no-op listeners on the scope/task/cancel diagnostics channels; taskscope+tracing: on the task TracingChannel.',
 		].join('\n'),
 	},
-	{
-		name: 'observability-spawn-complete',
-		group: 'observability-cost',
-		title:
-			'spawn-complete, the engine before the observability work against today, with and without subscribers',
-		unit: 'µs/task',
-		sizes: observabilitySizes,
-		quickSizes,
-		impls: observabilityImpls,
-		loaders: observabilityLoaders,
-		baseline: 'taskscope-before',
-		work: identity,
-		msPerUnit: 1e-3,
-		measure: (impl) => impl.spawnComplete && timeRun(impl.spawnComplete),
-		note: observabilityNote,
-	},
-	{
-		name: 'observability-cancel-wait',
-		group: 'observability-cost',
-		title:
-			'cancel-wait, the engine before the observability work against today, with and without subscribers',
-		unit: 'µs/task',
-		sizes: observabilitySizes,
-		quickSizes,
-		impls: observabilityImpls,
-		loaders: observabilityLoaders,
-		baseline: 'taskscope-before',
-		work: identity,
-		msPerUnit: 1e-3,
-		measure: (impl) => impl.parkOnWait && timeParkAndCancel(impl.parkOnWait),
-		note: observabilityNote,
-	},
+	observabilityBenchmark(
+		'spawn-complete',
+		(impl) => impl.spawnComplete && timeRun(impl.spawnComplete),
+	),
+	observabilityBenchmark(
+		'cancel-wait',
+		(impl) => impl.parkOnWait && timeParkAndCancel(impl.parkOnWait),
+	),
 	{
 		name: 'cancel-signal',
 		title: "spawn N tasks parked on an AbortSignal's 'abort' event, cancel all, wait",

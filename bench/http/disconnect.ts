@@ -108,7 +108,12 @@ async function collect(
 }
 
 function summarizeLatencies(report: ProbeReport): Partial<DisconnectRow> {
-	const sorted = report.latenciesNs.map((ns) => ns / 1_000).sort((a, b) => a - b)
+	return latencyPercentiles(report.latenciesNs.map((ns) => ns / 1_000))
+}
+
+/** p50/p90/p99/max/mean of latencies in µs (sorts the array it is given). */
+export function latencyPercentiles(latenciesUs: number[]): Partial<DisconnectRow> {
+	const sorted = latenciesUs.sort((a, b) => a - b)
 	if (sorted.length === 0) return { recorded: 0 }
 	// Nearest rank: the smallest value with at least q of the values at or below it.
 	const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!

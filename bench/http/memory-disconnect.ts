@@ -3,6 +3,7 @@ import { harnessScript } from '../lib/paths.js'
 import type { DisconnectResult, DisconnectRow } from '../lib/results.js'
 import { median, rotate } from '../lib/stats.js'
 import { formatNumber } from '../lib/table.js'
+import { latencyPercentiles } from './disconnect.js'
 import type { MemoryDisconnectReport } from './memory-disconnect-host.js'
 import { serverNames } from './registry.js'
 import type { HttpRunOptions } from './throughput.js'
@@ -75,21 +76,7 @@ export async function runMemoryDisconnect(options: HttpRunOptions): Promise<Disc
 		rows: [...rows.values()].map(({ latencies, cpu, ...row }) => ({
 			...row,
 			...(cpu.length > 0 ? { cpuMicrosPerRequest: median(cpu) } : {}),
-			...percentiles(latencies),
+			...latencyPercentiles(latencies),
 		})),
-	}
-}
-
-function percentiles(latenciesUs: number[]): Partial<DisconnectRow> {
-	const sorted = latenciesUs.sort((a, b) => a - b)
-	if (sorted.length === 0) return { recorded: 0 }
-	const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
-	return {
-		recorded: sorted.length,
-		p50: rank(0.5),
-		p90: rank(0.9),
-		p99: rank(0.99),
-		max: sorted.at(-1)!,
-		mean: sorted.reduce((sum, v) => sum + v, 0) / sorted.length,
 	}
 }
