@@ -26,3 +26,14 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 	})
 	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
+
+/** Resolves once `check()` holds, polling every 10 ms; fails after `ms` naming `what`. */
+export function until(check: () => boolean, ms: number, what: string): Promise<void> {
+	return within(
+		(async () => {
+			while (!check()) await new Promise((resolve) => setTimeout(resolve, 10))
+		})(),
+		ms,
+		what,
+	)
+}

@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { routePolicy, type TaskscopeBindings, taskscope } from 'taskscope/hono'
 import { afterEach, describe, expect, it } from 'vitest'
-import { deferred, within } from '../support.js'
+import { deferred, until, within } from '../support.js'
 
 type Env = { Bindings: TaskscopeBindings }
 
@@ -110,13 +110,7 @@ describe('taskscope/hono: scopes.fetch(app.fetch) on @hono/node-server', () => {
 		expect(scopes.scope.snapshot().children).toHaveLength(0)
 		call.cut()
 		expect(await call.done).toBeUndefined()
-		await within(
-			(async () => {
-				while (disconnects.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
-			})(),
-			5_000,
-			'onDisconnect',
-		)
+		await until(() => disconnects.length > 0, 5_000, 'onDisconnect')
 		gate.resolve()
 		expect(await within(seen.promise, 5_000, 'the handler to read its scope')).toEqual({
 			cancelled: true,

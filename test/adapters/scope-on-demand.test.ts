@@ -9,11 +9,15 @@ import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import type { Scope, ScopeResult } from 'taskscope'
-import { taskscope as expressTaskscope, type TaskscopeOptions } from 'taskscope/express'
+import {
+	taskscope as expressTaskscope,
+	type TaskscopeHandle,
+	type TaskscopeOptions,
+} from 'taskscope/express'
 import { taskscope as fastifyTaskscope } from 'taskscope/fastify'
 import { taskscope as koaTaskscope } from 'taskscope/koa'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Deferred, deferred, within } from '../support.js'
+import { type Deferred, deferred, until, within } from '../support.js'
 
 /** What the handler of `/parked` saw once its gate opened: the scope it read then. */
 interface Seen {
@@ -82,6 +86,20 @@ function stopServer(server: http.Server): Promise<void> {
 
 type Start = (probe: Probe, options: TaskscopeOptions) => Promise<Site>
 
+/** A site whose server runs the adapter's `scopes` middleware on a free loopback port. */
+async function serveOn(server: http.Server, scopes: TaskscopeHandle): Promise<Site> {
+	const url = await listen(server)
+	return {
+		url,
+		root: scopes.scope,
+		close: (closeOptions) => scopes.close(closeOptions),
+		stop: async () => {
+			await scopes.close({ grace: 0 })
+			await stopServer(server)
+		},
+	}
+}
+
 const startExpress: Start = async (probe, options) => {
 	const app = express()
 	const scopes = expressTaskscope(options)
@@ -94,17 +112,7 @@ const startExpress: Start = async (probe, options) => {
 		res.send('ok')
 		late(probe, req)
 	})
-	const server = http.createServer(app)
-	const url = await listen(server)
-	return {
-		url,
-		root: scopes.scope,
-		close: (closeOptions) => scopes.close(closeOptions),
-		stop: async () => {
-			await scopes.close({ grace: 0 })
-			await stopServer(server)
-		},
-	}
+	return serveOn(http.createServer(app), scopes)
 }
 
 const startFastify: Start = async (probe, options) => {
@@ -146,17 +154,7 @@ const startKoa: Start = async (probe, options) => {
 		late(probe, ctx)
 		ctx.body = 'ok'
 	})
-	const server = http.createServer(app.callback())
-	const url = await listen(server)
-	return {
-		url,
-		root: scopes.scope,
-		close: (closeOptions) => scopes.close(closeOptions),
-		stop: async () => {
-			await scopes.close({ grace: 0 })
-			await stopServer(server)
-		},
-	}
+	return serveOn(http.createServer(app.callback()), scopes)
 }
 
 /** A GET that the test can cut; resolves with the status, or `undefined` once cut. */
@@ -196,13 +194,7 @@ describe.each([
 		expect(site.root.snapshot().children).toHaveLength(0)
 		call.cut()
 		expect(await call.done).toBeUndefined()
-		await within(
-			(async () => {
-				while (disconnects.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
-			})(),
-			5_000,
-			'onDisconnect',
-		)
+		await until(() => disconnects.length > 0, 5_000, 'onDisconnect')
 		probe.gate.resolve()
 		const seen = await within(probe.seen.promise, 5_000, 'the handler to read its scope')
 		expect(seen).toEqual({ cancelled: true, reason: 'disconnect', requestId: 'gone-1' })
