@@ -265,7 +265,31 @@ describe('watchResponse on node:http', () => {
 			res.end()
 		})
 		await within(get(port, '/'), 5000, 'response')
-		expect(counts).toEqual([2, 0])
+		// One 'close' listener per watch: node:http's server says by itself whether 'finish' fired.
+		expect(counts).toEqual([1, 0])
+	})
+
+	it('adds no second finish listener to a node:http server response', { timeout: 10_000 }, async () => {
+		const added: number[] = []
+		const outcome = deferred<ResponseOutcome>()
+		const { port } = await listen((_req, res) => {
+			const before = res.listenerCount('finish')
+			watchResponse(res, outcome.resolve)
+			added.push(res.listenerCount('finish') - before)
+			res.end('ok')
+		})
+		await within(get(port, '/'), 5000, 'response')
+		expect(await within(outcome.promise, 5000, 'outcome')).toBe('complete')
+		expect(added).toEqual([0])
+	})
+
+	it('still listens for finish on a response no server owns', async () => {
+		const res = new http.ServerResponse(new http.IncomingMessage(new net.Socket()))
+		const before = res.listenerCount('finish')
+		const watch = watchResponse(res, () => {})
+		expect(res.listenerCount('finish') - before).toBe(1)
+		watch.detach()
+		expect(res.listenerCount('finish')).toBe(before)
 	})
 })
 

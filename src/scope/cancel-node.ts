@@ -81,7 +81,8 @@ export abstract class CancelNode {
 			return
 		}
 		const extra = this.extraState()
-		if (extra.waiters === undefined) extra.waiters = [waiter]
+		// Not an array literal (V8 would pretenure it; see Scope.addTask).
+		if (extra.waiters === undefined) extra.waiters = Array.of(waiter)
 		else extra.waiters.push(waiter)
 	}
 

@@ -361,8 +361,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			const tasks = this.tasks
 			if (tasks === NO_TASKS) {
 				// The first task: an array of exactly one (a request scope rarely gets a second).
+				// Not an array literal: see addTask.
 				task.slot = 0
-				this.tasks = [task]
+				this.tasks = Array.of(task)
 			} else {
 				task.slot = tasks.length
 				tasks.push(task)
@@ -624,8 +625,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		const tasks = this.tasks
 		if (tasks === NO_TASKS) {
 			// The first task: an array of exactly one (a request scope rarely gets a second).
+			// Not an array literal: V8 tracks a literal's allocation site, and objects from a site
+			// that mostly outlive a young-generation GC (as a request's task array does) are then
+			// allocated in old space. An old array holding a young task keeps the task, its scope
+			// and the request behind it alive through every minor GC until a full one: on Node 24
+			// and 26 that promoted ~100 MB per second under load. `Array.of` has no such site.
 			task.slot = 0
-			this.tasks = [task]
+			this.tasks = Array.of(task)
 		} else {
 			task.slot = tasks.length
 			tasks.push(task)

@@ -64,6 +64,8 @@ class Watch<C> implements ResponseWatch {
 	session: Http2Session | undefined = undefined
 	/** Whether the listeners are attached. */
 	listening = false
+	/** node:http's server owns the response: its socket tells whether 'finish' fired. */
+	serverManaged = false
 	readonly onClose: () => void
 	readonly onFinish: () => void
 
@@ -71,10 +73,19 @@ class Watch<C> implements ResponseWatch {
 		this.res = res
 		this.onEnd = onEnd
 		this.context = context
-		this.onClose = () => this.settle(responseOutcomeOf(this.res, this.finished))
+		this.onClose = () => this.settle(this.outcomeAtClose())
 		this.onFinish = () => {
 			this.finished = true
 		}
+	}
+
+	/** The outcome now that the response closed (or its queued connection went away). */
+	outcomeAtClose(): ResponseOutcome {
+		const res = this.res
+		if (!this.serverManaged) return responseOutcomeOf(res, this.finished)
+		// node:http detaches the socket in its own 'finish' listener and only then emits 'close';
+		// a 'close' with the socket still attached came from the socket closing first.
+		return (res as ServerResponse).socket === null && res.writableEnded ? 'complete' : 'disconnect'
 	}
 
 	detach(): void {
@@ -97,7 +108,11 @@ class Watch<C> implements ResponseWatch {
 		this.listening = true
 		res.on('close', this.onClose)
 		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
-		if (!res.writableFinished) {
+		// node:http's own server tells that without a listener of ours (see isServerManaged):
+		// a second 'finish' listener costs an array per response, and on Node 24+ V8 pretenures
+		// that array, which then keeps every request's young objects alive until a full GC.
+		if (isServerManaged(res)) this.serverManaged = true
+		else if (!res.writableFinished) {
 			this.finished = false
 			res.on('finish', this.onFinish)
 		}
@@ -136,6 +151,22 @@ class Watch<C> implements ResponseWatch {
 		this.queuedOn = undefined
 		if (socket !== undefined) unwatchQueuedResponse(this, socket)
 	}
+}
+
+/**
+ * Whether `res` is a response of node:http's own server that owns its socket now (not queued
+ * behind a pipelined one, not a stand-in such as Fastify's `inject()`). When such a response
+ * finishes, the server's own 'finish' listener detaches its socket and then emits 'close' on the
+ * next tick; when the socket closes first, 'close' comes with the socket still attached. So its
+ * socket at 'close' says whether it finished, with no listener of ours. Only the server sets a
+ * response's `_maxRequestsPerSocket` (Node 20 to 26 alike); a bare `new ServerResponse(req)`, as
+ * `inject()` makes, has none.
+ */
+function isServerManaged(res: Watched): res is ServerResponse {
+	if (!(res instanceof ServerResponse)) return false
+	if (!Object.hasOwn(res, '_maxRequestsPerSocket')) return false
+	const socket = res.socket
+	return socket !== null && socket !== undefined && !socket.destroyed
 }
 
 /**
