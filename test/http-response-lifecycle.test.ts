@@ -269,7 +269,9 @@ describe('watchResponse on node:http', () => {
 		expect(counts).toEqual([1, 0])
 	})
 
-	it('adds no second finish listener to a node:http server response', { timeout: 10_000 }, async () => {
+	it('adds no second finish listener to a node:http server response', {
+		timeout: 10_000,
+	}, async () => {
 		const added: number[] = []
 		const outcome = deferred<ResponseOutcome>()
 		const { port } = await listen((_req, res) => {
