@@ -49,9 +49,10 @@ type Watched = NodeServerResponse
 type AnyWatch = Watch<any>
 
 class Watch<C> implements ResponseWatch {
-	readonly res: Watched
+	/** The response, until the watch ends (see forget). */
+	res: Watched
 	onEnd: ResponseEndListener<C> | undefined
-	readonly context: C
+	context: C
 	/** undefined: not watched when it could still finish; then whether 'finish' fired. */
 	finished: boolean | undefined = undefined
 	/** The connection a pipelined response waits on, while it is watched there. */
@@ -73,7 +74,9 @@ class Watch<C> implements ResponseWatch {
 		this.res = res
 		this.onEnd = onEnd
 		this.context = context
-		this.onClose = () => this.settle(this.outcomeAtClose())
+		this.onClose = () => {
+			if (this.onEnd !== undefined) this.settle(this.outcomeAtClose())
+		}
 		this.onFinish = () => {
 			this.finished = true
 		}
@@ -92,6 +95,7 @@ class Watch<C> implements ResponseWatch {
 		if (this.onEnd === undefined) return
 		this.onEnd = undefined
 		this.stopListening()
+		this.forget()
 	}
 
 	/** Stops listening and calls the listener with `outcome`, unless it was detached or called. */
@@ -100,7 +104,23 @@ class Watch<C> implements ResponseWatch {
 		if (onEnd === undefined) return
 		this.onEnd = undefined
 		this.stopListening()
-		onEnd(outcome, this.context)
+		const context = this.context
+		this.forget()
+		onEnd(outcome, context)
+	}
+
+	/**
+	 * Drops the response and the context once the watch has ended. Node may still hold this
+	 * watch's listener after it was removed: an event's listener array (made when a framework adds
+	 * a second listener beside ours) comes from one allocation site for the whole process, and
+	 * V8 pretenures such sites when their objects tend to outlive a minor GC, as request-long
+	 * arrays do. A dead array in old space keeps what it points at alive until a full GC; through
+	 * a watch that still held its request, that was every request's objects, promoted by the
+	 * hundred megabytes a second on Node 24 and 26 (BENCHMARKS.md, "V8 pretenuring").
+	 */
+	forget(): void {
+		this.res = undefined as unknown as Watched
+		this.context = undefined as C
 	}
 
 	listen(): void {
@@ -267,6 +287,7 @@ function closeQueuedResponse(watch: AnyWatch): void {
  * second source, and whichever comes first decides.
  */
 function onStreamClose(watch: AnyWatch, stream: ServerHttp2Stream): void {
+	if (watch.onEnd === undefined) return
 	watch.settle(http2Outcome(watch.res, stream))
 }
 
