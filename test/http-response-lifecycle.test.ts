@@ -8,6 +8,8 @@ import http, {
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
 	isResponseClosed,
@@ -504,3 +506,40 @@ describe('watchResponse on HTTP/2: the stream is watched too', () => {
 		expect(Object.fromEntries(outcomes)).toEqual({ '/done': 'complete', '/cut': 'disconnect' })
 	})
 })
+
+describe('watchResponse and the garbage collector', () => {
+	// Node may hold a listener after it was removed: an event's listener array in old space (V8
+	// pretenures it under load) is only reclaimed by a full GC. What the listener reaches must not
+	// include the request once the watch has ended.
+	it('a listener still held after the watch ended does not keep the context alive', async () => {
+		setFlagsFromString('--expose-gc')
+		const collect = runInNewContext('gc') as () => void
+		const res = new http.ServerResponse(new http.IncomingMessage(new net.Socket()))
+		const held: Array<(...args: unknown[]) => void> = []
+		let outcome: ResponseOutcome | undefined
+		const context = watchAndHold(res, held, (value) => {
+			outcome = value
+		})
+		res.emit('close')
+		expect(outcome).toBe('disconnect')
+		expect(held.length).toBeGreaterThan(0)
+		for (let attempt = 0; attempt < 5 && context.deref() !== undefined; attempt++) {
+			await new Promise((resolve) => setImmediate(resolve))
+			collect()
+		}
+		expect(context.deref()).toBeUndefined()
+		expect(held.length).toBeGreaterThan(0) // still held: only the watch let go
+	})
+})
+
+/** Watches `res` with a fresh context object, keeps its listeners, returns a weak ref to it. */
+function watchAndHold(
+	res: http.ServerResponse,
+	held: Array<(...args: unknown[]) => void>,
+	onOutcome: (outcome: ResponseOutcome) => void,
+): WeakRef<object> {
+	const context = { payload: new Array(1000).fill('request state') }
+	watchResponse(res, (outcome) => onOutcome(outcome), context)
+	held.push(...(res.listeners('close') as Array<(...args: unknown[]) => void>))
+	return new WeakRef(context)
+}
