@@ -68,7 +68,8 @@ class Watch<C> implements ResponseWatch {
 	/** node:http's server owns the response: its socket tells whether 'finish' fired. */
 	serverManaged = false
 	readonly onClose: () => void
-	readonly onFinish: () => void
+	/** Made only when 'finish' must be listened to (see listen). */
+	onFinish: (() => void) | undefined = undefined
 
 	constructor(res: Watched, onEnd: ResponseEndListener<C>, context: C) {
 		this.res = res
@@ -76,9 +77,6 @@ class Watch<C> implements ResponseWatch {
 		this.context = context
 		this.onClose = () => {
 			if (this.onEnd !== undefined) this.settle(this.outcomeAtClose())
-		}
-		this.onFinish = () => {
-			this.finished = true
 		}
 	}
 
@@ -123,31 +121,44 @@ class Watch<C> implements ResponseWatch {
 		this.context = undefined as C
 	}
 
-	listen(): void {
-		const res = this.res
+	/** Listens to an HTTP/1 response (node:http's own, or a stand-in such as `inject()`'s). */
+	listenHttp1(res: ServerResponse): void {
 		this.listening = true
 		res.on('close', this.onClose)
-		// Watched from here on: whether 'finish' fires decides delivery (see responseOutcome).
-		// node:http's own server tells that without a listener of ours (see isServerManaged):
-		// a second 'finish' listener costs an array per response, and on Node 24+ V8 pretenures
-		// that array, which then keeps every request's young objects alive until a full GC.
-		if (isServerManaged(res)) this.serverManaged = true
-		else if (!res.writableFinished) {
-			this.finished = false
-			res.on('finish', this.onFinish)
-		}
-		const stream = http2StreamOf(res)
-		if (stream !== undefined) {
-			this.stream = stream
-			listenToStream(this, stream)
+		// node:http's own server tells whether 'finish' fired without a listener of ours (see
+		// isServerManaged): a second 'finish' listener costs an array per response, which V8
+		// pretenures under load (see forget).
+		if (isServerManaged(res)) {
+			this.serverManaged = true
 			return
 		}
+		this.listenForFinish(res)
 		// Pipelined behind another response: its own 'close' never comes if the client leaves.
-		const socket = queuedSocketOf(res as ServerResponse)
+		const socket = queuedSocketOf(res)
 		if (socket !== undefined) {
 			this.queuedOn = socket
 			watchQueuedResponse(this, socket, closeQueuedResponse)
 		}
+	}
+
+	/** Listens to an HTTP/2 compatibility response and its stream. */
+	listenHttp2(res: Http2ServerResponse, stream: ServerHttp2Stream): void {
+		this.listening = true
+		res.on('close', this.onClose)
+		this.listenForFinish(res)
+		this.stream = stream
+		listenToStream(this, stream)
+	}
+
+	/** Watched from here on: whether 'finish' fires decides delivery (see responseOutcome). */
+	listenForFinish(res: Watched): void {
+		if (res.writableFinished) return
+		this.finished = false
+		const onFinish = () => {
+			this.finished = true
+		}
+		this.onFinish = onFinish
+		res.on('finish', onFinish)
 	}
 
 	stopListening(): void {
@@ -155,7 +166,8 @@ class Watch<C> implements ResponseWatch {
 		this.listening = false
 		const res = this.res
 		res.removeListener('close', this.onClose)
-		if (this.finished === false) res.removeListener('finish', this.onFinish)
+		const onFinish = this.onFinish
+		if (this.finished === false && onFinish !== undefined) res.removeListener('finish', onFinish)
 		const stream = this.stream
 		const listeners = this.streamListeners
 		if (stream !== undefined && listeners !== undefined) {
@@ -182,8 +194,7 @@ class Watch<C> implements ResponseWatch {
  * response's `_maxRequestsPerSocket` (Node 20 to 26 alike); a bare `new ServerResponse(req)`, as
  * `inject()` makes, has none.
  */
-function isServerManaged(res: Watched): res is ServerResponse {
-	if (!(res instanceof ServerResponse)) return false
+function isServerManaged(res: ServerResponse): boolean {
 	if (!Object.hasOwn(res, '_maxRequestsPerSocket')) return false
 	const socket = res.socket
 	return socket !== null && socket !== undefined && !socket.destroyed
@@ -238,11 +249,15 @@ export function watchResponse<C = undefined>(
 	context?: C,
 ): ResponseWatch {
 	const watch = new Watch(res as Watched, onEnd, context as C)
-	if (isResponseClosed(res)) {
-		queueMicrotask(() => watch.settle(responseOutcome(res)))
+	const stream = http2StreamOf(res)
+	if (stream === undefined) {
+		const h1 = res as ServerResponse
+		if (isHttp1ResponseClosed(h1)) settleSoon(watch, h1)
+		else watch.listenHttp1(h1)
 		return watch
 	}
-	watch.listen()
+	if (stream.closed || stream.destroyed) settleSoon(watch, res)
+	else watch.listenHttp2(res as Http2ServerResponse, stream)
 	return watch
 }
 
@@ -350,8 +365,16 @@ function streamOutcome(stream: ServerHttp2Stream): ResponseOutcome {
 export function isResponseClosed(res: NodeServerResponse): boolean {
 	const stream = http2StreamOf(res)
 	if (stream !== undefined) return stream.closed || stream.destroyed
-	const h1 = res as ServerResponse
-	return h1.closed || h1.destroyed || isQueuedConnectionGone(h1)
+	return isHttp1ResponseClosed(res as ServerResponse)
+}
+
+function isHttp1ResponseClosed(res: ServerResponse): boolean {
+	return res.closed || res.destroyed || isQueuedConnectionGone(res)
+}
+
+/** A response that closed before it was watched: its outcome is decided now, told in a microtask. */
+function settleSoon(watch: AnyWatch, res: NodeServerResponse): void {
+	queueMicrotask(() => watch.settle(responseOutcome(res)))
 }
 
 /**
