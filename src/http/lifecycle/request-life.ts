@@ -31,8 +31,8 @@ export class RequestLife implements RequestOrigin {
 	unavailableHeaders: Readonly<Record<string, string>> | undefined
 	/** undefined while the response is in flight; then whether it was delivered. */
 	delivered: boolean | undefined
-	#waiting: Array<(delivered: boolean) => void> | undefined
-	readonly #onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined
+	private endWaiters: Array<(delivered: boolean) => void> | undefined
+	private readonly disconnectHook: ((info: { requestId: string; status: 499 }) => void) | undefined
 
 	constructor(
 		id: string,
@@ -49,8 +49,8 @@ export class RequestLife implements RequestOrigin {
 		this.waitUntil = undefined
 		this.unavailableHeaders = undefined
 		this.delivered = undefined
-		this.#waiting = undefined
-		this.#onDisconnect = onDisconnect
+		this.endWaiters = undefined
+		this.disconnectHook = onDisconnect
 		scope.request = this
 		scope.requestId = id // read only by snapshots
 	}
@@ -74,8 +74,8 @@ export class RequestLife implements RequestOrigin {
 	responseEnded(): Promise<boolean> {
 		if (this.delivered !== undefined) return Promise.resolve(this.delivered)
 		return new Promise((resolve) => {
-			this.#waiting ??= []
-			this.#waiting.push(resolve)
+			this.endWaiters ??= []
+			this.endWaiters.push(resolve)
 		})
 	}
 
@@ -86,10 +86,10 @@ export class RequestLife implements RequestOrigin {
 	markEnded(delivered: boolean, told = false): void {
 		if (this.delivered !== undefined) return
 		this.delivered = delivered
-		const waiting = this.#waiting
-		this.#waiting = undefined
+		const waiting = this.endWaiters
+		this.endWaiters = undefined
 		if (waiting !== undefined) for (const resolve of waiting) resolve(delivered)
-		if (!delivered && !told) tellDisconnect(this.#onDisconnect, this.id)
+		if (!delivered && !told) tellDisconnect(this.disconnectHook, this.id)
 	}
 
 	/** Applies a route's policy to this request. */

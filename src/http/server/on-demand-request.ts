@@ -46,8 +46,8 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 	protected madeScope: Scope | undefined = undefined
 	/** undefined while the response is in flight; then whether it was delivered. */
 	protected delivered: boolean | undefined = undefined
-	#requestId: string | undefined = undefined
-	#handlerRunning: boolean
+	private madeRequestId: string | undefined = undefined
+	private handlerIsRunning: boolean
 
 	constructor(
 		shared: S,
@@ -58,7 +58,7 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 		this.shared = shared
 		this.req = req
 		this.res = res
-		this.#handlerRunning = tracksHandler
+		this.handlerIsRunning = tracksHandler
 	}
 
 	/** The request scope, made now if it was not yet. */
@@ -67,14 +67,14 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 	}
 
 	get requestId(): string {
-		let id = this.#requestId
-		if (id === undefined) id = this.#requestId = this.shared.scopes.idFor(this.req?.headers)
+		let id = this.madeRequestId
+		if (id === undefined) id = this.madeRequestId = this.shared.scopes.idFor(this.req?.headers)
 		return id
 	}
 
 	/** Whether the handler is still running (always false when it is not tracked). */
 	protected get handlerRunning(): boolean {
-		return this.#handlerRunning
+		return this.handlerIsRunning
 	}
 
 	/**
@@ -90,7 +90,7 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 			this.req as Scope['request'],
 		)
 		this.madeScope = scope
-		if (this.#handlerRunning) scope.hold()
+		if (this.handlerIsRunning) scope.hold()
 		const delivered = this.delivered
 		if (delivered === undefined) scope.hold()
 		else endRequestScope(scope, delivered, true)
@@ -99,8 +99,8 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 
 	/** The handler has settled: the scope no longer waits for it. */
 	handlerSettled(): void {
-		if (!this.#handlerRunning) return
-		this.#handlerRunning = false
+		if (!this.handlerIsRunning) return
+		this.handlerIsRunning = false
 		this.madeScope?.release()
 	}
 
@@ -115,7 +115,7 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 			this.shared.scopes.disconnected(this.requestId)
 			this.disconnectedWithoutScope()
 			// The handler still runs: it gets its scope now (born ended), which a shutdown waits for.
-			if (this.#handlerRunning) this.openScope(undefined)
+			if (this.handlerIsRunning) this.openScope(undefined)
 			return
 		}
 		endRequestScope(scope, delivered)
