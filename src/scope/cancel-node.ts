@@ -1,5 +1,5 @@
 import type { CancelEvent } from './cancel-event.js'
-import { cancelChannel, observation } from './diagnostics.js'
+import { cancelChannel, observing } from './diagnostics.js'
 import type { CancelKind, CancelledError } from './errors.js'
 import { publishCancel } from './events.js'
 
@@ -11,8 +11,11 @@ export const GRACEFUL = 1
 export const FORCED = 2
 export type CancelLevel = typeof NOT_CANCELLED | typeof GRACEFUL | typeof FORCED
 
-/** State most nodes never need, kept out of line so tasks stay small. */
-interface NodeExtra {
+/**
+ * The cancellation state most nodes never need. It lives in the node's rare state (each kind of
+ * node adds its own rarely needed fields), so a node carries one out-of-line pointer, not two.
+ */
+export interface NodeExtra {
 	waiters: CancelWaiter[] | undefined
 	controller: AbortController | undefined
 	graceController: AbortController | undefined
@@ -49,7 +52,8 @@ export abstract class CancelNode {
 	// One waiter inline, the rest (and the AbortControllers) out of line: a task usually waits
 	// on one thing at a time and never makes a signal.
 	/** @internal */ declare waiter: CancelWaiter | undefined
-	/** @internal */ declare extra: NodeExtra | undefined
+	/** @internal The node's rare state (see {@link rareState}), made on first need. */
+	declare rare: NodeExtra | undefined
 
 	/**
 	 * @internal Whether {@link marked} and {@link afterCancel} do anything for this kind of node
@@ -62,6 +66,9 @@ export abstract class CancelNode {
 
 	/** @internal Appends the nodes a cancellation passes on to (in order) to `out`. */
 	abstract pushChildren(out: CancelNode[]): void
+
+	/** @internal The node's rare state, made on first need. */
+	abstract rareState(): NodeExtra
 
 	/** @internal The node was just marked cancelled, before any callback runs (no user code). */
 	marked(_level: CancelLevel): void {}
@@ -80,16 +87,10 @@ export abstract class CancelNode {
 			this.waiter = waiter
 			return
 		}
-		const extra = this.extraState()
+		const rare = this.rareState()
 		// Not an array literal (V8 would pretenure it; see Scope.addTask).
-		if (extra.waiters === undefined) extra.waiters = Array.of(waiter)
-		else extra.waiters.push(waiter)
-	}
-
-	/** @internal */
-	extraState(): NodeExtra {
-		this.extra ??= { waiters: undefined, controller: undefined, graceController: undefined }
-		return this.extra
+		if (rare.waiters === undefined) rare.waiters = Array.of(waiter)
+		else rare.waiters.push(waiter)
 	}
 
 	/** @internal */
@@ -98,7 +99,7 @@ export abstract class CancelNode {
 			this.waiter = undefined
 			return
 		}
-		const waiters = this.extra?.waiters
+		const waiters = this.rare?.waiters
 		if (waiters === undefined) return
 		const index = waiters.indexOf(waiter)
 		if (index < 0) return
@@ -118,22 +119,22 @@ export abstract class CancelNode {
 
 	/** @internal AbortSignal that aborts when forced cancellation reaches the node. */
 	forcedSignal(): AbortSignal {
-		const extra = this.extraState()
-		if (extra.controller === undefined) {
-			extra.controller = new AbortController()
-			if (this.level === FORCED) abort(extra.controller, this.cancelError())
+		const rare = this.rareState()
+		if (rare.controller === undefined) {
+			rare.controller = new AbortController()
+			if (this.level === FORCED) abort(rare.controller, this.cancelError())
 		}
-		return extra.controller.signal
+		return rare.controller.signal
 	}
 
 	/** @internal AbortSignal that aborts when any cancellation reaches the node. */
 	anySignal(): AbortSignal {
-		const extra = this.extraState()
-		if (extra.graceController === undefined) {
-			extra.graceController = new AbortController()
-			if (this.level !== NOT_CANCELLED) abort(extra.graceController, this.cancelError())
+		const rare = this.rareState()
+		if (rare.graceController === undefined) {
+			rare.graceController = new AbortController()
+			if (this.level !== NOT_CANCELLED) abort(rare.graceController, this.cancelError())
 		}
-		return extra.graceController.signal
+		return rare.graceController.signal
 	}
 
 	/** @internal The kind of the current cancellation, if any. */
@@ -160,7 +161,7 @@ const sharedFirst: boolean[] = []
  * parent's event, so a graceful cancellation turned forced keeps its first reason.
  */
 function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
-	if (observation.any && cancelChannel.hasSubscribers) publishCancel(root, level, event)
+	if (observing && cancelChannel.hasSubscribers) publishCancel(root, level, event)
 	const nested = walking
 	const stack = nested ? [] : sharedStack
 	const events = nested ? [] : sharedEvents
@@ -211,8 +212,8 @@ function notify(node: CancelNode, first: boolean, level: CancelLevel): void {
 		if (typeof waiter === 'function') waiter(error)
 		else waiter.wake(error)
 	}
-	const extra = node.extra
-	if (extra !== undefined) notifyExtra(extra, first, level, current)
+	const rare = node.rare
+	if (rare !== undefined) notifyExtra(rare, first, level, current)
 	if (node.reactsToCancel) node.afterCancel(level)
 }
 

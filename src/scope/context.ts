@@ -55,11 +55,11 @@ export interface AsyncContextOptions {
 let storage: AsyncLocalStorageLike<object> | undefined
 
 /**
- * @internal Whether running work must go through {@link runAsWork}: one property read per task
- * instead of a call. True until runAsWork has looked at the development checks (they are set up
- * on first use), then true only while the implicit context or the checks are on.
+ * @internal Whether running work must go through {@link runAsWork}: one module-variable read per
+ * task instead of a call. True until runAsWork has looked at the development checks (they are set
+ * up on first use), then true only while the implicit context or the checks are on.
  */
-export const workContext = { needed: true }
+export let workContextNeeded = true
 
 /**
  * Switches on the implicit "current scope": tasks and `scope()` blocks run inside an
@@ -93,7 +93,7 @@ export function enableAsyncContext(options: AsyncContextOptions = {}): void {
 		)
 	}
 	storage = new Storage<object>()
-	workContext.needed = true
+	workContextNeeded = true
 }
 
 /**
@@ -107,7 +107,7 @@ export function enableAsyncContext(options: AsyncContextOptions = {}): void {
  */
 export function disableAsyncContext(): void {
 	storage = undefined
-	workContext.needed = true // until runAsWork has looked at the checks again
+	workContextNeeded = true // until runAsWork has looked at the checks again
 }
 
 /**
@@ -134,7 +134,7 @@ export function contextStorage(): AsyncLocalStorageLike<object> | undefined {
 export function runAsWork<A, R>(node: object, fn: (arg: A) => R, arg: A): R {
 	if (storage !== undefined) return storage.run(node, fn, arg)
 	const guard = workGuard()
-	workContext.needed = guard !== undefined
+	workContextNeeded = guard !== undefined
 	if (guard !== undefined && guard.getStore() !== true) return guard.run(true, fn, arg)
 	return fn(arg)
 }

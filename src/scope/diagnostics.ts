@@ -53,13 +53,31 @@ const diagnostics = loadDiagnostics()
  */
 export const observation = { any: false }
 
+/**
+ * @internal `observation.any` as a live binding: the engine's own hot paths read this (a module
+ * variable, no property lookup: what a spawn pays before the JIT has compiled it).
+ */
+export let observing = false
+
 const watched: ChannelLike[] = []
+
+/** @internal Runs `make` as if nobody listened: for objects that belong to no program. */
+export function quietly<T>(make: () => T): T {
+	observation.any = false
+	observing = false
+	try {
+		return make()
+	} finally {
+		refresh()
+	}
+}
 
 /** Re-reads the flag: called after every (un)subscribe and (un)bindStore on our channels. */
 function refresh(): void {
 	let any = false
 	for (const each of watched) if (each.hasSubscribers) any = true
 	observation.any = any
+	observing = any
 }
 
 /**

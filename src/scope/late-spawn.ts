@@ -1,6 +1,6 @@
 // Spawns the common path of Scope.spawn() did not take: the scope was cancelled, closed or full.
 import { NOT_CANCELLED } from './cancel-node.js'
-import { observation, taskSpawnChannel } from './diagnostics.js'
+import { observing, taskSpawnChannel } from './diagnostics.js'
 import { ScopeClosedError, ScopeLimitError } from './errors.js'
 import { publishTaskSpawn } from './events.js'
 import type { Scope } from './scope.js'
@@ -20,16 +20,16 @@ export function lateTask<T>(
 ): Task<T> {
 	if (scope.level !== NOT_CANCELLED) {
 		if (scope.phase === CLOSED) {
-			const detached = new Task<T>(scope, nameSource, options)
+			const detached = new Task<T>(scope, nameSource, options, -1)
 			detached.abandoned = true // nothing waits for it
-			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
+			if (observing && taskSpawnChannel.hasSubscribers) publishTaskSpawn(detached)
 			return detached
 		}
 	} else if (scope.sealed || scope.phase === CLOSED) {
 		throw new ScopeClosedError(scope.name, scope.state)
 	}
 	if (scope.taskCount >= scope.maxTasks) throw new ScopeLimitError(scope.name, scope.maxTasks)
-	const task = new Task<T>(scope, nameSource, options)
+	const task = new Task<T>(scope, nameSource, options, -1)
 	scope.addTask(task)
 	return task
 }

@@ -13,9 +13,14 @@ import { afterMicrotasks, clearTimer } from './timers.js'
 const NO_FAILURES: readonly unknown[] = Object.freeze([])
 const NO_STRAGGLERS = Object.freeze([]) as readonly never[]
 
+/** @internal Nothing in the scope is live: no task, no child scope, no held work. */
+export function isDrained(scope: Scope): boolean {
+	return scope.tasks.length === 0 && scope.others === 0
+}
+
 /** @internal Closes the scope soon if nothing in it is live and it is closing or cancelling. */
 export function checkDone(scope: Scope): void {
-	if (scope.live !== 0 || scope.finalizeQueued) return
+	if (scope.finalizeQueued || !isDrained(scope)) return
 	if (scope.phase !== CLOSING && scope.phase !== CANCELLING) return
 	// A cancelled task's own scope stays open (cancelling) while the task's function winds
 	// down, as a block's scope does while its body runs: a spawn in its cleanup gets a task
@@ -38,6 +43,7 @@ export function seal(root: Scope): void {
 		const scope = stack.pop() as Scope
 		if (scope.sealed) continue
 		scope.sealed = true
+		scope.spawnLimit = 0
 		if (scope.phase === OPEN) scope.phase = CLOSING
 		const children = scope.children
 		if (children !== undefined) {
@@ -76,8 +82,9 @@ export function resultOf(scope: Scope): ScopeResult {
 /** Closes the scope if it is still drained (run from the finalize batch). */
 function finalize(scope: Scope): void {
 	scope.finalizeQueued = false
-	if (scope.live !== 0 || scope.phase === CLOSED) return
+	if (scope.phase === CLOSED || !isDrained(scope)) return
 	scope.phase = CLOSED
+	scope.spawnLimit = 0
 	const rare = scope.rare
 	if (rare !== undefined) {
 		rare.deadlineTimer = clearTimer(rare.deadlineTimer)

@@ -83,7 +83,7 @@ export function mercyExpired(scope: Scope): void {
 		const name = `${scope.name} (its own work)`
 		names.push(name)
 		stragglers(scope).add({ id: scope.id, name })
-		scope.live -= scope.holds
+		scope.others -= scope.holds
 		scope.abandonedHolds += scope.holds
 		scope.holds = 0
 	}

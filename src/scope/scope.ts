@@ -13,8 +13,10 @@ import {
 	FORCED,
 	GRACEFUL,
 	NOT_CANCELLED,
+	type NodeExtra,
 } from './cancel-node.js'
-import { observation, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
+import { workContextNeeded } from './context.js'
+import { observing, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
 import { InvalidArgumentError, ScopeClosedError } from './errors.js'
 import { publishScopeOpen, publishTaskSpawn } from './events.js'
 import { lateTask } from './late-spawn.js'
@@ -37,7 +39,7 @@ import type {
 	ScopeState,
 } from './scope-options.js'
 import { CANCELLING, CLOSED, CLOSING, OPEN, type Phase } from './scope-phase.js'
-import { checkDone, resultOf, seal, whenClosed } from './scope-settle.js'
+import { checkDone, isDrained, resultOf, seal, whenClosed } from './scope-settle.js'
 import {
 	armDeadline,
 	enterMercy,
@@ -46,10 +48,12 @@ import {
 	mercyExpired,
 	type ScopeTimers,
 } from './scope-time.js'
+import { keepShapes, shapesKept } from './shape-keepers.js'
 import { buildSnapshot, type RequestOrigin, type ScopeSnapshot } from './snapshot.js'
 import type { StragglerRecord } from './straggler-record.js'
-import { type SpawnOptions, Task, type TaskFunction } from './task.js'
-import { onCancelOf } from './task-context.js'
+import { inertTask, type SpawnOptions, Task, type TaskFunction } from './task.js'
+import { onCancelOf, TaskContext } from './task-context.js'
+import { followReturned, fulfilTask, rejectTask, runObserved, settleLater } from './task-run.js'
 import { clearTimer, setRefTimeout } from './timers.js'
 import { TrackHandle } from './track.js'
 import { checkMilliseconds, validateScopeOptions, validateSpawnOptions } from './validate.js'
@@ -78,16 +82,55 @@ export type { StragglerInfo } from './straggler-record.js'
 export const DEFAULT_MERCY = 1000
 
 const STATES: readonly ScopeState[] = ['open', 'closing', 'cancelling', 'closed']
+const MAX_SMALL_INT = 2 ** 30 - 1
 // Shared by every scope until its first task: most request scopes spawn nothing.
 const NO_TASKS = Object.freeze([]) as unknown as Task<any>[]
 
 /** @internal A scope's rarely needed state, out of line: a server makes a scope per request. */
-export interface ScopeRare extends ScopeFailures, ScopeTimers {
+export interface ScopeRare extends NodeExtra, ScopeFailures, ScopeTimers {
 	/** Epoch ms, recorded only while something observes scopes (diagnostics subscribers). */
 	startedAt: number | undefined
 	stragglers: StragglerRecord | undefined
 	waiting: Array<(result: ScopeResult) => void> | undefined
 	result: ScopeResult | undefined
+}
+
+/**
+ * The rare state as a class, not an object literal: a literal's allocation site can be pretenured
+ * by V8 (see Scope.addTask), and this object lives as long as its scope.
+ */
+class ScopeRareState implements ScopeRare {
+	waiters: ScopeRare['waiters']
+	controller: ScopeRare['controller']
+	graceController: ScopeRare['graceController']
+	failures: ScopeRare['failures']
+	unseen: ScopeRare['unseen']
+	stragglers: ScopeRare['stragglers']
+	deadlineTimer: ScopeRare['deadlineTimer']
+	graceTimer: ScopeRare['graceTimer']
+	mercyTimer: ScopeRare['mercyTimer']
+	firedTimeout: ScopeRare['firedTimeout']
+	detachSignal: ScopeRare['detachSignal']
+	waiting: ScopeRare['waiting']
+	result: ScopeRare['result']
+	startedAt: ScopeRare['startedAt']
+
+	constructor() {
+		this.waiters = undefined
+		this.controller = undefined
+		this.graceController = undefined
+		this.failures = undefined
+		this.unseen = undefined
+		this.stragglers = undefined
+		this.deadlineTimer = undefined
+		this.graceTimer = undefined
+		this.mercyTimer = undefined
+		this.firedTimeout = undefined
+		this.detachSignal = undefined
+		this.waiting = undefined
+		this.result = undefined
+		this.startedAt = undefined
+	}
 }
 
 let nextScopeId = 1
@@ -124,10 +167,17 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	// Live tasks in an array, each knowing its slot: O(1) add and swap-remove, and a cancellation
 	// walk whose loads do not depend on each other (a linked list chases one pointer per task).
 	/** @internal */ declare tasks: Task<any>[]
-	/** @internal Live tasks. */
-	declare taskCount: number
-	/** @internal Live tasks + child scopes + held work (a block's body, a request's handler). */
-	declare live: number
+	/**
+	 * @internal How many live tasks a spawn may find and still take the common path: `maxTasks`
+	 * while the scope is open and not cancelled, 0 once it is cancelled, sealed or closed. One
+	 * comparison instead of four for every spawn.
+	 */
+	declare spawnLimit: number
+	/**
+	 * @internal Live child scopes + held work (a block's body, a request's handler). Live tasks are
+	 * counted by their array: a task's start and end touch no counter.
+	 */
+	declare others: number
 	/** @internal Held work (see `hold()`). */
 	declare holds: number
 	/** @internal Holds given up after the mercy period; their late release() is ignored. */
@@ -175,7 +225,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.level = NOT_CANCELLED
 		this.event = undefined
 		this.waiter = undefined
-		this.extra = undefined
+		this.rare = undefined
 		const init = takeScopeInit()
 		if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
 		this.id = nextScopeId++
@@ -189,8 +239,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.phase = OPEN
 		this.sealed = false
 		this.tasks = NO_TASKS
-		this.taskCount = 0
-		this.live = 0
+		this.others = 0
 		this.holds = 0
 		this.abandonedHolds = 0
 		const inherited =
@@ -206,10 +255,11 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.failFast = options?.errors !== 'supervise'
 		this.errorHandler = options?.onError
 		this.maxTasks = options?.maxTasks ?? Number.POSITIVE_INFINITY
+		// A small integer (a number the engine stores unboxed): no scope holds 2^30 live tasks.
+		this.spawnLimit = Math.min(this.maxTasks, MAX_SMALL_INT)
 		this.children = undefined
 		this.childSlot = -1
 		this.finalizeQueued = false
-		this.rare = undefined
 		this.request = undefined
 		this.requestId = undefined
 		this.ownName = options?.name
@@ -227,24 +277,13 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (owner?.isEnded) seal(this)
 		if (options?.signal !== undefined) followSignal(this, options.signal, init?.abortReason)
 		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
-		if (observation.any && scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
+		if (observing && scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
+		if (!shapesKept) keepShapes(makeInertObjects)
 	}
 
 	/** @internal The rare state, made on first need. */
 	rareState(): ScopeRare {
-		this.rare ??= {
-			failures: undefined,
-			unseen: undefined,
-			stragglers: undefined,
-			deadlineTimer: undefined,
-			graceTimer: undefined,
-			mercyTimer: undefined,
-			firedTimeout: undefined,
-			detachSignal: undefined,
-			waiting: undefined,
-			result: undefined,
-			startedAt: undefined,
-		}
+		this.rare ??= new ScopeRareState()
 		return this.rare
 	}
 
@@ -315,6 +354,11 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		return this.rare?.startedAt
 	}
 
+	/** @internal Live tasks. */
+	get taskCount(): number {
+		return this.tasks.length
+	}
+
 	/** @internal The timeout reason of this scope's own deadline, once it fired. */
 	get firedTimeout(): import('./reasons.js').TimeoutReason | undefined {
 		return this.rare?.firedTimeout
@@ -349,31 +393,54 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions<T>): Task<T> {
 		if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'a function', fn)
 		if (options !== undefined) validateSpawnOptions(options)
-		// The common case in one place: an open scope under its limit.
-		if (
-			this.level === NOT_CANCELLED &&
-			!this.sealed &&
-			this.phase !== CLOSED &&
-			this.taskCount < this.maxTasks
-		) {
-			const task = new Task<T>(this, fn, options)
-			// addTask(), inline: this is the path every task takes.
-			const tasks = this.tasks
-			if (tasks === NO_TASKS) {
-				// The first task: an array of exactly one (a request scope rarely gets a second).
-				// Not an array literal: see addTask.
-				task.slot = 0
-				this.tasks = Array.of(task)
-			} else {
-				task.slot = tasks.length
-				tasks.push(task)
-			}
-			this.taskCount++
-			this.live++
-			if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
-			task.start(fn)
+		const tasks = this.tasks
+		// Cancelled, sealed, closed or full: spawnLimit says all four at once.
+		if (tasks.length >= this.spawnLimit) return this.spawnLate(fn, options)
+		const task = new Task<T>(this, fn, options, tasks.length)
+		// addTask(), written out: this is the path every task takes. The first task gets an array
+		// of exactly one (a request scope rarely gets a second), not a literal: see addTask.
+		if (tasks === NO_TASKS) this.tasks = Array.of(task)
+		else tasks.push(task)
+		if (observing && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
+		// The start, written out too (a call fewer per task; task-run.ts has the rare cases). The
+		// context is made here, not kept on the task: only the function holds it.
+		const context = new TaskContext(task)
+		let returned: unknown
+		try {
+			returned = observing || workContextNeeded ? runObserved(task, fn, context) : fn(context)
+		} catch (error) {
+			settleLater(task, false, error)
 			return task
 		}
+		if (typeof returned !== 'object' || returned === null) {
+			followReturned(task, returned)
+			return task
+		}
+		// `then` is read once, as promise resolution does (a getter may answer differently twice).
+		let then: unknown
+		try {
+			then = (returned as { then?: unknown }).then
+		} catch (error) {
+			// A value whose `then` getter throws cannot be awaited: the task fails with that error.
+			settleLater(task, false, error)
+			return task
+		}
+		if (typeof then !== 'function') {
+			settleLater(task, true, returned)
+			return task
+		}
+		try {
+			// Bound functions, not closures: smaller, and no context object per task.
+			then.call(returned, fulfilTask.bind(task), rejectTask.bind(task))
+		} catch (error) {
+			// A thenable whose then() throws: the task fails with that error, later (as above).
+			settleLater(task, false, error)
+		}
+		return task
+	}
+
+	/** A spawn the common path did not take (see late-spawn.ts). */
+	private spawnLate<T>(fn: TaskFunction<T>, options: SpawnOptions<T> | undefined): Task<T> {
 		const task = lateTask<T>(this, fn, options)
 		task.startCancelled(this.level, this.event as CancelEvent)
 		return task
@@ -400,7 +467,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		let task: Task<T>
 		if (this.level === NOT_CANCELLED && this.taskCount < this.maxTasks) {
 			if (this.sealed || this.phase === CLOSED) throw new ScopeClosedError(this.name, this.state)
-			task = new Task<T>(this, '', options)
+			task = new Task<T>(this, '', options, -1)
 			this.addTask(task)
 		} else {
 			task = lateTask<T>(this, '', options)
@@ -625,20 +692,18 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		const tasks = this.tasks
 		if (tasks === NO_TASKS) {
 			// The first task: an array of exactly one (a request scope rarely gets a second).
+			task.slot = 0
 			// Not an array literal: V8 tracks a literal's allocation site, and objects from a site
 			// that mostly outlive a young-generation GC (as a request's task array does) are then
 			// allocated in old space. An old array holding a young task keeps the task, its scope
 			// and the request behind it alive through every minor GC until a full one: on Node 24
 			// and 26 that promoted ~100 MB per second under load. `Array.of` has no such site.
-			task.slot = 0
 			this.tasks = Array.of(task)
 		} else {
 			task.slot = tasks.length
 			tasks.push(task)
 		}
-		this.taskCount++
-		this.live++
-		if (observation.any && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
+		if (observing && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
 	}
 
 	/** @internal Removes a task from the live array (it ended, or was abandoned). */
@@ -650,8 +715,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			last.slot = task.slot
 		}
 		task.slot = -1
-		this.taskCount--
-		this.live--
 	}
 
 	/** @internal */
@@ -663,9 +726,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			last.slot = task.slot
 		}
 		task.slot = -1
-		this.taskCount--
-		// Nothing to check while something else is live (most ends of most tasks).
-		if (--this.live === 0) checkDone(this)
+		// Nothing to check while another task is live (most ends of most tasks).
+		if (tasks.length === 0) checkDone(this)
 	}
 
 	/** @internal Returns false when the scope ended by cancellation (the child starts cancelled). */
@@ -678,7 +740,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.children ??= []
 		child.childSlot = this.children.length
 		this.children.push(child)
-		this.live++
+		this.others++
 		return true
 	}
 
@@ -692,14 +754,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			last.childSlot = child.childSlot
 		}
 		child.childSlot = -1
-		this.live--
+		this.others--
 		checkDone(this)
 	}
 
 	/** @internal Counts work the scope must wait for that is not a task (a block's body). */
 	hold(): void {
 		this.holds++
-		this.live++
+		this.others++
 	}
 
 	/** @internal Ends a hold; ignored for holds already abandoned after the mercy period. */
@@ -709,7 +771,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 			return
 		}
 		this.holds--
-		this.live--
+		this.others--
 		checkDone(this)
 	}
 
@@ -738,6 +800,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */
 	override marked(_level: CancelLevel): void {
 		this.phase = CANCELLING
+		this.spawnLimit = 0
 	}
 
 	/** @internal */
@@ -745,7 +808,7 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (level === FORCED) {
 			const rare = this.rare
 			if (rare !== undefined) rare.graceTimer = clearTimer(rare.graceTimer)
-			if (this.live > 0 && this.mercyAt === 0) enterMercy(this)
+			if (this.mercyAt === 0 && !isDrained(this)) enterMercy(this)
 		}
 		checkDone(this)
 	}
@@ -791,6 +854,14 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	result(): ScopeResult {
 		return resultOf(this)
 	}
+}
+
+/** The objects shape-keepers.ts keeps: an inert scope, task and task context. */
+function makeInertObjects(): readonly object[] {
+	const scope = new Scope()
+	nextScopeId-- // ids stay as if it were never made
+	const task = inertTask(scope)
+	return [scope, task, new TaskContext(task)]
 }
 
 function ownDeadline(options: ScopeOptions | undefined): number {

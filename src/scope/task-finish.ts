@@ -4,7 +4,7 @@
 // and may be awaited. Functions, not closures: nothing here allocates unless a hook is pending.
 import type { CancelEvent } from './cancel-event.js'
 import { FORCED, NOT_CANCELLED } from './cancel-node.js'
-import { hookErrorChannel, observation, taskEndChannel } from './diagnostics.js'
+import { hookErrorChannel, observing, taskEndChannel } from './diagnostics.js'
 import { HookError, isCancelledError } from './errors.js'
 import { publishHookError, publishTaskEnd } from './events.js'
 import { isAbortError, readThen, subscribe } from './hostile.js'
@@ -17,10 +17,12 @@ import {
 	ENDED,
 	FAILED,
 	FAILED_FLAG,
+	HAS_HOOKS,
 	HOOK_PENDING,
 	outcomeOf,
 	type State,
 	stateOf,
+	type TaskRare,
 	withOutcome,
 	withState,
 } from './task-state.js'
@@ -139,10 +141,11 @@ function hookFailed(task: Task<any>, error: unknown): void {
 
 /** @internal The task has ended: its scope is told, then whoever awaits it. */
 export function end(task: Task<any>): void {
-	if ((task.flags & ENDED) !== 0) return // a hook's thenable that settles twice
-	task.flags = (task.flags | ENDED) & ~HOOK_PENDING
-	task.options = undefined
-	if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(task)
+	const flags = task.flags
+	if ((flags & ENDED) !== 0) return // a hook's thenable that settles twice
+	task.flags = (flags | ENDED) & ~(HOOK_PENDING | HAS_HOOKS)
+	if ((flags & HAS_HOOKS) !== 0) (task.rare as TaskRare).hooks = undefined
+	if (observing && taskEndChannel.hasSubscribers) publishTaskEnd(task)
 	if ((task.flags & ABANDONED) === 0) task.owner.taskEnded(task)
 	wakeWaiting(task)
 }

@@ -1,7 +1,9 @@
 // A task's life in one number (Task.flags): the bits below, then how the task ended (its state)
 // and how its function settled (its outcome; the state can still become FAILED through a child).
 // One number, so a task stays small: a parked task's memory is what garbage collection pays for.
-import type { TaskStatus } from './task.js'
+import type { NodeExtra } from './cancel-node.js'
+import type { Scope } from './scope.js'
+import type { SpawnOptions, TaskStatus } from './task.js'
 
 export const RUNNING = 0
 export const COMPLETED = 1
@@ -20,6 +22,10 @@ export const HOOK_PENDING = 4
 export const FAILED_FLAG = 8
 /** Ended: hook ran, scope told, waiters woken. */
 export const ENDED = 16
+/** Spawned with a hook (`onComplete`, `onCancel` or `onError`): kept in the rare state. */
+export const HAS_HOOKS = 1 << 9
+/** Has its own child scope (`task.scope` was read): kept in the rare state. */
+export const HAS_CHILD = 1 << 10
 export const STATE_SHIFT = 5
 export const OUTCOME_SHIFT = 7
 export const TWO_BITS = 3
@@ -50,11 +56,47 @@ export function withState(flags: number, state: State): number {
 	return (flags & ~(TWO_BITS << STATE_SHIFT)) | (state << STATE_SHIFT)
 }
 
-/** A task's rare state, out of line: failures and waiters are rare, so a task stays small. */
-export interface TaskRare {
+/**
+ * A task's rare state, out of line: hooks, a child scope, failures, waiters and signals are rare,
+ * so a task stays small (and a spawn assigns fewer fields). Its presence is told by flags where the
+ * common path must know without loading it (HAS_HOOKS, HAS_CHILD).
+ */
+export interface TaskRare extends NodeExtra {
+	/** The spawn options, while the task has hooks left to run (HAS_HOOKS). */
+	hooks: SpawnOptions<any> | undefined
+	/** The task's own child scope, made when `task.scope` is first read (HAS_CHILD). */
+	childScope: Scope | undefined
 	failure: unknown
 	laterFailures: unknown[] | undefined
 	waiting: Array<() => void> | undefined
 	/** Epoch ms, recorded only while something observes tasks (diagnostics subscribers). */
 	startedAt: number | undefined
+}
+
+/**
+ * @internal The rare state as a class, not an object literal: a literal's allocation site can be
+ * pretenured by V8 (see Scope.addTask), and this object lives as long as its task.
+ */
+export class TaskRareState implements TaskRare {
+	waiters: TaskRare['waiters']
+	controller: TaskRare['controller']
+	graceController: TaskRare['graceController']
+	hooks: TaskRare['hooks']
+	childScope: TaskRare['childScope']
+	failure: unknown
+	laterFailures: TaskRare['laterFailures']
+	waiting: TaskRare['waiting']
+	startedAt: TaskRare['startedAt']
+
+	constructor() {
+		this.waiters = undefined
+		this.controller = undefined
+		this.graceController = undefined
+		this.hooks = undefined
+		this.childScope = undefined
+		this.failure = undefined
+		this.laterFailures = undefined
+		this.waiting = undefined
+		this.startedAt = undefined
+	}
 }

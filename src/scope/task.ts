@@ -1,30 +1,28 @@
 import { type CancelEvent, cancelEventFor } from './cancel-event.js'
 import { type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
-import { runAsWork, workContext } from './context.js'
-import { observation, taskEndChannel, taskTracingActive } from './diagnostics.js'
 import { CancelledError } from './errors.js'
-import { publishTaskEnd, traced } from './events.js'
 import { safeGet } from './hostile.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
-import { TaskContext } from './task-context.js'
-import { finish, fulfilled, rejected, wakeWaiting } from './task-finish.js'
+import type { TaskContext } from './task-context.js'
+import { finish, fulfilled, rejected } from './task-finish.js'
 import {
 	ABANDONED,
 	CANCELLED,
-	CANCELLED_AT_ONCE,
 	COMPLETED,
-	COMPLETED_AT_ONCE,
 	ENDED,
 	FAILED,
 	FAILED_FLAG,
 	FN_SETTLED,
+	HAS_CHILD,
+	HAS_HOOKS,
 	HOOK_PENDING,
 	RUNNING,
 	STATE_BITS,
 	STATUS,
 	stateOf,
 	type TaskRare,
+	TaskRareState,
 	withOutcome,
 } from './task-state.js'
 
@@ -121,20 +119,18 @@ let nextTaskId = 1
  */
 export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	// Every field is assigned in the constructor, in this order (no class-field initialisers: each
-	// is a function call per task before the JIT has compiled it). What cancelling a scope touches
-	// per task (the flags, the child scope) comes first, next to the cancellation state.
+	// is a function call per task before the JIT has compiled it). Ten fields, because before the
+	// JIT has compiled the constructor every field assigned is an inline-cache call: what only some
+	// tasks need (hooks, a child scope, failures, waiters, signals) lives in the rare state, and
+	// flags tell the common path it is there.
 	/** @internal See task-state.ts. */
 	declare flags: number
-	/** @internal The task's own child scope, made when `task.scope` is first read. */
-	declare childScope: Scope | undefined
-	/** @internal Its index in its scope's task array (-1 once it left). */
+	/** @internal Its index in its scope's task array (meaningless once it left). */
 	declare slot: number
 	/** A process-wide unique number. */
 	declare readonly id: number
 	/** @internal The scope the task runs in. */
 	declare readonly owner: Scope
-	/** @internal The hooks, until the task ended. Typed loosely so Task<T> stays covariant in T. */
-	declare options: SpawnOptions<any> | undefined
 	/** @internal The `name` option, else the function (its name is read when asked for). */
 	declare nameSource: string | Function
 	/** @internal The value, error or cancel reason, once the function settled. */
@@ -143,21 +139,34 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	declare rare: TaskRare | undefined
 
 	/** @internal Use `scope.spawn()` or `scope.track()`. */
-	constructor(owner: Scope, nameSource: string | Function, options: SpawnOptions<T> | undefined) {
+	constructor(
+		owner: Scope,
+		nameSource: string | Function,
+		options: SpawnOptions<T> | undefined,
+		slot: number,
+	) {
 		super()
 		this.level = NOT_CANCELLED
 		this.event = undefined
 		this.waiter = undefined
-		this.extra = undefined
+		this.rare = undefined
 		this.flags = 0
-		this.childScope = undefined
-		this.slot = -1
+		this.slot = slot
 		this.id = nextTaskId++
 		this.owner = owner
-		this.options = options
-		this.nameSource = options?.name ?? nameSource
+		this.nameSource = nameSource
 		this.payload = undefined
-		this.rare = undefined
+		if (options !== undefined) takeOptions(this, options)
+	}
+
+	/** @internal The spawn options with hooks, until the task has ended. */
+	get options(): SpawnOptions<any> | undefined {
+		return (this.flags & HAS_HOOKS) === 0 ? undefined : this.rare?.hooks
+	}
+
+	/** @internal The task's own child scope, once `task.scope` was read. */
+	get childScope(): Scope | undefined {
+		return (this.flags & HAS_CHILD) === 0 ? undefined : this.rare?.childScope
 	}
 
 	/** @internal The function has settled (or, for a tracked task, complete/fail was called). */
@@ -258,44 +267,6 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			.then(onFulfilled, onRejected)
 	}
 
-	/** @internal Runs the function now. */
-	start(fn: TaskFunction<T>): void {
-		if (observation.any && taskTracingActive()) fn = traced(this, fn)
-		// Made here, not kept on the task: only the function holds it.
-		const context = new TaskContext(this)
-		let returned: unknown
-		try {
-			returned = workContext.needed ? runAsWork(this, fn, context) : fn(context)
-		} catch (error) {
-			settleLater(this, false, error)
-			return
-		}
-		if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) {
-			settleLater(this, true, returned)
-			return
-		}
-		// `then` is read once, as promise resolution does (a getter may answer differently twice).
-		let then: unknown
-		try {
-			then = (returned as { then?: unknown }).then
-		} catch (error) {
-			// A value whose `then` getter throws cannot be awaited: the task fails with that error.
-			settleLater(this, false, error)
-			return
-		}
-		if (typeof then !== 'function') {
-			settleLater(this, true, returned)
-			return
-		}
-		try {
-			// Bound functions, not closures: smaller, and no context object per task.
-			then.call(returned, fulfilTask.bind(this), rejectTask.bind(this))
-		} catch (error) {
-			// A thenable whose then() throws: the task fails with that error, later (as above).
-			settleLater(this, false, error)
-		}
-	}
-
 	/** @internal The scope was already cancelled: the function never runs. */
 	startCancelled(level: CancelLevel, event: CancelEvent): void {
 		this.level = level
@@ -354,12 +325,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal */
 	rareState(): TaskRare {
-		this.rare ??= {
-			failure: undefined,
-			laterFailures: undefined,
-			waiting: undefined,
-			startedAt: undefined,
-		}
+		this.rare ??= new TaskRareState()
 		return this.rare
 	}
 
@@ -375,13 +341,17 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal The task's own child scope, created on first use. */
 	ownScope(): Scope {
-		this.childScope ??= this.owner.ownedScopeFor(this)
-		return this.childScope
+		const existing = this.childScope
+		if (existing !== undefined) return existing
+		const made = this.owner.ownedScopeFor(this)
+		this.rareState().childScope = made
+		this.flags |= HAS_CHILD
+		return made
 	}
 
 	/** @internal Cancellation passes on to the task's own child scope. */
 	pushChildren(out: CancelNode[]): void {
-		if (this.childScope !== undefined) out.push(this.childScope)
+		if ((this.flags & HAS_CHILD) !== 0) out.push(this.rare?.childScope as Scope)
 	}
 
 	/** @internal Resolves once the task has ended. */
@@ -421,56 +391,30 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 Object.defineProperty(Task.prototype, 'reactsToCancel', { value: false })
 
 /**
- * The task's function fulfilled. The common case ends here, in one step: nothing cancelled or
- * failed the task, and it has no hook and no child scope (task-finish.ts has the rest).
+ * @internal An inert task that keeps the Task layout alive (see shape-keepers.ts); it takes no
+ * id, runs nothing and belongs to no scope's array.
  */
-function fulfilTask(this: Task<unknown>, value: unknown): void {
-	if (
-		this.flags === 0 &&
-		this.level === NOT_CANCELLED &&
-		this.options === undefined &&
-		this.childScope === undefined
-	) {
-		this.flags = COMPLETED_AT_ONCE
-		this.payload = value
-		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
-		this.owner.taskEnded(this)
-		if (this.rare !== undefined) wakeWaiting(this)
-		return
-	}
-	this.settleFulfilled(value)
+export function inertTask(owner: Scope): Task<unknown> {
+	const task = new Task<unknown>(owner, '', undefined, -1)
+	nextTaskId--
+	return task
 }
 
 /**
- * The task's function rejected. A cancelled task that stopped with its own cancellation's error,
- * and has no hook and no child scope, ends here in one step too (the rest: task-finish.ts).
+ * The spawn options: the name replaces the function as the name's source; hooks go to the rare
+ * state, read once here (a spawn validated them just before), and HAS_HOOKS tells the end of the
+ * task to look there.
  */
-function rejectTask(this: Task<unknown>, error: unknown): void {
-	const event = this.event
+function takeOptions(task: Task<any>, options: SpawnOptions<any>): void {
+	if (options.name !== undefined) task.nameSource = options.name
 	if (
-		this.flags === 0 &&
-		event !== undefined &&
-		event.owns(error) &&
-		this.options === undefined &&
-		this.childScope === undefined
+		options.onComplete !== undefined ||
+		options.onCancel !== undefined ||
+		options.onError !== undefined
 	) {
-		this.flags = CANCELLED_AT_ONCE
-		this.payload = event.reason
-		if (observation.any && taskEndChannel.hasSubscribers) publishTaskEnd(this)
-		this.owner.taskEnded(this)
-		if (this.rare !== undefined) wakeWaiting(this)
-		return
+		task.rareState().hooks = options
+		task.flags |= HAS_HOOKS
 	}
-	this.settleRejected(error)
-}
-
-/** Settles on the next microtask: a synchronous outcome must not re-enter the caller of spawn(). */
-function settleLater(task: Task<any>, isFulfilled: boolean, payload: unknown): void {
-	queueMicrotask(
-		isFulfilled
-			? task.settleFulfilled.bind(task, payload)
-			: task.settleRejected.bind(task, payload),
-	)
 }
 
 function valueOrThrow<T>(task: Task<T>): T {
