@@ -22,6 +22,23 @@ export interface NodeExtra {
 }
 
 /**
+ * @internal The part of a node's rare state every kind of node has. The rare states are classes,
+ * not object literals: a literal's allocation site can be pretenured by V8 (see Scope.addTask),
+ * and a rare state lives as long as its node.
+ */
+export class NodeExtraState implements NodeExtra {
+	waiters: CancelWaiter[] | undefined
+	controller: AbortController | undefined
+	graceController: AbortController | undefined
+
+	constructor() {
+		this.waiters = undefined
+		this.controller = undefined
+		this.graceController = undefined
+	}
+}
+
+/**
  * Something parked on a node that must be woken when the node is cancelled: an object with
  * `wake`, or just a function (a promise's `reject`, so cancelling touches one object less).
  */

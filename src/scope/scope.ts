@@ -14,6 +14,7 @@ import {
 	GRACEFUL,
 	NOT_CANCELLED,
 	type NodeExtra,
+	NodeExtraState,
 } from './cancel-node.js'
 import { workContextNeeded } from './context.js'
 import { observing, scopeOpenChannel, taskSpawnChannel } from './diagnostics.js'
@@ -95,14 +96,8 @@ export interface ScopeRare extends NodeExtra, ScopeFailures, ScopeTimers {
 	result: ScopeResult | undefined
 }
 
-/**
- * The rare state as a class, not an object literal: a literal's allocation site can be pretenured
- * by V8 (see Scope.addTask), and this object lives as long as its scope.
- */
-class ScopeRareState implements ScopeRare {
-	waiters: ScopeRare['waiters']
-	controller: ScopeRare['controller']
-	graceController: ScopeRare['graceController']
+/** A scope's rare state (a class: see NodeExtraState). */
+class ScopeRareState extends NodeExtraState implements ScopeRare {
 	failures: ScopeRare['failures']
 	unseen: ScopeRare['unseen']
 	stragglers: ScopeRare['stragglers']
@@ -116,9 +111,7 @@ class ScopeRareState implements ScopeRare {
 	startedAt: ScopeRare['startedAt']
 
 	constructor() {
-		this.waiters = undefined
-		this.controller = undefined
-		this.graceController = undefined
+		super()
 		this.failures = undefined
 		this.unseen = undefined
 		this.stragglers = undefined

@@ -1,7 +1,7 @@
 // A task's life in one number (Task.flags): the bits below, then how the task ended (its state)
 // and how its function settled (its outcome; the state can still become FAILED through a child).
 // One number, so a task stays small: a parked task's memory is what garbage collection pays for.
-import type { NodeExtra } from './cancel-node.js'
+import { type NodeExtra, NodeExtraState } from './cancel-node.js'
 import type { Scope } from './scope.js'
 import type { SpawnOptions, TaskStatus } from './task.js'
 
@@ -73,14 +73,8 @@ export interface TaskRare extends NodeExtra {
 	startedAt: number | undefined
 }
 
-/**
- * @internal The rare state as a class, not an object literal: a literal's allocation site can be
- * pretenured by V8 (see Scope.addTask), and this object lives as long as its task.
- */
-export class TaskRareState implements TaskRare {
-	waiters: TaskRare['waiters']
-	controller: TaskRare['controller']
-	graceController: TaskRare['graceController']
+/** @internal A task's rare state (a class: see NodeExtraState). */
+export class TaskRareState extends NodeExtraState implements TaskRare {
 	hooks: TaskRare['hooks']
 	childScope: TaskRare['childScope']
 	failure: unknown
@@ -89,9 +83,7 @@ export class TaskRareState implements TaskRare {
 	startedAt: TaskRare['startedAt']
 
 	constructor() {
-		this.waiters = undefined
-		this.controller = undefined
-		this.graceController = undefined
+		super()
 		this.hooks = undefined
 		this.childScope = undefined
 		this.failure = undefined
