@@ -5,6 +5,9 @@ import { httpBaseline } from './registry.js'
 /** The row the hand-written floor of a framework (or of bare node:http) is named after. */
 const floorOf = (framework: string) => `${framework}-rawtask`
 
+/** Rows whose adapter is not a middleware (Hono's `taskscope().fetch(app.fetch)`): no such floor. */
+const NOT_A_MIDDLEWARE = new Set(['taskscope-hono'])
+
 /** The framework plus a pass-through middleware (Fastify: an onRequest hook) and the task. */
 const middlewareFloorOf = (framework: string) =>
 	framework === 'fastify' ? 'fastify-hook-rawtask' : `${framework}-middleware-rawtask`
@@ -42,7 +45,8 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 		// A floor that adds nothing (or less than nothing: noise) makes the ratio meaningless.
 		const ratio = handWritten > 0 ? added / handWritten : undefined
 		// What the adapter costs beyond what the framework charges any middleware.
-		const middlewareFloor = isServe ? undefined : cpu(middlewareFloorOf(framework))
+		const middlewareFloor =
+			isServe || NOT_A_MIDDLEWARE.has(impl) ? undefined : cpu(middlewareFloorOf(framework))
 		rows.push([
 			impl,
 			floorOf(framework),
