@@ -114,7 +114,7 @@ class Watch<C> implements ResponseWatch {
 	 * V8 pretenures such sites when their objects tend to outlive a minor GC, as request-long
 	 * arrays do. A dead array in old space keeps what it points at alive until a full GC; through
 	 * a watch that still held its request, that was every request's objects, promoted by the
-	 * hundred megabytes a second on Node 24 and 26 (BENCHMARKS.md, "V8 pretenuring").
+	 * hundred megabytes in a few seconds of load on Node 24 and 26 (BENCHMARKS.md, "V8 pretenuring").
 	 */
 	forget(): void {
 		this.res = undefined as unknown as Watched
