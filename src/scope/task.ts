@@ -412,8 +412,24 @@ function takeOptions(task: Task<any>, options: SpawnOptions<any>): void {
 		options.onCancel !== undefined ||
 		options.onError !== undefined
 	) {
-		task.rareState().hooks = options
+		task.rareState().hooks = new SpawnHooks(options)
 		task.flags |= HAS_HOOKS
+	}
+}
+
+/**
+ * The hooks as they were at `spawn()`: a hook added to, replaced in or removed from the options
+ * object afterwards changes nothing, and the object's getters are not read again when the task ends.
+ */
+class SpawnHooks<T> implements SpawnOptions<T> {
+	readonly onComplete: SpawnOptions<T>['onComplete']
+	readonly onCancel: SpawnOptions<T>['onCancel']
+	readonly onError: SpawnOptions<T>['onError']
+
+	constructor(options: SpawnOptions<T>) {
+		this.onComplete = options.onComplete
+		this.onCancel = options.onCancel
+		this.onError = options.onError
 	}
 }
 

@@ -256,3 +256,19 @@ describe('nesting as the README shows it (issue #8, repro 1)', () => {
 		await root.done
 	})
 })
+
+describe('spawn options', () => {
+	it('are read once, at spawn: a hook added to the object afterwards does not run', async () => {
+		const root = new Scope()
+		const calls: string[] = []
+		const options: { onComplete?: (value: number) => void; onCancel?: () => void } = {
+			onCancel: () => calls.push('onCancel'),
+		}
+		const task = root.spawn(async () => 7, options)
+		options.onComplete = (value) => calls.push(`onComplete ${value}`)
+		options.onCancel = () => calls.push('replaced onCancel')
+		expect(await task).toBe(7)
+		await root.close()
+		expect(calls).toEqual([])
+	})
+})
