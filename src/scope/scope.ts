@@ -712,15 +712,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 
 	/** @internal */
 	taskEnded(task: Task<any>): void {
-		const tasks = this.tasks
-		const last = tasks.pop() as Task<any>
-		if (last !== task) {
-			tasks[task.slot] = last
-			last.slot = task.slot
-		}
-		task.slot = -1
+		this.unlink(task)
 		// Nothing to check while another task is live (most ends of most tasks).
-		if (tasks.length === 0) checkDone(this)
+		if (this.tasks.length === 0) checkDone(this)
 	}
 
 	/** @internal Returns false when the scope ended by cancellation (the child starts cancelled). */
