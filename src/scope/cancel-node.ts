@@ -205,16 +205,18 @@ function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): v
 			const own = node.event as CancelEvent
 			for (let index = from; index < stack.length; index++) events.push(own)
 		}
-		for (let index = marked.length - 1; index >= 0; index--) {
-			notify(marked[index] as CancelNode, first[index] as boolean, level)
+		// Backwards, by popping: the lists end empty with no length write (a builtin call each).
+		while (marked.length > 0) {
+			notify(marked.pop() as CancelNode, first.pop() as boolean, level)
 		}
 	} finally {
+		// Only a throw leaves anything in the lists; the walk itself empties them.
 		if (!nested) {
 			walking = false
-			stack.length = 0
-			events.length = 0
-			marked.length = 0
-			first.length = 0
+			if (stack.length !== 0) stack.length = 0
+			if (events.length !== 0) events.length = 0
+			if (marked.length !== 0) marked.length = 0
+			if (first.length !== 0) first.length = 0
 		}
 	}
 }

@@ -58,8 +58,7 @@ export function forceAfterGrace(scope: Scope): void {
 
 /** @internal Forced cancellation began with work still live: the mercy period starts. */
 export function enterMercy(scope: Scope): void {
-	scope.mercyAt = Date.now() + scope.mercyMs
-	watchMercy(scope)
+	watchMercy(scope) // marks it entered; the clock starts at the batch's flush
 }
 
 /**

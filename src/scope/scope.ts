@@ -181,7 +181,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	/** @internal */ declare firstError: unknown
 	/** @internal Somebody asked for the result (`done`, `close()`). */
 	declare observed: boolean
-	/** @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0. */
+	/**
+	 * @internal When the mercy period runs out (epoch ms), once forced cancellation began; else 0
+	 * (-1 while its clock waits to start: see mercy-clock.ts).
+	 */
 	declare mercyAt: number
 	/** @internal The mercy period in force, fixed at construction (own, else the parent's). */
 	declare readonly mercyMs: number
@@ -284,6 +287,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	get name(): string {
 		if (this.ownName !== undefined) return this.ownName
 		if (this.owner !== undefined) return `${this.owner.name}/scope`
+		// A request scope's name is made when asked for (most never are), not per request.
+		if (this.requestId !== undefined) return `request ${this.requestId}`
 		return `${this.madeAs}-${this.id}`
 	}
 

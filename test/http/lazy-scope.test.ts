@@ -1,7 +1,8 @@
 // The request scope under serve/toNodeListener is made on demand: a plain handler that never
 // reads `scope`, `requestId` or `after` gets none, and every guarantee holds all the same.
+import diagnostics_channel from 'node:diagnostics_channel'
 import http from 'node:http'
-import { CancelledError, sleep } from 'taskscope'
+import { CancelledError, CHANNELS, sleep } from 'taskscope'
 import { serve } from 'taskscope/http'
 import { describe, expect, it } from 'vitest'
 import { deferred, within } from '../support.js'
@@ -30,6 +31,29 @@ describe('the request scope made on demand', () => {
 		} finally {
 			await app.close({ grace: 0 })
 		}
+	})
+
+	it('is named after its request id, also in the scope:open event published while it is made', async () => {
+		const seen: string[] = []
+		const app = await serve((context) => {
+			seen.push(`${context.requestId} ${context.scope.name}`)
+			return new Response('ok')
+		})
+		const opened: string[] = []
+		const onOpen = (message: unknown) => {
+			const { name } = message as { name: string }
+			if (name.startsWith('request')) opened.push(name)
+		}
+		try {
+			await (await fetch(`${app.url}/`, { headers: { 'x-request-id': 'quiet-1' } })).text()
+			diagnostics_channel.subscribe(CHANNELS.scopeOpen, onOpen)
+			await (await fetch(`${app.url}/`, { headers: { 'x-request-id': 'observed-2' } })).text()
+		} finally {
+			diagnostics_channel.unsubscribe(CHANNELS.scopeOpen, onOpen)
+			await app.close({ grace: 0 })
+		}
+		expect(seen).toEqual(['quiet-1 request quiet-1', 'observed-2 request observed-2'])
+		expect(opened).toEqual(['request observed-2'])
 	})
 
 	it('is made when a handler reads it late, and its task runs until the response is sent', async () => {

@@ -1,3 +1,4 @@
+import { observing } from '../../scope/diagnostics.js'
 import { InvalidArgumentError, ScopeClosedError } from '../../scope/errors.js'
 import { DISCONNECT, PARENT_COMPLETION, SHUTDOWN } from '../../scope/reasons.js'
 import { reportUnhandled } from '../../scope/report.js'
@@ -235,7 +236,9 @@ export class RequestScopes {
 		const base = this.#requestOptions
 		const scope = createScope(
 			{
-				name: `request ${id}`,
+				// `request ${id}`, made when read (Scope.name) — but the scope:open event, published
+				// before the id is set, reads it in the constructor.
+				name: observing ? `request ${id}` : undefined,
 				parent: base.parent,
 				errors: base.errors,
 				mercy: base.mercy,

@@ -76,7 +76,11 @@ class Watch<C> implements ResponseWatch {
 		this.onEnd = onEnd
 		this.context = context
 		this.onClose = () => {
-			if (this.onEnd !== undefined) this.settle(this.outcomeAtClose())
+			if (this.onEnd === undefined) return
+			// node:http's own response emits 'close' once and is then done with: removing the
+			// listener would only cost an array search (forget() drops what the listener reaches).
+			if (this.serverManaged) this.listening = false
+			this.settle(this.outcomeAtClose())
 		}
 	}
 
