@@ -3,7 +3,7 @@ import http2 from 'node:http2'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
-import { sleep } from 'taskscope'
+import { sleep, withTimeout } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/fastify'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, http2Text, type Reply, type Scenario, within } from '../http/harness.js'
@@ -138,6 +138,67 @@ describe('taskscope/fastify: the plugin', () => {
 			const closing = app.close()
 			app.server.closeAllConnections()
 			await closing
+		}
+	})
+
+	it("answers a cancellation from a route's hooks too, and leaves other errors to the handlers the route would have had", async () => {
+		const logged: unknown[] = []
+		const app = Fastify({
+			logger: {
+				level: 'error',
+				stream: { write: (line: string) => logged.push(JSON.parse(line)) },
+			},
+		})
+		await app.register(taskscope)
+		const timedOut = () => withTimeout(5, (scope) => sleep(60_000, scope))
+		const own: string[] = []
+		app.get(
+			'/hook-timeout',
+			{ preHandler: async () => void (await timedOut()) },
+			async () => 'never',
+		)
+		app.get(
+			'/own-handler',
+			{
+				errorHandler: (error, _request, reply) => {
+					own.push((error as Error).message)
+					return reply.code(418).send('own')
+				},
+			},
+			async (request) => {
+				if (request.query && (request.query as { cut?: string }).cut) await timedOut()
+				throw new Error('plain')
+			},
+		)
+		await app.register(async (child) => {
+			child.setErrorHandler((error, _request, reply) =>
+				reply.code(409).send(`context: ${error.message}`),
+			)
+			child.get('/context', async () => {
+				throw new Error('plain')
+			})
+		})
+		app.get('/default', async () => {
+			throw new Error('plain')
+		})
+		try {
+			const hook = await app.inject({ method: 'GET', url: '/hook-timeout' })
+			expect([hook.statusCode, hook.body]).toEqual([504, 'Gateway Timeout'])
+			const ownPlain = await app.inject({ method: 'GET', url: '/own-handler' })
+			expect([ownPlain.statusCode, ownPlain.body]).toEqual([418, 'own'])
+			const ownCut = await app.inject({ method: 'GET', url: '/own-handler?cut=1' })
+			expect(ownCut.statusCode).toBe(504)
+			expect(own).toEqual(['plain'])
+			const context = await app.inject({ method: 'GET', url: '/context' })
+			expect([context.statusCode, context.body]).toEqual([409, 'context: plain'])
+			const fallback = await app.inject({ method: 'GET', url: '/default' })
+			expect(fallback.statusCode).toBe(500)
+			// Fastify's default handler logged the plain error, and nothing of the cancellations.
+			expect(logged.map((entry) => (entry as { err?: { message?: string } }).err?.message)).toEqual(
+				['plain'],
+			)
+		} finally {
+			await app.close()
 		}
 	})
 

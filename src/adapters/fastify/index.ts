@@ -78,9 +78,10 @@ declare module 'fastify' {
  * so the hook covers the routes of every context. `app.register(taskscope({ … }))`, a second
  * registration, or an unknown option make `await app.register(…)` reject with an
  * `InvalidArgumentError`; `request.scope` read before the plugin's `onRequest` hook throws a
- * {@link MissingMiddlewareError}. A route handler (registered after the plugin) that rejects with a
- * cancellation is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout, nothing
- * after a disconnect — instead of a logged 500.
+ * {@link MissingMiddlewareError}. A route (registered after the plugin) whose handler or hooks fail
+ * with a cancellation is answered as `serve` answers it — 503 for a shutdown, 504 for a timeout,
+ * nothing after a disconnect — instead of a logged 500 (a route error handler of the plugin's;
+ * other errors go on to the route's own).
  *
  * The scope is opened in an `onRequest` hook and ends once the raw response (`reply.raw`) has been
  * fully sent (reason: parent completion — leftover background tasks are cancelled) or the client
@@ -247,47 +248,45 @@ function ownOptions(options: TaskscopeOptions | undefined): TaskscopeOptions {
 	return own as TaskscopeOptions
 }
 
+/** A route's error handler, as Fastify calls it (no `this`). */
+type RouteErrorHandler = (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown
+
 /**
- * Wraps each route handler registered after the plugin: a cancellation it rejects with is answered
- * as `serve` answers it — 503 for a shutdown, 504 for a timeout, nothing once the client is gone —
- * instead of reaching Fastify's error handler (a 500 exposing the error's code, logged at error
- * level). Other errors and results pass through untouched.
+ * Gives each route registered after the plugin an error handler of its own (a route option, so
+ * a request that fails nothing pays nothing): a cancellation that reaches Fastify's error handling
+ * — from the route handler or any of its hooks — is answered as `serve` answers it (503 for a
+ * shutdown, 504 for a timeout, nothing once the client is gone) instead of Fastify's default
+ * handler answering 500 (exposing the error's code) and logging it at error level. Any other
+ * error goes on to the route's own `errorHandler` option if it had one, else (thrown) to the
+ * handler the route would have had without the plugin: Fastify passes an error thrown by an
+ * error handler to the next one up. `onError` hooks run before any error handler, as always.
  */
 function answerCancellationsOf(route: RouteOptions): void {
-	const handler = route.handler as (
-		this: FastifyInstance,
+	const own = route.errorHandler as RouteErrorHandler | undefined
+	route.errorHandler = function taskscopeErrorHandler(
+		this: unknown,
+		error: unknown,
 		request: FastifyRequest,
 		reply: FastifyReply,
-	) => unknown
-	if (typeof handler !== 'function') return
-	route.handler = function taskscopeRoute(
-		this: FastifyInstance,
-		request: FastifyRequest,
-		reply: FastifyReply,
-	) {
-		const result = handler.call(this, request, reply)
-		// A handler that returns the reply itself (`return reply.send(…)`) returns a thenable whose
-		// `then` expects both callbacks: leave it to Fastify, as any non-promise result.
-		if (
-			result === reply ||
-			typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function'
-		) {
-			return result
+	): unknown {
+		const status = cancellationStatus(error)
+		if (status === undefined) {
+			if (own !== undefined) return own.call(this, error, request, reply)
+			throw error
 		}
-		return Promise.resolve(result).then(undefined, (error) => answerCancellation(error, reply))
-	}
+		answerCancellation(status, request, reply)
+		return undefined
+	} as RouteOptions['errorHandler']
 }
 
-function answerCancellation(error: unknown, reply: FastifyReply): FastifyReply {
-	const status = cancellationStatus(error)
-	if (status === undefined) throw error
+function answerCancellation(status: number, request: FastifyRequest, reply: FastifyReply): void {
 	if (isResponseClosed(reply.raw) || reply.sent) {
 		reply.hijack() // the client is gone: nothing to write, nothing for Fastify to do
-		return reply
+		return
 	}
-	const headers = cancellationHeaders(status, (reply.request as { scope?: unknown }).scope)
+	const headers = cancellationHeaders(status, (request as { scope?: unknown }).scope)
 	if (headers !== undefined) reply.headers(headers)
-	return reply.code(status).type('text/plain; charset=utf-8').send(statusText(status))
+	reply.code(status).type('text/plain; charset=utf-8').send(statusText(status))
 }
 
 function calledWithOptions(): InvalidArgumentError {
