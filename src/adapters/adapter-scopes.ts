@@ -128,7 +128,7 @@ export class AdapterScopes implements TaskscopeHandle {
 		const request = new AdapterRequest(this.#shared, req, res, tracksHandler)
 		const echo = scopes.echoHeader
 		if (echo !== undefined) res.setHeader(echo, request.requestId)
-		const timeout = timeoutOfNodeRequest(scopes.deadline, req?.headers)
+		const timeout = timeoutOfNodeRequest(scopes.deadline, req)
 		if (timeout !== undefined || observation.any || requestScopeObserver !== undefined) {
 			request.openScope(timeout)
 		}

@@ -203,8 +203,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	declare rare: ScopeRare | undefined
 	/** @internal A request scope's request (raw Node request or fetch Request), read by snapshots. */
 	declare request: RequestOrigin | undefined
-	/** @internal A request scope's request id. */
-	declare requestId: string | undefined
 	/** @internal The `name` option. */
 	declare readonly ownName: string | undefined
 	/** @internal What made the scope (`scope`, `request`, …). */
@@ -257,7 +255,6 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		this.childSlot = -1
 		this.finalizeQueued = false
 		this.request = undefined
-		this.requestId = undefined
 		this.ownName = options?.name
 		this.madeAs = init?.kind ?? 'scope'
 
@@ -287,8 +284,9 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	get name(): string {
 		if (this.ownName !== undefined) return this.ownName
 		if (this.owner !== undefined) return `${this.owner.name}/scope`
-		// A request scope's name is made when asked for (most never are), not per request.
-		if (this.requestId !== undefined) return `request ${this.requestId}`
+		// A request scope's name (and its id) is made when asked for (most never are).
+		const request = this.request
+		if (request !== undefined) return `request ${request.id}`
 		return `${this.madeAs}-${this.id}`
 	}
 

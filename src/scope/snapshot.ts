@@ -102,6 +102,8 @@ export interface RequestSnapshot {
 export interface RequestOrigin {
 	readonly method?: string
 	readonly url?: string
+	/** The request's id (a request scope's record has one). */
+	readonly id?: string
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer E)[] ? E[] : T[K] }
@@ -179,8 +181,12 @@ function byId(a: Task<any> | Scope, b: Task<any> | Scope): number {
 /** @internal The request behind a request scope (read lazily: the HTTP layer sets it after the scope opens). */
 export function requestOf(scope: Scope): RequestSnapshot | undefined {
 	const origin = scope.request
-	if (origin === undefined && scope.requestId === undefined) return undefined
-	return { method: safeString(origin, 'method'), path: pathOf(origin), id: scope.requestId }
+	if (origin === undefined) return undefined
+	return {
+		method: safeString(origin, 'method'),
+		path: pathOf(origin),
+		id: safeString(origin, 'id'),
+	}
 }
 
 /** The path without its query: a query string may carry secrets, and snapshots get shown. */

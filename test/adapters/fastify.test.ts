@@ -172,7 +172,7 @@ describe('taskscope/fastify: the plugin', () => {
 		)
 		await app.register(async (child) => {
 			child.setErrorHandler((error, _request, reply) =>
-				reply.code(409).send(`context: ${error.message}`),
+				reply.code(409).send(`context: ${(error as Error).message}`),
 			)
 			child.get('/context', async () => {
 				throw new Error('plain')

@@ -3,7 +3,7 @@
 import diagnostics_channel from 'node:diagnostics_channel'
 import http from 'node:http'
 import { CancelledError, CHANNELS, sleep } from 'taskscope'
-import { serve } from 'taskscope/http'
+import { serve, toNodeListener } from 'taskscope/http'
 import { describe, expect, it } from 'vitest'
 import { deferred, within } from '../support.js'
 import { get } from './harness.js'
@@ -54,6 +54,47 @@ describe('the request scope made on demand', () => {
 		}
 		expect(seen).toEqual(['quiet-1 request quiet-1', 'observed-2 request observed-2'])
 		expect(opened).toEqual(['request observed-2'])
+	})
+
+	it("reads no `req.headers` for a scope and its task; the id read late is still the caller's", async () => {
+		let headerReads = 0
+		const ids: string[] = []
+		const snapshotIds: (string | undefined)[] = []
+		const listener = toNodeListener((context) => {
+			const task = context.scope.spawn((t) => sleep(5_000, t))
+			void task.result
+			const before = headerReads
+			snapshotIds.push(context.scope.snapshot().request?.id)
+			ids.push(context.requestId)
+			return new Response(`${before}`)
+		})
+		// node:http builds `req.headers` on first read: count the reads.
+		const server = http.createServer((req, res) => {
+			const own = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(req), 'headers')
+			Object.defineProperty(req, 'headers', {
+				configurable: true,
+				get() {
+					headerReads++
+					return own?.get?.call(req)
+				},
+			})
+			listener(req, res)
+		})
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		const { port } = server.address() as { port: number }
+		try {
+			const reply = await fetch(`http://127.0.0.1:${port}/`, {
+				method: 'POST',
+				body: 'hello',
+				headers: { 'x-request-id': 'from-caller-1' },
+			})
+			expect(await reply.text()).toBe('0')
+			expect(snapshotIds).toEqual(['from-caller-1'])
+			expect(ids).toEqual(['from-caller-1'])
+		} finally {
+			server.closeAllConnections()
+			await new Promise((resolve) => server.close(resolve))
+		}
 	})
 
 	it('is made when a handler reads it late, and its task runs until the response is sent', async () => {

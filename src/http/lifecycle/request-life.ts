@@ -13,13 +13,17 @@ import type { Task } from '../../scope/task.js'
 import type { AfterFunction, AfterOptions, AfterWork } from './after.js'
 import type { DisconnectPolicy, RoutePolicy } from './route-policy.js'
 
+/** @internal Something that makes a request's id when first asked (the request's own record). */
+export interface RequestIdSource {
+	readonly requestId: string
+}
+
 /**
  * @internal One request's record; see the module comment. It is the request scope's `request`
  * (what snapshots read the method and path from, forwarded to `origin`), so the scope leads to
  * it without a WeakMap entry per request.
  */
 export class RequestLife implements RequestOrigin {
-	readonly id: string
 	readonly scope: Scope
 	readonly afterWork: AfterWork
 	/** The raw Node request or the fetch `Request`, read only by snapshots. */
@@ -33,15 +37,17 @@ export class RequestLife implements RequestOrigin {
 	delivered: boolean | undefined
 	private endWaiters: Array<(delivered: boolean) => void> | undefined
 	private readonly disconnectHook: ((info: { requestId: string; status: 499 }) => void) | undefined
+	/** The id, or where to get it on first read (see {@link id}). */
+	private idOrSource: string | RequestIdSource
 
 	constructor(
-		id: string,
+		id: string | RequestIdSource,
 		scope: Scope,
 		afterWork: AfterWork,
 		onDisconnect: ((info: { requestId: string; status: 499 }) => void) | undefined,
 		origin: RequestOrigin | undefined,
 	) {
-		this.id = id
+		this.idOrSource = id
 		this.scope = scope
 		this.afterWork = afterWork
 		this.origin = origin
@@ -52,7 +58,19 @@ export class RequestLife implements RequestOrigin {
 		this.endWaiters = undefined
 		this.disconnectHook = onDisconnect
 		scope.request = this
-		scope.requestId = id // read only by snapshots
+	}
+
+	/**
+	 * The request's id. A Node request's is made on first read (most requests never need it): a
+	 * generated one costs a string, and an incoming one a read of `req.headers`, which node:http
+	 * builds on first access.
+	 */
+	get id(): string {
+		const idOrSource = this.idOrSource
+		if (typeof idOrSource === 'string') return idOrSource
+		const id = idOrSource.requestId
+		this.idOrSource = id
+		return id
 	}
 
 	/** The request's method, for snapshots. */

@@ -28,6 +28,7 @@ import { reportAnswered } from '../response/report-answered.js'
 import { AfterWork, type AfterWorkOptions, requestIdOfAfterTask } from './after.js'
 import {
 	applyDisconnectPolicy,
+	type RequestIdSource,
 	RequestLife,
 	requestLifeOf,
 	tellDisconnect,
@@ -227,7 +228,7 @@ export class RequestScopes {
 	 * born cancelled then, like the scopes the shutdown found).
 	 */
 	openAdmitted(
-		id: string,
+		id: string | RequestIdSource,
 		signal: AbortSignal | undefined,
 		timeout: number | undefined,
 		source: object | undefined,
@@ -238,7 +239,7 @@ export class RequestScopes {
 			{
 				// `request ${id}`, made when read (Scope.name) — but the scope:open event, published
 				// before the id is set, reads it in the constructor.
-				name: observing ? `request ${id}` : undefined,
+				name: observing ? `request ${typeof id === 'string' ? id : id.requestId}` : undefined,
 				parent: base.parent,
 				errors: base.errors,
 				mercy: base.mercy,

@@ -62,9 +62,12 @@ export function requestedTimeout(
 /** @internal For `node:http` / `node:http2` requests (lower-case header names). */
 export function timeoutOfNodeRequest(
 	acceptance: DeadlineAcceptance | undefined,
-	headers: Readonly<Record<string, string | string[] | undefined>> | undefined,
+	req: { readonly headers?: Readonly<Record<string, string | string[] | undefined>> } | undefined,
 ): number | undefined {
-	if (acceptance === undefined || headers === undefined) return undefined
+	// `req.headers` is built by node:http on first read: not read unless the option is on.
+	if (acceptance === undefined || req === undefined) return undefined
+	const headers = req.headers
+	if (headers === undefined) return undefined
 	return requestedTimeout(acceptance, headers[acceptance.header])
 }
 

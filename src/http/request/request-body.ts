@@ -12,10 +12,32 @@ import type { NodeIncomingRequest } from './request-url.js'
  * those on HTTP/1).
  */
 export function declaredBodyLength(incoming: NodeIncomingRequest): number | undefined {
-	const header = incoming.headers['content-length']
+	const header = contentLengthOf(incoming)
 	if (header === undefined) return undefined
 	const length = Number(header)
 	return Number.isSafeInteger(length) && length >= 0 ? length : undefined
+}
+
+/**
+ * The `Content-Length` the client sent, read from `rawHeaders` (what the parser saw): node:http
+ * builds `req.headers` on first read, a cost per request that a server whose handlers read the
+ * headers through a fetch `Request` would pay for this one field. A stand-in request without
+ * `rawHeaders` is read through `headers`.
+ */
+function contentLengthOf(incoming: NodeIncomingRequest): string | undefined {
+	const raw = incoming.rawHeaders as unknown
+	if (!Array.isArray(raw)) {
+		const header = incoming.headers['content-length']
+		return typeof header === 'string' ? header : undefined
+	}
+	for (let index = 0; index + 1 < raw.length; index += 2) {
+		const name: unknown = raw[index]
+		if (typeof name === 'string' && name.length === 14 && name.toLowerCase() === 'content-length') {
+			const value: unknown = raw[index + 1]
+			return typeof value === 'string' ? value : undefined
+		}
+	}
+	return undefined
 }
 
 /**

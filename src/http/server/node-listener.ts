@@ -245,7 +245,7 @@ function handle(
 	// The scope is made when the handler first needs it, unless it must exist from the start: a
 	// deadline must be able to cancel it, a Service gets it as its call signal, and observers
 	// (metrics, tests' inject) count request scopes.
-	const timeout = timeoutOfNodeRequest(scopes.deadline, req.headers)
+	const timeout = timeoutOfNodeRequest(scopes.deadline, req)
 	if (
 		shared.eager ||
 		timeout !== undefined ||

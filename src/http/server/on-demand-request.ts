@@ -83,7 +83,7 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 	 */
 	openScope(timeout: number | undefined): Scope {
 		const scope = this.shared.scopes.openAdmitted(
-			this.requestId,
+			this, // the id is made when first read (see RequestLife.id)
 			undefined,
 			timeout,
 			this.res,
