@@ -1,3 +1,4 @@
+import { arrayOfOne } from './array-of-one.js'
 import type { CancelEvent } from './cancel-event.js'
 import { cancelChannel, observing } from './diagnostics.js'
 import type { CancelKind, CancelledError } from './errors.js'
@@ -105,8 +106,8 @@ export abstract class CancelNode {
 			return
 		}
 		const rare = this.rareState()
-		// Not an array literal (V8 would pretenure it; see Scope.addTask).
-		if (rare.waiters === undefined) rare.waiters = Array.of(waiter)
+		// Not an array literal (V8 would pretenure it; see arrayOfOne).
+		if (rare.waiters === undefined) rare.waiters = arrayOfOne(waiter)
 		else rare.waiters.push(waiter)
 	}
 

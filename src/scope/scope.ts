@@ -1,3 +1,4 @@
+import { arrayOfOne } from './array-of-one.js'
 import {
 	runBlock,
 	runTimedBlock,
@@ -394,8 +395,8 @@ export class Scope extends CancelNode implements AsyncDisposable {
 		if (tasks.length >= this.spawnLimit) return this.spawnLate(fn, options)
 		const task = new Task<T>(this, fn, options, tasks.length)
 		// addTask(), written out: this is the path every task takes. The first task gets an array
-		// of exactly one (a request scope rarely gets a second), not a literal: see addTask.
-		if (tasks === NO_TASKS) this.tasks = Array.of(task)
+		// of exactly one (a request scope rarely gets a second), not a literal: see arrayOfOne.
+		if (tasks === NO_TASKS) this.tasks = arrayOfOne(task)
 		else tasks.push(task)
 		if (observing && taskSpawnChannel.hasSubscribers) publishTaskSpawn(task)
 		// The start, written out too (a call fewer per task; task-run.ts has the rare cases). The
@@ -687,14 +688,10 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	addTask(task: Task<any>): void {
 		const tasks = this.tasks
 		if (tasks === NO_TASKS) {
-			// The first task: an array of exactly one (a request scope rarely gets a second).
+			// The first task: an array of exactly one (a request scope rarely gets a second), and
+			// not a literal (see arrayOfOne).
 			task.slot = 0
-			// Not an array literal: V8 tracks a literal's allocation site, and objects from a site
-			// that mostly outlive a young-generation GC (as a request's task array does) are then
-			// allocated in old space. An old array holding a young task keeps the task, its scope
-			// and the request behind it alive through every minor GC until a full one: on Node 24
-			// and 26 that promoted 100+ MB in a few seconds of load. `Array.of` has no such site.
-			this.tasks = Array.of(task)
+			this.tasks = arrayOfOne(task)
 		} else {
 			task.slot = tasks.length
 			tasks.push(task)
