@@ -126,8 +126,18 @@ export function fetchWithScopes(scopes: AdapterScopes, fetch: HonoFetch): HonoFe
 			admitted.handlerSettled()
 			return answer
 		}
-		return answer.finally(() => admitted.handlerSettled())
+		// Observed, not wrapped: the server awaits the app's own promise, and this reaction, made
+		// first, runs before the server's (`finally` would cost a promise chain per request). Its
+		// own promise fulfils either way, so a rejection is left to the server as it was.
+		const settled = handlerSettledOf(admitted)
+		answer.then(settled, settled)
+		return answer
 	}
+}
+
+/** `request.handlerSettled`, bound (one function for both outcomes). */
+function handlerSettledOf(request: AdapterRequest): () => void {
+	return request.handlerSettled.bind(request)
 }
 
 /** The Node response in `@hono/node-server`'s bindings (`{ incoming, outgoing }`), else undefined. */
