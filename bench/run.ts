@@ -73,6 +73,7 @@ for (const bench of httpBenchmarks) {
 	const result = await bench.run({
 		quick: options.quick,
 		rounds: options.quick ? 1 : Math.min(options.reps, 3),
+		reps: options.reps,
 		durationSeconds: options.httpDurationSeconds,
 		execPath: options.nodePath,
 		log,

@@ -23,7 +23,7 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 	const names = serverNames()
 	const warmupSeconds = options.quick ? 0.5 : 1
 	const durationSeconds = options.quick ? 1 : 3
-	const rounds = options.quick ? 1 : Math.max(options.rounds, 5)
+	const rounds = options.quick ? 1 : Math.max(options.reps, 5)
 	const rows = new Map<string, HttpRow>(
 		names.map((impl) => [impl, { impl, status: 'ok', runs: [] }]),
 	)

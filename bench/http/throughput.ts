@@ -10,6 +10,8 @@ import { summarizeRows } from './summary.js'
 export interface HttpRunOptions {
 	quick: boolean
 	rounds: number
+	/** `--reps`: the in-memory harness runs this many rounds when it is more than its 5. */
+	reps: number
 	durationSeconds: number
 	execPath: string
 	log: (line: string) => void
