@@ -74,7 +74,6 @@ for (const bench of httpBenchmarks) {
 		quick: options.quick,
 		rounds: options.quick ? 1 : Math.min(options.reps, 3),
 		reps: options.reps,
-		parallelGc: options.parallelGc,
 		durationSeconds: options.httpDurationSeconds,
 		execPath: options.nodePath,
 		log,

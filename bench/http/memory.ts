@@ -28,14 +28,6 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 		names.map((impl) => [impl, { impl, status: 'ok', runs: [] }]),
 	)
 	const args = [String(warmupSeconds * 1_000), String(durationSeconds * 1_000), String(connections)]
-	// V8's parallel GC threads make whole-process CPU bimodal on a 2-core VM: a process now and
-	// then burns 40-70% more CPU per request for the same GC work (bare node:http 6.6-7.5 µs in
-	// most runs, 10.5-11.9 in some). With the GC on the main thread the same rows spread by ~9%,
-	// and each row still pays for all the garbage it makes (bench/README.md).
-	const nodeFlags = options.parallelGc ? [] : ['--single-threaded-gc']
-	const gc = options.parallelGc
-		? "V8's parallel GC"
-		: 'GC on the main thread (--single-threaded-gc)'
 
 	for (let round = 0; round < rounds; round++) {
 		for (const name of rotate(names, round)) {
@@ -44,7 +36,6 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 			const label = `  http-memory round ${round + 1} ${name}`
 			const outcome = await runChild<MemoryReport>(hostScript, [name, ...args], {
 				execPath: options.execPath,
-				nodeFlags,
 				timeoutMs: (warmupSeconds + durationSeconds) * 1_000 + 30_000,
 			})
 			if (outcome.status !== 'ok' || outcome.message.status !== 'ok') {
@@ -89,7 +80,7 @@ export async function runMemoryThroughput(options: HttpRunOptions): Promise<Http
 	return {
 		kind: 'http',
 		name: 'http-memory',
-		title: `hello world through node:http over in-memory sockets, ${connections} keep-alive connections, ${durationSeconds} s per run, ${gc}`,
+		title: `hello world through node:http over in-memory sockets, ${connections} keep-alive connections, ${durationSeconds} s per run`,
 		transport: 'memory',
 		baseline: httpBaseline,
 		settings: { connections, durationSeconds, warmupSeconds, rounds },

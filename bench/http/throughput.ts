@@ -12,8 +12,6 @@ export interface HttpRunOptions {
 	rounds: number
 	/** `--reps`: the in-memory harness runs this many rounds when it is more than its 5. */
 	reps: number
-	/** `--parallel-gc`: the in-memory harness keeps V8's parallel GC threads. */
-	parallelGc: boolean
 	durationSeconds: number
 	execPath: string
 	log: (line: string) => void

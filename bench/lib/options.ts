@@ -12,8 +12,6 @@ export interface BenchOptions {
 	timeoutMs: number
 	outDir: string
 	httpDurationSeconds: number
-	/** The in-memory HTTP harness keeps V8's parallel GC threads (default: GC on the main thread). */
-	parallelGc: boolean
 	chart: boolean
 	list: boolean
 	help: boolean
@@ -27,7 +25,6 @@ export const usage = `usage: npm run bench -- [names…] [options]
   --reps <n>          repetitions per cell (default 5, quick 2; 1M cells at most 3)
   --timeout <s>       time box per child process (default 60, quick 30)
   --duration <s>      seconds per HTTP load run (default 10, quick 2)
-  --parallel-gc       http-memory: keep V8's parallel GC threads (default --single-threaded-gc)
   --out <dir>         results directory (default bench/results)
   --no-chart          do not regenerate the SVG chart
   --list              list the benchmarks and exit`
@@ -42,7 +39,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 			reps: { type: 'string' },
 			timeout: { type: 'string' },
 			duration: { type: 'string' },
-			'parallel-gc': { type: 'boolean', default: false },
 			out: { type: 'string' },
 			'no-chart': { type: 'boolean', default: false },
 			list: { type: 'boolean', default: false },
@@ -58,7 +54,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
 		timeoutMs: positiveInt('--timeout', values.timeout, quick ? 30 : 60) * 1_000,
 		outDir: resolve(repoRoot, values.out ?? 'bench/results'),
 		httpDurationSeconds: positiveInt('--duration', values.duration, quick ? 2 : 10),
-		parallelGc: values['parallel-gc'] ?? false,
 		chart: !values['no-chart'],
 		list: values.list ?? false,
 		help: values.help ?? false,
