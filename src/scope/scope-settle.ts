@@ -2,6 +2,7 @@
 // later, in a batch. No recursion: a chain of 100,000 nested scopes closes one level per batch.
 import { NOT_CANCELLED } from './cancel-node.js'
 import { publishScopeClose } from './events.js'
+import { forgetMercy } from './mercy-clock.js'
 import { reportUnhandled } from './report.js'
 import type { Scope } from './scope.js'
 import { reportIfUnobserved, reportUnseenFailures } from './scope-failures.js'
@@ -85,6 +86,7 @@ function finalize(scope: Scope): void {
 	if (scope.phase === CLOSED || !isDrained(scope)) return
 	scope.phase = CLOSED
 	scope.spawnLimit = 0
+	if (scope.mercyAt < 0) forgetMercy(scope) // still in the mercy batch: not kept until its flush
 	const rare = scope.rare
 	if (rare !== undefined) {
 		rare.deadlineTimer = clearTimer(rare.deadlineTimer)
