@@ -94,6 +94,15 @@ export abstract class CancelNode {
 	/** @internal The node's own waiters and signals have fired (scopes check whether they are done). */
 	afterCancel(_level: CancelLevel): void {}
 
+	/**
+	 * @internal The first cancellation reaches the node: it takes `level` and the event. (A task
+	 * may not have these fields of its own yet: see Task.ownFields.)
+	 */
+	firstCancel(level: CancelLevel, event: CancelEvent): void {
+		this.level = level
+		this.event = event
+	}
+
 	/** @internal The error a cancellation point throws now that the node is cancelled. */
 	cancelError(): CancelledError {
 		return (this.event as CancelEvent).error(this.level)
@@ -194,8 +203,8 @@ function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): v
 			const given = events.pop() as CancelEvent
 			if (level <= node.level || node.isEnded) continue
 			const isFirst = node.level === NOT_CANCELLED
-			node.level = level
-			if (isFirst) node.event = given
+			if (isFirst) node.firstCancel(level, given)
+			else node.level = level
 			if (node.reactsToCancel) node.marked(level)
 			marked.push(node)
 			first.push(isFirst)

@@ -12,7 +12,7 @@ import { checkDone } from './scope-settle.js'
 import type { Task, TaskFunction } from './task.js'
 import type { TaskContext } from './task-context.js'
 import { wakeWaiting } from './task-finish.js'
-import { CANCELLED_AT_ONCE, COMPLETED_AT_ONCE } from './task-state.js'
+import { CANCELLED_AT_ONCE, COMPLETED_AT_ONCE, OWN_FIELDS } from './task-state.js'
 
 /**
  * @internal Runs a task's function traced (a TracingChannel subscriber) or as work (the implicit
@@ -72,16 +72,19 @@ export function settleLater(task: Task<any>, isFulfilled: boolean, payload: unkn
 
 /**
  * @internal The task's function fulfilled. The common case ends here, in one step: nothing
- * cancelled or failed the task, and it has no hook and no child scope (flags 0). It leaves its
- * scope's array (Scope.taskEnded, written out: this is the end of nearly every task) and wakes
- * whoever awaits it.
+ * cancelled or failed the task, and it has no hook and no child scope (no flag but OWN_FIELDS).
+ * It leaves its scope's array (Scope.taskEnded, written out: this is the end of nearly every task)
+ * and wakes whoever awaits it. A task with flags 0 has never written a cancellation field, so it
+ * is neither cancelled nor has a rare state: nothing else need be read (each read of a field the
+ * task takes from its prototype is an inline-cache call before the JIT has compiled this).
  */
 export function fulfilTask(this: Task<unknown>, value: unknown): void {
-	if (this.flags !== 0 || this.level !== NOT_CANCELLED) {
+	const flags = this.flags
+	if (flags !== 0 && (flags > OWN_FIELDS || this.level !== NOT_CANCELLED)) {
 		this.settleFulfilled(value)
 		return
 	}
-	this.flags = COMPLETED_AT_ONCE
+	this.flags = flags | COMPLETED_AT_ONCE
 	this.payload = value
 	if (observing && taskEndChannel.hasSubscribers) publishTaskEnd(this)
 	const scope = this.owner
@@ -93,20 +96,25 @@ export function fulfilTask(this: Task<unknown>, value: unknown): void {
 		last.slot = slot
 	}
 	if (tasks.length === 0) checkDone(scope)
-	if (this.rare !== undefined) wakeWaiting(this)
+	if (flags !== 0 && this.rare !== undefined) wakeWaiting(this)
 }
 
 /**
  * @internal The task's function rejected. A cancelled task that stopped with its own
- * cancellation's error, and has no hook and no child scope, ends here in one step too.
+ * cancellation's error, and has no hook and no child scope, ends here in one step too. (A task
+ * with flags 0 was never cancelled: its error is its own.)
  */
 export function rejectTask(this: Task<unknown>, error: unknown): void {
-	const event = this.event
-	if (this.flags !== 0 || event === undefined || !event.owns(error)) {
+	if (this.flags !== OWN_FIELDS) {
 		this.settleRejected(error)
 		return
 	}
-	this.flags = CANCELLED_AT_ONCE
+	const event = this.event
+	if (event === undefined || !event.owns(error)) {
+		this.settleRejected(error)
+		return
+	}
+	this.flags = OWN_FIELDS | CANCELLED_AT_ONCE
 	this.payload = event.reason
 	if (observing && taskEndChannel.hasSubscribers) publishTaskEnd(this)
 	this.owner.taskEnded(this)

@@ -12,22 +12,29 @@ export const FAILED = 3
 export type State = typeof RUNNING | typeof COMPLETED | typeof CANCELLED | typeof FAILED
 export const STATUS: readonly TaskStatus[] = ['running', 'completed', 'cancelled', 'failed']
 
+/**
+ * The task has its own cancellation fields (`level`, `event`, `waiter`, `rare`). A task starts
+ * without them and reads the defaults from Task.prototype; the first write of any of them gives it
+ * all four at once (Task.ownFields), so a task has one of two layouts, never a mix. The lowest bit,
+ * so "nothing but this" is `flags <= OWN_FIELDS`.
+ */
+export const OWN_FIELDS = 1
 /** The function has settled (or, for a tracked task, complete/fail was called). */
-export const FN_SETTLED = 1
+export const FN_SETTLED = 2
 /** The mercy period ran out before the task ended; its scope stopped waiting. */
-export const ABANDONED = 2
+export const ABANDONED = 4
 /** The hook returned a promise that has not settled yet. */
-export const HOOK_PENDING = 4
+export const HOOK_PENDING = 8
 /** A failure was noted (the function's, or one that rose from its child scope). */
-export const FAILED_FLAG = 8
+export const FAILED_FLAG = 16
 /** Ended: hook ran, scope told, waiters woken. */
-export const ENDED = 16
+export const ENDED = 32
 /** Spawned with a hook (`onComplete`, `onCancel` or `onError`): kept in the rare state. */
-export const HAS_HOOKS = 1 << 9
+export const HAS_HOOKS = 1 << 10
 /** Has its own child scope (`task.scope` was read): kept in the rare state. */
-export const HAS_CHILD = 1 << 10
-export const STATE_SHIFT = 5
-export const OUTCOME_SHIFT = 7
+export const HAS_CHILD = 1 << 11
+export const STATE_SHIFT = 6
+export const OUTCOME_SHIFT = 8
 export const TWO_BITS = 3
 /** The state's bits in place: zero while RUNNING. */
 export const STATE_BITS = TWO_BITS << STATE_SHIFT

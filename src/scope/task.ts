@@ -1,5 +1,11 @@
 import { type CancelEvent, cancelEventFor } from './cancel-event.js'
-import { type CancelLevel, CancelNode, FORCED, NOT_CANCELLED } from './cancel-node.js'
+import {
+	type CancelLevel,
+	CancelNode,
+	type CancelWaiter,
+	FORCED,
+	NOT_CANCELLED,
+} from './cancel-node.js'
 import { CancelledError } from './errors.js'
 import { safeGet } from './hostile.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
@@ -17,6 +23,7 @@ import {
 	HAS_CHILD,
 	HAS_HOOKS,
 	HOOK_PENDING,
+	OWN_FIELDS,
 	RUNNING,
 	STATE_BITS,
 	STATUS,
@@ -118,11 +125,13 @@ let nextTaskId = 1
  * ```
  */
 export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
-	// Every field is assigned in the constructor, in this order (no class-field initialisers: each
-	// is a function call per task before the JIT has compiled it). Ten fields, because before the
-	// JIT has compiled the constructor every field assigned is an inline-cache call: what only some
-	// tasks need (hooks, a child scope, failures, waiters, signals) lives in the rare state, and
-	// flags tell the common path it is there.
+	// Six fields, assigned in the constructor in this order (no class-field initialisers: each is
+	// a function call per task before the JIT has compiled it). Before the JIT has compiled the
+	// constructor every field it assigns is an inline-cache call (about 110 instructions on
+	// Node 20), so what only some tasks need (hooks, a child scope, failures, waiters, signals)
+	// lives in the rare state, and the cancellation fields CancelNode declares (`level`, `event`,
+	// `waiter`, `rare`) are not assigned at all: a task reads their defaults from the prototype
+	// until it first writes one, and then takes all four at once (see ownFields).
 	/** @internal See task-state.ts. */
 	declare flags: number
 	/** @internal Its index in its scope's task array (meaningless once it left). */
@@ -146,10 +155,6 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		slot: number,
 	) {
 		super()
-		this.level = NOT_CANCELLED
-		this.event = undefined
-		this.waiter = undefined
-		this.rare = undefined
 		this.flags = 0
 		this.slot = slot
 		this.id = nextTaskId++
@@ -267,8 +272,53 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 			.then(onFulfilled, onRejected)
 	}
 
+	/**
+	 * @internal Gives the task its own cancellation fields, before the first write of any of them
+	 * (a rare state, a start already cancelled). All four at once and in CancelNode's order, so
+	 * every task has one of two layouts (without them, or with all four) and the code that handles
+	 * tasks stays monomorphic or nearly so. The two common first writes, a waiter and a
+	 * cancellation, do the same written out (addWaiter, firstCancel).
+	 */
+	ownFields(): void {
+		if ((this.flags & OWN_FIELDS) !== 0) return
+		this.flags |= OWN_FIELDS
+		this.level = NOT_CANCELLED
+		this.event = undefined
+		this.waiter = undefined
+		this.rare = undefined
+	}
+
+	/** @internal A task's first wait usually comes before it has its own fields (see ownFields). */
+	override addWaiter(waiter: CancelWaiter): void {
+		if ((this.flags & OWN_FIELDS) === 0) {
+			this.flags |= OWN_FIELDS
+			this.level = NOT_CANCELLED
+			this.event = undefined
+			this.waiter = waiter
+			this.rare = undefined
+			return
+		}
+		if (this.waiter === undefined) this.waiter = waiter
+		else super.addWaiter(waiter)
+	}
+
+	/** @internal A cancellation may be the first write of a task's own fields (see ownFields). */
+	override firstCancel(level: CancelLevel, event: CancelEvent): void {
+		if ((this.flags & OWN_FIELDS) === 0) {
+			this.flags |= OWN_FIELDS
+			this.level = level
+			this.event = event
+			this.waiter = undefined
+			this.rare = undefined
+			return
+		}
+		this.level = level
+		this.event = event
+	}
+
 	/** @internal The scope was already cancelled: the function never runs. */
 	startCancelled(level: CancelLevel, event: CancelEvent): void {
+		this.ownFields()
 		this.level = level
 		this.event = event
 		this.flags = withOutcome(this.flags | FN_SETTLED, CANCELLED)
@@ -325,8 +375,12 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/** @internal */
 	rareState(): TaskRare {
-		this.rare ??= new TaskRareState()
-		return this.rare
+		const rare = this.rare
+		if (rare !== undefined) return rare
+		this.ownFields()
+		const made = new TaskRareState()
+		this.rare = made
+		return made
 	}
 
 	/** @internal A problem that is reported but does not fail the task (a failing callback). */
@@ -389,6 +443,14 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 // The cancellation walk skips a task's (empty) marked() and afterCancel().
 Object.defineProperty(Task.prototype, 'reactsToCancel', { value: false })
+// What a task reads until it has its own cancellation fields (see Task.ownFields). Writable, so an
+// assignment to the task makes its own field instead of throwing.
+Object.defineProperties(Task.prototype, {
+	level: { value: NOT_CANCELLED, writable: true },
+	event: { value: undefined, writable: true },
+	waiter: { value: undefined, writable: true },
+	rare: { value: undefined, writable: true },
+})
 
 /**
  * @internal An inert task that keeps the Task layout alive (see shape-keepers.ts); it takes no
@@ -397,6 +459,9 @@ Object.defineProperty(Task.prototype, 'reactsToCancel', { value: false })
 export function inertTask(owner: Scope): Task<unknown> {
 	const task = new Task<unknown>(owner, '', undefined, -1)
 	nextTaskId--
+	// Both layouts exist from the start: V8 sizes a Task by the largest layout it saw while its first
+	// objects were made, so the four fields a task takes later stay inside the object.
+	task.ownFields()
 	return task
 }
 
