@@ -848,6 +848,9 @@ function makeInertObjects(): readonly object[] {
 	const scope = new Scope()
 	nextScopeId-- // ids stay as if it were never made
 	const task = inertTask(scope)
+	// Their rare states too: a scope's is made by every close() that is awaited.
+	scope.rareState()
+	task.rareState()
 	return [scope, task, new TaskContext(task)]
 }
 

@@ -8,6 +8,7 @@ import { NOT_CANCELLED } from './cancel-node.js'
 import { runAsWork, workContextNeeded } from './context.js'
 import { observing, taskEndChannel, taskTracingActive } from './diagnostics.js'
 import { publishTaskEnd, traced } from './events.js'
+import { inMicrotask } from './microtask.js'
 import { checkDone } from './scope-settle.js'
 import type { Task, TaskFunction } from './task.js'
 import type { TaskContext } from './task-context.js'
@@ -63,7 +64,7 @@ export function subscribeTask(task: Task<any>, thenable: unknown, then: Function
  * re-enter the caller of spawn().
  */
 export function settleLater(task: Task<any>, isFulfilled: boolean, payload: unknown): void {
-	queueMicrotask(
+	inMicrotask(
 		isFulfilled
 			? task.settleFulfilled.bind(task, payload)
 			: task.settleRejected.bind(task, payload),

@@ -8,6 +8,7 @@ import {
 } from './cancel-node.js'
 import { CancelledError } from './errors.js'
 import { safeGet } from './hostile.js'
+import { inMicrotask } from './microtask.js'
 import { type CancelReason, toCancelReason } from './reasons.js'
 import type { Scope } from './scope.js'
 import type { TaskContext } from './task-context.js'
@@ -323,7 +324,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		this.event = event
 		this.flags = withOutcome(this.flags | FN_SETTLED, CANCELLED)
 		this.payload = event.reason
-		queueMicrotask(finish.bind(undefined, this))
+		inMicrotask(finish.bind(undefined, this))
 	}
 
 	/** @internal */
@@ -347,7 +348,7 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 	settleSoon(isFulfilled: boolean, payload: unknown): boolean {
 		if ((this.flags & FN_SETTLED) !== 0) return false
 		this.flags |= FN_SETTLED
-		queueMicrotask(
+		inMicrotask(
 			isFulfilled
 				? fulfilled.bind(undefined, this, payload)
 				: rejected.bind(undefined, this, payload),
