@@ -61,10 +61,11 @@ function wake(waiter: CancelWaiter, error: CancelledError): void {
  * `AbortSignal` exists only once somebody reads `signal` or `graceSignal`.
  */
 export abstract class CancelNode {
-	// Assigned first thing by each subclass's constructor (Task, Scope: level NOT_CANCELLED, the
-	// rest undefined, in this order): no class-field initialisers and no constructor here, so
-	// Node 22+ skips this class's constructor altogether (a call per node until the JIT has
-	// compiled it, and a task's life is short).
+	// Assigned first thing by Scope's constructor (level NOT_CANCELLED, the rest undefined, in this
+	// order), and by a task only at its first write of one of them, all four at once (see
+	// Task.ownFields; until then it reads them from Task.prototype). No class-field initialisers
+	// and no constructor here, so Node 22+ skips this class's constructor altogether (a call per
+	// node until the JIT has compiled it, and a task's life is short).
 	/** @internal */ declare level: CancelLevel
 	/** @internal */ declare event: CancelEvent | undefined
 	// One waiter inline, the rest (and the AbortControllers) out of line: a task usually waits
