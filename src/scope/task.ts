@@ -275,42 +275,25 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 
 	/**
 	 * @internal Gives the task its own cancellation fields, before the first write of any of them
-	 * (a rare state, a start already cancelled). All four at once and in CancelNode's order, so
-	 * every task has one of two layouts (without them, or with all four) and the code that handles
-	 * tasks stays monomorphic or nearly so. The two common first writes, a waiter and a
-	 * cancellation, do the same written out (addWaiter, firstCancel).
+	 * (a rare state, a start already cancelled). All four at once and in CancelNode's order (see
+	 * takeOwnFields), so every task has one of two layouts (without them, or with all four) and the
+	 * code that handles tasks stays monomorphic or nearly so.
 	 */
 	ownFields(): void {
-		if ((this.flags & OWN_FIELDS) !== 0) return
-		this.flags |= OWN_FIELDS
-		this.level = NOT_CANCELLED
-		this.event = undefined
-		this.waiter = undefined
-		this.rare = undefined
+		if ((this.flags & OWN_FIELDS) === 0) takeOwnFields(this, NOT_CANCELLED, undefined, undefined)
 	}
 
 	/** @internal A task's first wait usually comes before it has its own fields (see ownFields). */
 	override addWaiter(waiter: CancelWaiter): void {
-		if ((this.flags & OWN_FIELDS) === 0) {
-			this.flags |= OWN_FIELDS
-			this.level = NOT_CANCELLED
-			this.event = undefined
-			this.waiter = waiter
-			this.rare = undefined
-			return
-		}
-		if (this.waiter === undefined) this.waiter = waiter
+		if ((this.flags & OWN_FIELDS) === 0) takeOwnFields(this, NOT_CANCELLED, undefined, waiter)
+		else if (this.waiter === undefined) this.waiter = waiter
 		else super.addWaiter(waiter)
 	}
 
 	/** @internal A cancellation may be the first write of a task's own fields (see ownFields). */
 	override firstCancel(level: CancelLevel, event: CancelEvent): void {
 		if ((this.flags & OWN_FIELDS) === 0) {
-			this.flags |= OWN_FIELDS
-			this.level = level
-			this.event = event
-			this.waiter = undefined
-			this.rare = undefined
+			takeOwnFields(this, level, event, undefined)
 			return
 		}
 		this.level = level
@@ -464,6 +447,23 @@ export function inertTask(owner: Scope): Task<unknown> {
 	// objects were made, so the four fields a task takes later stay inside the object.
 	task.ownFields()
 	return task
+}
+
+/**
+ * A task's four cancellation fields, made its own with their first values: the one place that
+ * writes them all, so the order, and with it the task's second layout, cannot drift.
+ */
+function takeOwnFields(
+	task: Task<any>,
+	level: CancelLevel,
+	event: CancelEvent | undefined,
+	waiter: CancelWaiter | undefined,
+): void {
+	task.flags |= OWN_FIELDS
+	task.level = level
+	task.event = event
+	task.waiter = waiter
+	task.rare = undefined
 }
 
 /**
