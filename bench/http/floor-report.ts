@@ -21,6 +21,18 @@ function frameworkOf(row: string): string {
 	return name.startsWith('serve') ? httpBaseline : (name.split('-')[0] as string)
 }
 
+/** What the floor table compares: a per-request cost by row name, and how to name it. */
+export interface FloorMeasure {
+	/** The row's cost per request; undefined when the row did not run. */
+	cost(name: string): number | undefined
+	/** e.g. "CPU µs/req medians". */
+	label: string
+	/** Unit of one cost, for the column headers: "µs/req", "k instr/req". */
+	unit: string
+	/** Renders one cost. */
+	format(value: number): string
+}
+
 /**
  * Issue 15's yardstick: each taskscope row (a scope and a task per request) against the code a
  * careful user writes without taskscope (`*-rawtask`: the same framework plus a hand-written
@@ -28,13 +40,30 @@ function frameworkOf(row: string): string {
  * missing from the result.
  */
 export function renderFloorTable(result: HttpResult): string | undefined {
-	const cpu = (name: string) => {
-		const row = result.rows.find((r) => r.impl === name)
-		return row?.status === 'ok' ? row.cpuMicrosPerRequest?.median : undefined
-	}
+	return renderFloorTableOf(
+		result.rows.map((row) => row.impl),
+		{
+			cost: (name) => {
+				const row = result.rows.find((r) => r.impl === name)
+				return row?.status === 'ok' ? row.cpuMicrosPerRequest?.median : undefined
+			},
+			label: 'CPU µs/req medians',
+			unit: 'µs/req',
+			format: formatNumber,
+		},
+	)
+}
+
+/** The floor table over any measure of the rows named (`renderFloorTable` uses CPU medians). */
+export function renderFloorTableOf(
+	names: readonly string[],
+	measure: FloorMeasure,
+): string | undefined {
+	const cpu = (name: string) => measure.cost(name)
+	const format = measure.format
 	const nodeTask = difference(cpu(floorOf(httpBaseline)), cpu(httpBaseline))
 	const rows: Row[] = []
-	for (const { impl } of result.rows) {
+	for (const impl of names) {
 		if (!impl.startsWith('taskscope-') || impl.endsWith('-notask')) continue
 		const framework = frameworkOf(impl)
 		const [own, base, floor] = [cpu(impl), cpu(framework), cpu(floorOf(framework))]
@@ -50,32 +79,32 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 		rows.push([
 			impl,
 			floorOf(framework),
-			formatNumber(own),
-			formatNumber(floor),
+			format(own),
+			format(floor),
 			formatRatio(own / floor),
-			formatNumber(added),
-			formatNumber(handWritten),
+			format(added),
+			format(handWritten),
 			formatRatio(ratio),
 			nodeTask === undefined || nodeTask <= 0 ? '–' : formatRatio(added / nodeTask),
-			middlewareFloor === undefined ? '–' : formatNumber(own - middlewareFloor),
+			middlewareFloor === undefined ? '–' : format(own - middlewareFloor),
 			isServe ? `≤ 1.05× floor: ${verdict(own / floor, 1.05)}` : `≤ 1.2: ${verdict(ratio, 1.2)}`,
 		])
 	}
 	if (rows.length === 0) return undefined
-	const lines = [
+	const lines: string[] = [
 		'taskscope against the hand-written floor (*-rawtask: the same framework plus an async function',
-		"in a Set, parked on a 1 s timer, cancelled on the response's 'close'); CPU µs/req medians:",
+		`in a Set, parked on a 1 s timer, cancelled on the response's 'close'); ${measure.label}:`,
 		'  added = row − framework alone; (taskscope-X − X) ÷ (X-rawtask − X) compares the two added costs;',
 		`  "÷ node task" divides taskscope's added cost by the hand-written task's on bare node:http`,
-		`  (${floorOf(httpBaseline)} − ${httpBaseline} = ${nodeTask === undefined ? '–' : formatNumber(nodeTask)} µs);`,
+		`  (${floorOf(httpBaseline)} − ${httpBaseline} = ${nodeTask === undefined ? '–' : format(nodeTask)} ${measure.unit.split('/')[0]});`,
 		'  "beyond mw floor" = row − (X + a pass-through middleware + the hand-written task): the adapter\'s own share',
 		'',
 		renderTable(
 			[
 				'taskscope row',
 				'floor',
-				'CPU µs/req',
-				'floor µs/req',
+				measure.unit,
+				`floor ${measure.unit}`,
 				'× floor',
 				'added',
 				'floor added',
@@ -94,7 +123,7 @@ export function renderFloorTable(result: HttpResult): string | undefined {
 		const eq = bare / notask
 		lines.push(
 			'',
-			`taskscope-serve-notask ÷ ${httpBaseline}: CPU ${formatRatio(notask / bare)}, throughput-eq ${formatRatio(eq)} (target ≥ 0.95×: ${eq >= 0.95 ? 'met' : 'missed'})`,
+			`taskscope-serve-notask ÷ ${httpBaseline}: cost ${formatRatio(notask / bare)}, throughput-eq ${formatRatio(eq)} (target ≥ 0.95×: ${eq >= 0.95 ? 'met' : 'missed'})`,
 		)
 	}
 	return lines.join('\n')

@@ -21,7 +21,8 @@ export interface Tally {
  */
 export class MemoryClient {
 	readonly #connections: Connection[] = []
-	#until = 0
+	/** Whether a connection whose response ended sends its next request. */
+	#more: () => boolean = () => false
 	#active = 0
 	#finished: (() => void) | undefined
 	tally: Tally = { responses: 0, non2xx: 0, resent: 0 }
@@ -35,8 +36,22 @@ export class MemoryClient {
 
 	/** Keeps every connection busy for `ms`, then lets the requests in flight end; resolves then. */
 	run(ms: number): Promise<Tally> {
+		const until = performance.now() + ms
+		return this.#drive(() => performance.now() < until)
+	}
+
+	/**
+	 * Sends exactly `requests` requests (at least one per connection), then lets them end; resolves
+	 * then. No clock decides when to stop, so a run under a profiler or valgrind does the same work.
+	 */
+	runRequests(requests: number): Promise<Tally> {
+		let sent = this.#connections.length
+		return this.#drive(() => sent++ < requests)
+	}
+
+	#drive(more: () => boolean): Promise<Tally> {
 		this.tally = { responses: 0, non2xx: 0, resent: 0 }
-		this.#until = performance.now() + ms
+		this.#more = more
 		this.#active = this.#connections.length
 		return new Promise((resolve) => {
 			this.#finished = () => resolve(this.tally)
@@ -48,7 +63,7 @@ export class MemoryClient {
 	completed(connection: Connection, status200: boolean): void {
 		this.tally.responses++
 		if (!status200) this.tally.non2xx++
-		if (performance.now() < this.#until) {
+		if (this.#more()) {
 			connection.send()
 			return
 		}

@@ -2,12 +2,9 @@
 // member), drives it with in-memory keep-alive connections from this same process, and reports
 // the whole process's CPU per request over the measured window. argv: <name> <warm-up ms>
 // <measured ms> <connections>. Reports once over IPC ({ status: 'ok', … } or 'skipped'), then exits.
-import type { Server } from 'node:http'
 import { performance as nodePerformance } from 'node:perf_hooks'
-import { pathToFileURL } from 'node:url'
-import type { BenchServer } from './contract.js'
 import { MemoryClient } from './memory-client.js'
-import { serverFile } from './registry.js'
+import { openMemoryServer } from './memory-server.js'
 
 export type MemoryReport =
 	| {
@@ -40,26 +37,10 @@ function report(message: MemoryReport): Promise<never> {
 	})
 }
 
-/**
- * Every row's server listens on a loopback port nobody connects to, so node:http's connection
- * tracking (the headers and request timeouts' checks) runs for every row as it does in production
- * (serve() and Effect listen anyway).
- */
-function listening(server: Server): Promise<void> {
-	if (server.listening) return Promise.resolve()
-	return new Promise((resolve, reject) => {
-		server.once('error', reject)
-		server.listen(0, '127.0.0.1', () => resolve())
-	})
-}
-
 async function main(): Promise<void> {
-	const { default: row } = (await import(pathToFileURL(serverFile(name)).href)) as {
-		default: BenchServer
-	}
-	if (!row.memory) return report({ status: 'skipped', reason: 'no in-memory variant' })
-	const server = await row.memory()
-	await listening(server)
+	const opened = await openMemoryServer(name)
+	if (opened === undefined) return report({ status: 'skipped', reason: 'no in-memory variant' })
+	const { server, describe } = opened
 	const client = new MemoryClient(server, Number(connectionsText))
 	await client.run(Number(warmupText))
 	globalThis.gc?.()
@@ -73,7 +54,7 @@ async function main(): Promise<void> {
 	const requests = tally.responses
 	await report({
 		status: 'ok',
-		describe: row.describe,
+		describe,
 		requests,
 		cpuMicrosPerRequest: (cpu.user + cpu.system) / requests,
 		nsPerRequest: wallNs / requests,
