@@ -5,8 +5,11 @@ import { httpBaseline } from './registry.js'
 /** The row the hand-written floor of a framework (or of bare node:http) is named after. */
 const floorOf = (framework: string) => `${framework}-rawtask`
 
-/** Rows whose adapter is not a middleware (Hono's `taskscope().fetch(app.fetch)`): no such floor. */
-const NOT_A_MIDDLEWARE = new Set(['taskscope-hono'])
+/**
+ * Rows whose adapter is not a middleware (Hono's `taskscope().fetch(app.fetch)`, Koa's and
+ * Express's `taskscope().listener(app)`): no such floor.
+ */
+const NOT_A_MIDDLEWARE = new Set(['taskscope-hono', 'taskscope-koa', 'taskscope-express'])
 
 /** The framework plus a pass-through middleware (Fastify: an onRequest hook) and the task. */
 const middlewareFloorOf = (framework: string) =>

@@ -42,7 +42,7 @@ export function installRequestAccessors(
 		configurable: true,
 		enumerable: false,
 		get(this: Target) {
-			const request = this[kRequest]
+			const request = recordOf(this)
 			if (request !== undefined) return request.scope
 			if (!covered(this)) return undefined
 			throw new MissingMiddlewareError(property, fix)
@@ -53,7 +53,7 @@ export function installRequestAccessors(
 		configurable: true,
 		enumerable: false,
 		get(this: Target) {
-			return this[kRequest]?.requestId
+			return recordOf(this)?.requestId
 		},
 		set: ownValueSetter('requestId'),
 	})
@@ -61,10 +61,44 @@ export function installRequestAccessors(
 		configurable: true,
 		enumerable: false,
 		get(this: Target) {
-			return this[kRequest]?.after
+			return recordOf(this)?.after
 		},
 		set: ownValueSetter('after'),
 	})
+}
+
+/**
+ * The record of `target`'s request: its own (the middleware way), else the one a listener stored on
+ * the raw Node request it wraps (Koa's `ctx.req`; Express's `req` is the raw request itself).
+ */
+function recordOf(target: Target): AdapterRequest | undefined {
+	const own = target[kRequest]
+	if (own !== undefined) return own
+	const raw = target.req
+	return typeof raw === 'object' && raw !== null ? (raw as Target)[kRequest] : undefined
+}
+
+/** Whether {@link installRequestAccessors} put the accessors on `prototype`. */
+export function hasRequestAccessors(prototype: object): boolean {
+	return Object.hasOwn(prototype, kRequest)
+}
+
+/**
+ * Stores `request` on the raw Node request before the framework sees it (the listener way, see
+ * `scopes.listener(app)`): the accessors find it there.
+ *
+ * @example
+ * ```ts
+ * attachToRawRequest(req, scopes.admit(req, res, true))
+ * ```
+ */
+export function attachToRawRequest(req: object, request: AdapterRequest): void {
+	;(req as Target)[kRequest] = request
+}
+
+/** The record a listener stored on the raw Node request, if one did. */
+export function requestOfRaw(req: object): AdapterRequest | undefined {
+	return (req as Target)[kRequest]
 }
 
 /**

@@ -116,6 +116,49 @@ const frameworks: Record<string, (probe: Probe) => Promise<Running>> = {
 			},
 		}
 	},
+	async 'express (listener)'(probe) {
+		const logged = captureConsoleErrors()
+		const app = express()
+		app.set('env', 'development') // Express logs errors outside NODE_ENV=test
+		const scopes = expressTaskscope({ grace: 2_000 })
+		app.get('/wait', async (req, res) => {
+			res.send(await probe.wait(req.scope))
+		})
+		app.get('/timeout', async (_req, res) => {
+			res.send(await timedOut())
+		})
+		const server = http.createServer(scopes.listener(app)).listen(0, '127.0.0.1')
+		const url = await listening(server)
+		return {
+			url,
+			logs: logged,
+			shutdown: () => scopes.close(),
+			stop: async () => {
+				await scopes.close({ grace: 100 })
+				await stopServer(server)
+			},
+		}
+	},
+	async 'koa (listener)'(probe) {
+		const logs: unknown[] = []
+		const app = new Koa()
+		app.on('error', (error) => logs.push(error))
+		const scopes = koaTaskscope({ grace: 2_000 })
+		app.use(async (ctx) => {
+			ctx.body = ctx.path === '/wait' ? await probe.wait(ctx.scope) : await timedOut()
+		})
+		const server = http.createServer(scopes.listener(app)).listen(0, '127.0.0.1')
+		const url = await listening(server)
+		return {
+			url,
+			logs,
+			shutdown: () => scopes.close(),
+			stop: async () => {
+				await scopes.close({ grace: 100 })
+				await stopServer(server)
+			},
+		}
+	},
 	async fastify(probe) {
 		const logs: unknown[] = []
 		const app = Fastify({

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http'
+import http, { type Server } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import express, { type NextFunction, type Request, type Response } from 'express'
-import { sleep } from 'taskscope'
+import Koa from 'koa'
+import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/express'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
@@ -42,12 +43,133 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	return nodeSite(server, scopes)
 }
 
+/** The same routes served through `scopes.listener(app)`, with no taskscope middleware. */
+async function startListener(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
+	const app = express()
+	const scopes = taskscope(options)
+	app.use((req, res, next) => {
+		res.once('close', () => scenario.sawClose(idOf(req.url)))
+		next()
+	})
+	app.use(express.text({ type: 'text/plain', limit: '1mb' }))
+	const handler = (req: Request, res: Response) =>
+		answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined).then(
+			(reply) => send(res, reply),
+		)
+	app.get('/*path', handler)
+	app.post('/*path', handler)
+	app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+		if (res.headersSent || res.destroyed) return next(error)
+		res.status(500).type('text/plain').send('Internal Server Error')
+	})
+	app.set('env', 'test')
+	const server = http.createServer(scopes.listener(app))
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+	return nodeSite(server, scopes)
+}
+
 describe('taskscope/express: conformance', () => {
 	conformance((scenario) => start(scenario))
 })
 
 describe('taskscope/express: shutdown, errors, POST bodies', () => {
 	adapterCases(start)
+})
+
+describe('taskscope/express: conformance, through scopes.listener(app)', () => {
+	conformance((scenario) => startListener(scenario))
+})
+
+describe('taskscope/express: shutdown, errors, POST bodies, through scopes.listener(app)', () => {
+	adapterCases(startListener)
+})
+
+describe('taskscope/express: scopes.listener(app)', () => {
+	async function serve(listener: http.RequestListener): Promise<{ url: string; server: Server }> {
+		const server = http.createServer(listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server }
+	}
+
+	async function stop(server: Server): Promise<void> {
+		server.closeAllConnections()
+		await new Promise((resolve) => server.close(resolve))
+	}
+
+	it('gives req.scope, a child of the root, with no middleware; answers 503 with Retry-After once closed', async () => {
+		const app = express()
+		const scopes = taskscope({ name: 'api', retryAfter: 7 })
+		app.get('/', (req, res) => {
+			const id = typeof req.requestId === 'string' && req.requestId !== '' ? 'with id' : 'no id'
+			res.send(req.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan')
+		})
+		const { url, server } = await serve(scopes.listener(app))
+		try {
+			expect((await get(url)).body.toString()).toBe('child of root with id')
+			await scopes.close()
+			const refused = await get(url, freshConnection)
+			expect(refused.status).toBe(503)
+			expect(refused.headers['retry-after']).toBe('7')
+			expect(refused.headers.connection).toBe('close')
+		} finally {
+			await stop(server)
+		}
+	})
+
+	it('answers a cancellation from a route added after the listener was made', async () => {
+		const app = express()
+		const scopes = taskscope()
+		const { url, server } = await serve(scopes.listener(app))
+		app.get('/late-route', async (req, res) => {
+			await sleep(60_000, req.scope)
+			res.send('never')
+		})
+		try {
+			const pending = get(`${url}late-route`, freshConnection)
+			await new Promise((resolve) => setTimeout(resolve, 50))
+			await scopes.close({ grace: 1_000 })
+			const answered = await pending
+			expect(answered.status).toBe(503)
+		} finally {
+			await stop(server)
+		}
+	})
+
+	it("a taskscope() middleware left in the app reuses the listener's request: one scope", async () => {
+		const app = express()
+		const scopes = taskscope()
+		const inner = taskscope()
+		const seen: Scope[] = []
+		app.use(inner)
+		app.get('/', (req, res) => {
+			seen.push(req.scope)
+			res.send('ok')
+		})
+		const { url, server } = await serve(scopes.listener(app))
+		try {
+			expect((await get(url)).status).toBe(200)
+			expect(seen).toHaveLength(1)
+			expect(seen[0]?.parent).toBe(scopes.scope)
+			expect(inner.scope.snapshot().children).toHaveLength(0)
+		} finally {
+			await stop(server)
+			await inner.close()
+		}
+	})
+
+	it('refuses what is not an Express app, naming the argument', () => {
+		const scopes = taskscope()
+		for (const bad of [undefined, null, 42, {}, () => {}, new Koa()]) {
+			let thrown: unknown
+			try {
+				scopes.listener(bad as never)
+			} catch (error) {
+				thrown = error
+			}
+			expect(thrown).toBeInstanceOf(InvalidArgumentError)
+			expect((thrown as InvalidArgumentError).argument).toBe('app')
+		}
+	})
 })
 
 describe('taskscope/express: the middleware', () => {

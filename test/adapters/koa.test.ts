@@ -2,7 +2,7 @@ import http, { type Server } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import Koa, { type Context } from 'koa'
-import { sleep } from 'taskscope'
+import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/koa'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, Scenario, within } from '../http/harness.js'
@@ -50,12 +50,40 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 	return nodeSite(server, scopes)
 }
 
+/** The same routes served through `scopes.listener(app)`, with no taskscope middleware. */
+async function startListener(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
+	const app = new Koa()
+	app.on('error', () => {})
+	const scopes = taskscope(options)
+	app.use((ctx, next) => {
+		ctx.res.once('close', () => scenario.sawClose(idOf(ctx.url)))
+		return next()
+	})
+	app.use((ctx) => {
+		const reading = readText(ctx)
+		return reading.then((body) =>
+			answer(scenario, ctx.url, ctx.scope, body).then((reply) => send(ctx, reply)),
+		)
+	})
+	const server = http.createServer(scopes.listener(app))
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+	return nodeSite(server, scopes)
+}
+
 describe('taskscope/koa: conformance', () => {
 	conformance((scenario) => start(scenario))
 })
 
 describe('taskscope/koa: shutdown, errors, POST bodies', () => {
 	adapterCases(start)
+})
+
+describe('taskscope/koa: conformance, through scopes.listener(app)', () => {
+	conformance((scenario) => startListener(scenario))
+})
+
+describe('taskscope/koa: shutdown, errors, POST bodies, through scopes.listener(app)', () => {
+	adapterCases(startListener)
 })
 
 describe('taskscope/koa: a client cutting a streamed body', () => {
@@ -150,5 +178,98 @@ describe('taskscope/koa: the middleware', () => {
 			server.closeAllConnections()
 			await new Promise((resolve) => server.close(resolve))
 		}
+	})
+})
+
+describe('taskscope/koa: scopes.listener(app)', () => {
+	async function serve(listener: http.RequestListener): Promise<{ url: string; server: Server }> {
+		const server = http.createServer(listener)
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+		return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server }
+	}
+
+	async function stop(server: Server): Promise<void> {
+		server.closeAllConnections()
+		await new Promise((resolve) => server.close(resolve))
+	}
+
+	it('gives ctx.scope, a child of the root, with no middleware; answers 503 with Retry-After once closed', async () => {
+		const app = new Koa()
+		const scopes = taskscope({ name: 'api', retryAfter: 7 })
+		app.use((ctx) => {
+			const id = typeof ctx.requestId === 'string' && ctx.requestId !== '' ? 'with id' : 'no id'
+			ctx.body = ctx.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan'
+		})
+		const { url, server } = await serve(scopes.listener(app))
+		try {
+			expect((await get(url)).body.toString()).toBe('child of root with id')
+			await scopes.close()
+			const refused = await get(url, freshConnection)
+			expect(refused.status).toBe(503)
+			expect(refused.headers['retry-after']).toBe('7')
+			expect(refused.headers.connection).toBe('close')
+		} finally {
+			await stop(server)
+		}
+	})
+
+	it('hands errors that are not cancellations to Koa: a 500 and an error event', async () => {
+		const app = new Koa()
+		const errors: unknown[] = []
+		app.on('error', (error) => errors.push(error))
+		const scopes = taskscope()
+		app.use(() => {
+			throw new Error('boom')
+		})
+		const { url, server } = await serve(scopes.listener(app))
+		try {
+			expect((await get(url)).status).toBe(500)
+			expect(errors).toHaveLength(1)
+			expect((errors[0] as Error).message).toBe('boom')
+		} finally {
+			await stop(server)
+		}
+	})
+
+	it("a taskscope() middleware left in the app reuses the listener's request: one scope", async () => {
+		const app = new Koa()
+		const scopes = taskscope()
+		const inner = taskscope()
+		const seen: Scope[] = []
+		app.use(inner)
+		app.use((ctx) => {
+			seen.push(ctx.scope)
+			ctx.body = 'ok'
+		})
+		const { url, server } = await serve(scopes.listener(app))
+		try {
+			expect((await get(url)).status).toBe(200)
+			expect(seen).toHaveLength(1)
+			expect(seen[0]?.parent).toBe(scopes.scope)
+			expect(inner.scope.snapshot().children).toHaveLength(0)
+		} finally {
+			await stop(server)
+			await inner.close()
+		}
+	})
+
+	it('refuses what is not a Koa app, naming the argument', () => {
+		const scopes = taskscope()
+		for (const bad of [undefined, null, 42, {}, () => {}, { context: {}, callback: 1 }]) {
+			let thrown: unknown
+			try {
+				scopes.listener(bad as never)
+			} catch (error) {
+				thrown = error
+			}
+			expect(thrown).toBeInstanceOf(InvalidArgumentError)
+			expect((thrown as InvalidArgumentError).argument).toBe('app')
+		}
+	})
+
+	it('refuses an app whose context already defines scope, rather than hiding it', () => {
+		const app = new Koa()
+		Object.defineProperty(app.context, 'scope', { value: 'mine', writable: true })
+		expect(() => taskscope().listener(app)).toThrow(/something else defines one of them/)
 	})
 })

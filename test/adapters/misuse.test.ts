@@ -184,7 +184,7 @@ describe('a request scope read where the middleware did not run', () => {
 			expect(logged).toHaveLength(1)
 			expect(logged[0]).toBeInstanceOf(MissingMiddlewareError)
 			expect((logged[0] as Error).message).toBe(
-				'req.scope was read on a request that did not pass through taskscope(): add app.use(taskscope()) before the routes that use it',
+				'req.scope was read on a request that did not pass through taskscope(): add app.use(taskscope()) before the routes that use it, or serve the app with http.createServer(scopes.listener(app))',
 			)
 			expect((await get(await listening(plainServer))).body.toString()).toBe('undefined')
 		} finally {

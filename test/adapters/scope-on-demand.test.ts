@@ -1,4 +1,4 @@
-// Express, Fastify and Koa make a request's scope when something first reads `scope`, `requestId`
+// Express, Fastify and Koa (with the middleware or `scopes.listener(app)`) make a request's scope when something first reads `scope`, `requestId`
 // or `after` (Hono's variables cannot be read lazily: its scope is made up front). These tests
 // drive real framework servers on 127.0.0.1 and check that a scope made late keeps every
 // guarantee of one made up front: the disconnect and the shutdown reach it, `onDisconnect` is told
@@ -157,6 +157,38 @@ const startKoa: Start = async (probe, options) => {
 	return serveOn(http.createServer(app.callback()), scopes)
 }
 
+/** Express served through `scopes.listener(app)`: no taskscope middleware in the app. */
+const startExpressListener: Start = async (probe, options) => {
+	const app = express()
+	const scopes = expressTaskscope(options)
+	app.get('/parked', async (req, res) => {
+		await parked(probe, () => req)
+		if (!res.writableEnded && !res.destroyed) res.send('late')
+	})
+	app.get('/late', (req, res) => {
+		res.send('ok')
+		late(probe, req)
+	})
+	return serveOn(http.createServer(scopes.listener(app)), scopes)
+}
+
+/** Koa served through `scopes.listener(app)`: no taskscope middleware in the app. */
+const startKoaListener: Start = async (probe, options) => {
+	const app = new Koa()
+	app.silent = true
+	const scopes = koaTaskscope(options)
+	app.use(async (ctx) => {
+		if (ctx.path === '/parked') {
+			await parked(probe, () => ctx)
+			ctx.body = 'late'
+			return
+		}
+		late(probe, ctx)
+		ctx.body = 'ok'
+	})
+	return serveOn(http.createServer(scopes.listener(app)), scopes)
+}
+
 /** A GET that the test can cut; resolves with the status, or `undefined` once cut. */
 function request(
 	url: string,
@@ -183,6 +215,8 @@ describe.each([
 	['express', startExpress],
 	['fastify', startFastify],
 	['koa', startKoa],
+	['express (listener)', startExpressListener],
+	['koa (listener)', startKoaListener],
 ] as const)('taskscope/%s: the request scope made on demand', (_name, start) => {
 	it('makes no scope for a handler that has not read it; a client that leaves is told to onDisconnect once, and a later read finds the scope cancelled by the disconnect', async () => {
 		const probe = newProbe()

@@ -15,12 +15,13 @@
  * ```
  * @module
  */
-import { IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { After } from '../../http/lifecycle/after.js'
 import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
 import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
 import { sendStatus } from '../../http/response/status.js'
 import type { Scope } from '../../scope/scope.js'
+import type { NodeRequestListener } from '../adapter-listener.js'
 import {
 	AdapterScopes,
 	asRequestWork,
@@ -28,11 +29,13 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
-import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
-import { attachRequest, installRequestAccessors } from '../request-accessors.js'
+import { attachRequest, requestOfRaw } from '../request-accessors.js'
+import { coverApp, type ExpressApp } from './app.js'
+import { expressListener } from './listener.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
+export type { NodeRequestListener } from '../adapter-listener.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 
@@ -67,6 +70,22 @@ declare global {
  */
 export interface ExpressTaskscope extends TaskscopeHandle {
 	(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void
+	/**
+	 * The listener way, without a middleware: `app` as a node:http request listener that admits
+	 * each request before Express sees it. `req.scope`, `req.requestId` and `req.after` read as
+	 * with the middleware, and the scope is made only when something reads it; Express charges no
+	 * middleware layer for it. Same guarantees as the middleware: disconnect, shutdown with 503 and
+	 * `Retry-After`, cancellations answered 503/504, `onError`, `after`, `routePolicy`. A
+	 * `taskscope()` middleware left in the app reuses the listener's request.
+	 *
+	 * @example
+	 * ```ts
+	 * import http from 'node:http'
+	 * const scopes = taskscope()
+	 * const server = http.createServer(scopes.listener(app)).listen(3000)
+	 * ```
+	 */
+	listener(app: (req: IncomingMessage, res: ServerResponse) => void): NodeRequestListener
 }
 
 /**
@@ -123,6 +142,12 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 		res: ServerResponse,
 		next: (error?: unknown) => void,
 	): void {
+		const admitted = requestOfRaw(req)
+		if (admitted !== undefined) {
+			// Admitted already, by `scopes.listener(app)` or a taskscope middleware before this one.
+			asRequestWork(admitted, next)
+			return
+		}
 		const app = (req as { app?: ExpressApp }).app
 		if (app !== undefined) coverApp(app, req)
 		// Express cannot tell when the handlers are done: the scope waits for the response only.
@@ -134,88 +159,12 @@ export function taskscope(options: TaskscopeOptions = {}): ExpressTaskscope {
 		attachRequest(req, request)
 		asRequestWork(request, next)
 	}
-	return withHandle(taskscopeMiddleware, scopes)
-}
-
-/** What the adapter uses of an Express application, duck-typed (Express is never loaded). */
-interface ExpressApp {
-	router?: { stack?: { handle?: unknown }[] }
-	use(handler: Function): unknown
-}
-
-/** The apps whose requests pass through a taskscope middleware. */
-const coveredApps = new WeakSet<object>()
-let lastCoveredApp: object | undefined
-
-/**
- * Done on every request, cheaply: marks the app as using taskscope (so `req.scope` read where the
- * middleware did not run throws), and keeps {@link answerCancellation} the last layer of its router.
- */
-function coverApp(app: ExpressApp, req: IncomingMessage): void {
-	if (app !== lastCoveredApp && !coveredApps.has(app)) {
-		coveredApps.add(app)
-		const prototype = expressRequestPrototype(req)
-		if (prototype !== undefined) {
-			installRequestAccessors(
-				prototype,
-				'req.scope',
-				(target) => coveredApps.has((target as { app?: object }).app ?? {}),
-				'add app.use(taskscope()) before the routes that use it',
-			)
-		}
-	}
-	lastCoveredApp = app // most servers run one app: no WeakSet lookup per request
-	const stack = app.router?.stack
-	if (!Array.isArray(stack) || stack.at(-1)?.handle === answerCancellation) return
-	// Routes were added after the last one: move it to the end. The old layer stays where it is
-	// (removing it would shift the stack under requests in flight) but passes errors on.
-	for (const layer of stack) {
-		if (layer.handle === answerCancellation) layer.handle = passErrorOn
-	}
-	app.use(answerCancellation)
-}
-
-/** Express's shared request prototype: the one whose own prototype is Node's `IncomingMessage`. */
-function expressRequestPrototype(req: IncomingMessage): object | undefined {
-	for (
-		let prototype = Object.getPrototypeOf(req);
-		prototype !== null;
-		prototype = Object.getPrototypeOf(prototype)
-	) {
-		if (Object.getPrototypeOf(prototype) === IncomingMessage.prototype) return prototype
-	}
-	return undefined
-}
-
-/**
- * The error handler the adapter keeps last in the app's router: a cancellation that reached it
- * (no error handler of the user's took it) is answered as `serve` answers it — 503 for a shutdown,
- * 504 for a timeout, nothing when the client is gone — and never reaches Express's final handler,
- * which would answer 500 and log it.
- */
-function answerCancellation(
-	error: unknown,
-	req: IncomingMessage,
-	res: ServerResponse,
-	next: (error?: unknown) => void,
-): void {
-	const status = cancellationStatus(error)
-	if (status === undefined) {
-		next(error)
-		return
-	}
-	const scope = (req as { scope?: unknown }).scope
-	const headers = cancellationHeaders(status, scope)
-	sendStatus(res, status, headers === undefined ? undefined : { headers }) // nothing once the client is gone
-}
-
-function passErrorOn(
-	error: unknown,
-	_req: IncomingMessage,
-	_res: ServerResponse,
-	next: (error?: unknown) => void,
-): void {
-	next(error)
+	const middleware = withHandle(taskscopeMiddleware, scopes)
+	Object.defineProperty(middleware, 'listener', {
+		value: (app: unknown) => expressListener(scopes, app),
+		enumerable: true,
+	})
+	return middleware as ExpressTaskscope
 }
 
 /**

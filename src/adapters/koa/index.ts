@@ -15,12 +15,14 @@
  * ```
  * @module
  */
+import type Koa from 'koa'
 import type { ExtendableContext, Next } from 'koa'
 import type { After } from '../../http/lifecycle/after.js'
 import { checkRoutePolicy, type RoutePolicy } from '../../http/lifecycle/route-policy.js'
 import { applyRoutePolicy } from '../../http/lifecycle/route-policy-layer.js'
-import { statusText } from '../../http/response/status.js'
 import type { Scope } from '../../scope/scope.js'
+import type { NodeRequestListener } from '../adapter-listener.js'
+import type { AdapterRequest } from '../adapter-request.js'
 import {
 	AdapterScopes,
 	asRequestWork,
@@ -28,11 +30,13 @@ import {
 	type TaskscopeOptions,
 	withHandle,
 } from '../adapter-scopes.js'
-import { cancellationHeaders, cancellationStatus } from '../cancellation.js'
 import { rejectUseWithoutCall } from '../misuse.js'
-import { attachRequest, installRequestAccessors } from '../request-accessors.js'
+import { attachRequest, requestOfRaw } from '../request-accessors.js'
+import { answerCancellation, coverContextPrototype } from './context.js'
+import { koaListener } from './listener.js'
 
 export type { DisconnectPolicy, RoutePolicy } from '../../http/lifecycle/route-policy.js'
+export type { NodeRequestListener } from '../adapter-listener.js'
 export type { TaskscopeHandle, TaskscopeOptions } from '../adapter-scopes.js'
 export { MissingMiddlewareError } from '../errors.js'
 
@@ -65,6 +69,24 @@ declare module 'koa' {
  */
 export interface KoaTaskscope extends TaskscopeHandle {
 	(ctx: ExtendableContext, next: Next): Promise<void>
+	/**
+	 * The listener way, without a middleware: a node:http request listener serving `app` (its
+	 * `app.callback()`, composed now) that admits each request before Koa sees it. `ctx.scope`,
+	 * `ctx.requestId` and `ctx.after` read as with the middleware, and the scope is made only when
+	 * something reads it; Koa charges no middleware for it. Call it once the app's middleware are
+	 * in place. Same guarantees as the middleware: disconnect, shutdown with 503 and
+	 * `Retry-After`, cancellations answered 503/504 (through `ctx.onerror`, which it wraps),
+	 * `onError`, `after`, `routePolicy`. A `taskscope()` middleware left in the app reuses the
+	 * listener's request.
+	 *
+	 * @example
+	 * ```ts
+	 * import http from 'node:http'
+	 * const scopes = taskscope()
+	 * const server = http.createServer(scopes.listener(app)).listen(3000)
+	 * ```
+	 */
+	listener(app: Koa): NodeRequestListener
 }
 
 /**
@@ -112,26 +134,61 @@ export function taskscope(options: TaskscopeOptions = {}): KoaTaskscope {
 	// biome-ignore lint/complexity/noArguments: the framework's extra arguments reveal the misuse; a rest parameter would let them type-check
 	rejectUseWithoutCall('koa', arguments.length, options)
 	const scopes = new AdapterScopes(options.name ?? 'koa', options)
-	async function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
-		coverContext(ctx)
-		const request = scopes.admit(ctx.req, ctx.res, true)
-		if (request === undefined) {
-			ctx.status = 503
-			ctx.set('connection', 'close')
-			if (scopes.unavailableHeaders !== undefined) ctx.set(scopes.unavailableHeaders)
-			ctx.body = 'Service Unavailable'
-			return
-		}
-		attachRequest(ctx, request)
+	// Not async: an async function costs a request more than the two reactions below (counted
+	// with bench/http/instructions.ts), and Koa takes any promise back.
+	function taskscopeMiddleware(ctx: ExtendableContext, next: Next): Promise<void> {
+		let request: AdapterRequest | undefined
+		let downstream: Promise<void>
 		try {
-			await asRequestWork(request, next)
+			// Served through `scopes.listener(app)` as well: the request was admitted there.
+			if (requestOfRaw(ctx.req) !== undefined) return Promise.resolve(next())
+			coverContext(ctx)
+			request = scopes.admit(ctx.req, ctx.res, true)
+			if (request === undefined) {
+				answerUnavailable(ctx, scopes)
+				return answered
+			}
+			attachRequest(ctx, request)
+			downstream = Promise.resolve(asRequestWork(request, next))
 		} catch (error) {
-			answerCancellation(ctx, error)
-		} finally {
-			request.handlerSettled() // the scope, once made, waits for the downstream middleware
+			if (request === undefined) return Promise.reject(error)
+			downstream = Promise.reject(error)
 		}
+		const admitted = request
+		return downstream.then(
+			() => admitted.handlerSettled(),
+			(error: unknown) => downstreamFailed(ctx, admitted, error),
+		)
 	}
-	return withHandle(taskscopeMiddleware, scopes)
+	const middleware = withHandle(taskscopeMiddleware, scopes)
+	Object.defineProperty(middleware, 'listener', {
+		value: (app: Koa) => koaListener(scopes, app),
+		enumerable: true,
+	})
+	return middleware as KoaTaskscope
+}
+
+/** What the middleware returns when it answered the request itself. */
+const answered: Promise<void> = Promise.resolve()
+
+/** The adapter is closing: 503, and the connection closed after it. */
+function answerUnavailable(ctx: ExtendableContext, scopes: AdapterScopes): void {
+	ctx.status = 503
+	ctx.set('connection', 'close')
+	if (scopes.unavailableHeaders !== undefined) ctx.set(scopes.unavailableHeaders)
+	ctx.body = 'Service Unavailable'
+}
+
+/**
+ * The downstream middleware rejected: a cancellation is answered, anything else goes on to Koa;
+ * the scope, once made, waits for the downstream middleware either way.
+ */
+function downstreamFailed(ctx: ExtendableContext, request: AdapterRequest, error: unknown): void {
+	try {
+		answerCancellation(ctx, error)
+	} finally {
+		request.handlerSettled()
+	}
 }
 
 /**
@@ -143,34 +200,10 @@ function coverContext(ctx: ExtendableContext): void {
 	const prototype = Object.getPrototypeOf(ctx) as object | null
 	if (prototype === lastCovered || prototype === null || prototype === Object.prototype) return
 	lastCovered = prototype // most servers run one app: one check per request
-	installRequestAccessors(
-		prototype,
-		'ctx.scope',
-		() => true,
-		'add app.use(taskscope()) first, before the middleware and routers that use it',
-	)
+	coverContextPrototype(prototype)
 }
 
 let lastCovered: object | null = null
-
-/**
- * A cancellation thrown downstream is answered as `serve` answers it — 503 for a shutdown, 504
- * for a timeout, nothing once the client is gone — instead of reaching Koa's error handling (a 500
- * and an `'error'` event that Koa logs). Anything else is rethrown.
- */
-function answerCancellation(ctx: ExtendableContext, error: unknown): void {
-	const status = cancellationStatus(error)
-	if (status === undefined) throw error
-	if (!ctx.writable) return // the client is gone: Koa writes nothing
-	if (ctx.headerSent) {
-		ctx.res.destroy()
-		return
-	}
-	ctx.status = status
-	const headers = cancellationHeaders(status, ctx.scope)
-	if (headers !== undefined) ctx.set(headers)
-	ctx.body = statusText(status)
-}
 
 /**
  * Route middleware giving the requests it sees a policy of their own: a time limit, a shorter
