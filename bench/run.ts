@@ -69,6 +69,7 @@ for (const bench of engineBenchmarks) {
 
 for (const bench of httpBenchmarks) {
 	if (!selected(bench.name)) continue
+	if (bench.onlyWhenNamed && !options.names.includes(bench.name)) continue
 	log(`${bench.name}…`)
 	const result = await bench.run({
 		quick: options.quick,

@@ -29,7 +29,15 @@ async function reportOf(probe: DisconnectProbe, expected: number): Promise<Probe
 }
 
 describe('bench: node:http over in-memory sockets', () => {
-	it.each(['node-http', 'node-http-rawtask', 'taskscope-express', 'hono-rawtask'])(
+	it.each([
+		'node-http',
+		'node-http-rawtask',
+		'taskscope-express',
+		'taskscope-express-middleware',
+		'taskscope-koa',
+		'taskscope-koa-middleware',
+		'hono-rawtask',
+	])(
 		'%s answers keep-alive requests, each connection sending the next after the last response',
 		async (name) => {
 			const server = await (await row(name)).memory!()
@@ -44,7 +52,19 @@ describe('bench: node:http over in-memory sockets', () => {
 		},
 	)
 
-	it.each(['taskscope-serve', 'taskscope-koa', 'node-http-rawtask'])(
+	it.each(['taskscope-koa', 'taskscope-express'])(
+		'%s: runRequests sends exactly the number asked for (the instruction counts rely on it)',
+		async (name) => {
+			const server = await (await row(name)).memory!()
+			const client = new MemoryClient(server, 8)
+			const first = await within(client.runRequests(37), 10_000, 'the counted requests')
+			expect(first).toEqual({ responses: 37, non2xx: 0, resent: 0 })
+			const second = await within(client.runRequests(200), 10_000, 'the second count')
+			expect(second).toEqual({ responses: 200, non2xx: 0, resent: 0 })
+		},
+	)
+
+	it.each(['taskscope-serve', 'taskscope-koa', 'taskscope-express', 'node-http-rawtask'])(
 		'%s: a cut in-memory connection cancels the held request’s task, as a disconnect',
 		async (name) => {
 			const probe = new DisconnectProbe()

@@ -1,7 +1,9 @@
 import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
+import { runHttpInstructions } from './instruction-counts.js'
 import { runMemoryThroughput } from './memory.js'
 import { runMemoryDisconnect } from './memory-disconnect.js'
+import { serverNames } from './registry.js'
 import { renderHttpResult } from './report.js'
 import { type HttpRunOptions, runThroughput } from './throughput.js'
 import { runTwoHopLatency } from './two-hop.js'
@@ -9,6 +11,8 @@ import { runTwoHopLatency } from './two-hop.js'
 export interface HttpBenchmark {
 	name: string
 	title: string
+	/** Runs only when named (`npm run bench -- <name>`), not in a run of everything. */
+	onlyWhenNamed?: boolean
 	/** Resolves to undefined when there is nothing to report. */
 	run(options: HttpRunOptions): Promise<HttpResult | DisconnectResult | undefined>
 }
@@ -24,6 +28,30 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		title:
 			'hello-world servers through node:http over in-memory sockets: whole-process CPU per request',
 		run: runMemoryThroughput,
+	},
+	{
+		name: 'http-instructions',
+		title:
+			'the http-memory rows under valgrind: instructions per request and the floor table over them (needs valgrind; only when named)',
+		onlyWhenNamed: true,
+		run: async (options) => {
+			const names = serverNames().filter(
+				(name) => name !== 'effect' && !name.endsWith('-global-response'),
+			)
+			await runHttpInstructions(
+				{
+					node: options.execPath,
+					rows: names,
+					warmup: options.quick ? 2_000 : 10_000,
+					requests: options.quick ? 2_000 : 20_000,
+					connections: 50,
+					jobs: 2,
+				},
+				console.log,
+				options.log,
+			)
+			return undefined
+		},
 	},
 	{
 		name: 'http-disconnect',

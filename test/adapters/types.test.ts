@@ -1,4 +1,5 @@
 // The adapters' types: what handlers see, and that each middleware fits its framework's `use`.
+import type http from 'node:http'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
@@ -27,6 +28,16 @@ describe('adapter types', () => {
 		// Misuse is a type error, and throws at construction (not per request).
 		// @ts-expect-error grace is a number of milliseconds
 		expect(() => expressScopes({ grace: '5s' })).toThrow(InvalidArgumentError)
+	})
+
+	it('express and koa: scopes.listener(app) takes the app and is a node:http request listener', () => {
+		const expressListener = expressScopes().listener(express())
+		const koaListener = koaScopes().listener(new Koa())
+		expectTypeOf(expressListener).toMatchTypeOf<http.RequestListener>()
+		expectTypeOf(koaListener).toMatchTypeOf<http.RequestListener>()
+		// A Koa app is not a request listener; Express's is.
+		// @ts-expect-error listener takes the Koa app itself
+		expect(() => koaScopes().listener(new Koa().callback())).toThrow(InvalidArgumentError)
 	})
 
 	it('fastify: request.scope and app.taskscope', async () => {
