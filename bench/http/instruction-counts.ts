@@ -66,6 +66,7 @@ function countRun(
 		`--callgrind-out-file=${out}`,
 		options.node,
 		'--predictable',
+		'--expose-gc',
 		hostScript,
 		impl,
 		String(options.warmup),

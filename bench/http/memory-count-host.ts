@@ -1,8 +1,9 @@
 // Child process entry of `http-instructions`, run under valgrind: builds one row's server as
 // `http-memory` does, sends it <warm-up> requests, then <measured> more, over <connections>
 // in-memory keep-alive connections, and exits. No clock decides how much work it does, so two runs
-// that differ only in <measured> differ only by those requests. argv: <name> <warm-up requests>
-// <measured requests> <connections>. Prints one line of JSON: { status, responses, non2xx, resent }.
+// that differ only in <measured> differ only by those requests (and by collecting their garbage).
+// argv: <name> <warm-up requests> <measured requests> <connections>. Run with --expose-gc. Prints
+// one line of JSON: { status, responses, non2xx, resent }.
 import { MemoryClient } from './memory-client.js'
 import { openMemoryServer } from './memory-server.js'
 
@@ -16,11 +17,28 @@ async function main(): Promise<void> {
 	}
 	const client = new MemoryClient(opened.server, Number(connectionsText))
 	await client.runRequests(Number(warmupText))
+	// A full GC on each side of the measured requests (run with --expose-gc): the difference
+	// between the two runs then holds the collection of exactly the garbage they made, not
+	// whichever collection happened to fall inside the window.
+	await settleTasks()
+	collectGarbage()
 	const measured = Number(measuredText)
 	const tally =
 		measured > 0 ? await client.runRequests(measured) : { responses: 0, non2xx: 0, resent: 0 }
+	await settleTasks()
+	collectGarbage()
 	console.log(JSON.stringify({ status: 'ok', ...tally }))
 	process.exit(0)
+}
+
+function collectGarbage(): void {
+	if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc')
+	globalThis.gc()
+}
+
+/** A turn of the event loop: the last responses' close handlers and cancellations run first. */
+function settleTasks(): Promise<void> {
+	return new Promise((resolve) => setImmediate(resolve))
 }
 
 main().catch((error: unknown) => {
