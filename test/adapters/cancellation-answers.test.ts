@@ -70,95 +70,60 @@ function captureConsoleErrors(): unknown[][] {
 	return consoleErrors
 }
 
+/** Express's test app, with the adapter as a middleware or through `scopes.listener(app)`. */
+async function expressSite(probe: Probe, way: 'middleware' | 'listener'): Promise<Running> {
+	const logged = captureConsoleErrors()
+	const app = express()
+	app.set('env', 'development') // Express logs errors outside NODE_ENV=test
+	const scopes = expressTaskscope({ grace: 2_000 })
+	if (way === 'middleware') app.use(scopes)
+	app.get('/wait', async (req, res) => {
+		res.send(await probe.wait(req.scope))
+	})
+	app.get('/timeout', async (_req, res) => {
+		res.send(await timedOut())
+	})
+	const listener = way === 'middleware' ? app : scopes.listener(app)
+	return running(http.createServer(listener).listen(0, '127.0.0.1'), logged, scopes)
+}
+
+/** Koa's test app, with the adapter as a middleware or through `scopes.listener(app)`. */
+async function koaSite(probe: Probe, way: 'middleware' | 'listener'): Promise<Running> {
+	const logs: unknown[] = []
+	const app = new Koa()
+	app.on('error', (error) => logs.push(error))
+	const scopes = koaTaskscope({ grace: 2_000 })
+	if (way === 'middleware') app.use(scopes)
+	app.use(async (ctx) => {
+		ctx.body = ctx.path === '/wait' ? await probe.wait(ctx.scope) : await timedOut()
+	})
+	const listener = way === 'middleware' ? app.callback() : scopes.listener(app)
+	return running(http.createServer(listener).listen(0, '127.0.0.1'), logs, scopes)
+}
+
+/** A started node:http server of an Express or Koa app, as the cases drive it. */
+async function running(
+	server: Server,
+	logs: unknown[],
+	scopes: { close(options?: { grace?: number }): Promise<unknown> },
+): Promise<Running> {
+	const url = await listening(server)
+	return {
+		url,
+		logs,
+		shutdown: () => scopes.close(),
+		stop: async () => {
+			await scopes.close({ grace: 100 })
+			await stopServer(server)
+		},
+	}
+}
+
 const frameworks: Record<string, (probe: Probe) => Promise<Running>> = {
-	async express(probe) {
-		const logged = captureConsoleErrors()
-		const app = express()
-		app.set('env', 'development') // Express logs errors outside NODE_ENV=test
-		const scopes = expressTaskscope({ grace: 2_000 })
-		app.use(scopes)
-		app.get('/wait', async (req, res) => {
-			res.send(await probe.wait(req.scope))
-		})
-		app.get('/timeout', async (_req, res) => {
-			res.send(await timedOut())
-		})
-		const server = app.listen(0, '127.0.0.1')
-		const url = await listening(server)
-		return {
-			url,
-			logs: logged,
-			shutdown: () => scopes.close(),
-			stop: async () => {
-				await scopes.close({ grace: 100 })
-				await stopServer(server)
-			},
-		}
-	},
-	async koa(probe) {
-		const logs: unknown[] = []
-		const app = new Koa()
-		app.on('error', (error) => logs.push(error))
-		const scopes = koaTaskscope({ grace: 2_000 })
-		app.use(scopes)
-		app.use(async (ctx) => {
-			ctx.body = ctx.path === '/wait' ? await probe.wait(ctx.scope) : await timedOut()
-		})
-		const server = app.listen(0, '127.0.0.1')
-		const url = await listening(server)
-		return {
-			url,
-			logs,
-			shutdown: () => scopes.close(),
-			stop: async () => {
-				await scopes.close({ grace: 100 })
-				await stopServer(server)
-			},
-		}
-	},
-	async 'express (listener)'(probe) {
-		const logged = captureConsoleErrors()
-		const app = express()
-		app.set('env', 'development') // Express logs errors outside NODE_ENV=test
-		const scopes = expressTaskscope({ grace: 2_000 })
-		app.get('/wait', async (req, res) => {
-			res.send(await probe.wait(req.scope))
-		})
-		app.get('/timeout', async (_req, res) => {
-			res.send(await timedOut())
-		})
-		const server = http.createServer(scopes.listener(app)).listen(0, '127.0.0.1')
-		const url = await listening(server)
-		return {
-			url,
-			logs: logged,
-			shutdown: () => scopes.close(),
-			stop: async () => {
-				await scopes.close({ grace: 100 })
-				await stopServer(server)
-			},
-		}
-	},
-	async 'koa (listener)'(probe) {
-		const logs: unknown[] = []
-		const app = new Koa()
-		app.on('error', (error) => logs.push(error))
-		const scopes = koaTaskscope({ grace: 2_000 })
-		app.use(async (ctx) => {
-			ctx.body = ctx.path === '/wait' ? await probe.wait(ctx.scope) : await timedOut()
-		})
-		const server = http.createServer(scopes.listener(app)).listen(0, '127.0.0.1')
-		const url = await listening(server)
-		return {
-			url,
-			logs,
-			shutdown: () => scopes.close(),
-			stop: async () => {
-				await scopes.close({ grace: 100 })
-				await stopServer(server)
-			},
-		}
-	},
+	express: (probe) => expressSite(probe, 'middleware'),
+	koa: (probe) => koaSite(probe, 'middleware'),
+	'express (listener)': (probe) => expressSite(probe, 'listener'),
+	'koa (listener)': (probe) => koaSite(probe, 'listener'),
 	async fastify(probe) {
 		const logs: unknown[] = []
 		const app = Fastify({

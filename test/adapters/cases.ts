@@ -52,6 +52,27 @@ export function nodeSite(
 	}
 }
 
+/** A node:http server for `listener` (an app or a request listener), listening on a free loopback port. */
+export async function listenOn(listener: http.RequestListener): Promise<http.Server> {
+	const server = http.createServer(listener)
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+	return server
+}
+
+/** {@link listenOn}, with the URL of its root. */
+export async function serveOn(
+	listener: http.RequestListener,
+): Promise<{ url: string; server: http.Server }> {
+	const server = await listenOn(listener)
+	return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server }
+}
+
+/** Cuts every connection of `server` and closes it. */
+export async function stopServer(server: http.Server): Promise<void> {
+	server.closeAllConnections()
+	await new Promise((resolve) => server.close(resolve))
+}
+
 /** Starts a server whose routes call {@link answer} (GET and POST), with the adapter's `options`. */
 export type StartSite = (scenario: Scenario, options: TaskscopeOptions) => Promise<Site>
 

@@ -1,4 +1,4 @@
-import http, { type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -7,7 +7,17 @@ import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/express'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, freshConnection, idOf, nodeSite, type Site } from './cases.js'
+import {
+	adapterCases,
+	answer,
+	freshConnection,
+	idOf,
+	listenOn,
+	nodeSite,
+	type Site,
+	serveOn,
+	stopServer,
+} from './cases.js'
 
 function send(res: Response, reply: Reply): void {
 	res.status(reply.status)
@@ -16,7 +26,15 @@ function send(res: Response, reply: Reply): void {
 	else pipeline(Readable.fromWeb(reply.stream as NodeReadableStream<Uint8Array>), res, () => {})
 }
 
-async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
+/**
+ * The routes under test, with the adapter as a middleware (`app.use(scopes)`, served by
+ * `app.listen`) or through `scopes.listener(app)` with no middleware.
+ */
+async function startWith(
+	way: 'middleware' | 'listener',
+	scenario: Scenario,
+	options: TaskscopeOptions = {},
+): Promise<Site> {
 	const app = express()
 	const scopes = taskscope(options)
 	// Registered before the adapter's own watch: the harness times cancellation from here.
@@ -24,7 +42,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 		res.once('close', () => scenario.sawClose(idOf(req.url)))
 		next()
 	})
-	app.use(scopes)
+	if (way === 'middleware') app.use(scopes)
 	app.use(express.text({ type: 'text/plain', limit: '1mb' }))
 	const handler = (req: Request, res: Response) =>
 		answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined).then(
@@ -37,36 +55,14 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 		res.status(500).type('text/plain').send('Internal Server Error')
 	})
 	app.set('env', 'test') // Express's final handler would print the cancelled /slow handlers
-	const server = await new Promise<Server>((resolve) => {
-		const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
-	})
+	const server = await listenOn(way === 'middleware' ? app : scopes.listener(app))
 	return nodeSite(server, scopes)
 }
 
-/** The same routes served through `scopes.listener(app)`, with no taskscope middleware. */
-async function startListener(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
-	const app = express()
-	const scopes = taskscope(options)
-	app.use((req, res, next) => {
-		res.once('close', () => scenario.sawClose(idOf(req.url)))
-		next()
-	})
-	app.use(express.text({ type: 'text/plain', limit: '1mb' }))
-	const handler = (req: Request, res: Response) =>
-		answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined).then(
-			(reply) => send(res, reply),
-		)
-	app.get('/*path', handler)
-	app.post('/*path', handler)
-	app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-		if (res.headersSent || res.destroyed) return next(error)
-		res.status(500).type('text/plain').send('Internal Server Error')
-	})
-	app.set('env', 'test')
-	const server = http.createServer(scopes.listener(app))
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-	return nodeSite(server, scopes)
-}
+const start = (scenario: Scenario, options?: TaskscopeOptions) =>
+	startWith('middleware', scenario, options)
+const startListener = (scenario: Scenario, options?: TaskscopeOptions) =>
+	startWith('listener', scenario, options)
 
 describe('taskscope/express: conformance', () => {
 	conformance((scenario) => start(scenario))
@@ -85,17 +81,6 @@ describe('taskscope/express: shutdown, errors, POST bodies, through scopes.liste
 })
 
 describe('taskscope/express: scopes.listener(app)', () => {
-	async function serve(listener: http.RequestListener): Promise<{ url: string; server: Server }> {
-		const server = http.createServer(listener)
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-		return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server }
-	}
-
-	async function stop(server: Server): Promise<void> {
-		server.closeAllConnections()
-		await new Promise((resolve) => server.close(resolve))
-	}
-
 	it('gives req.scope, a child of the root, with no middleware; answers 503 with Retry-After once closed', async () => {
 		const app = express()
 		const scopes = taskscope({ name: 'api', retryAfter: 7 })
@@ -103,7 +88,7 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			const id = typeof req.requestId === 'string' && req.requestId !== '' ? 'with id' : 'no id'
 			res.send(req.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan')
 		})
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).body.toString()).toBe('child of root with id')
 			await scopes.close()
@@ -112,14 +97,14 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			expect(refused.headers['retry-after']).toBe('7')
 			expect(refused.headers.connection).toBe('close')
 		} finally {
-			await stop(server)
+			await stopServer(server)
 		}
 	})
 
 	it('answers a cancellation from a route added after the listener was made', async () => {
 		const app = express()
 		const scopes = taskscope()
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		app.get('/late-route', async (req, res) => {
 			await sleep(60_000, req.scope)
 			res.send('never')
@@ -131,7 +116,7 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			const answered = await pending
 			expect(answered.status).toBe(503)
 		} finally {
-			await stop(server)
+			await stopServer(server)
 		}
 	})
 
@@ -145,14 +130,14 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			seen.push(req.scope)
 			res.send('ok')
 		})
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(200)
 			expect(seen).toHaveLength(1)
 			expect(seen[0]?.parent).toBe(scopes.scope)
 			expect(inner.scope.snapshot().children).toHaveLength(0)
 		} finally {
-			await stop(server)
+			await stopServer(server)
 			await inner.close()
 		}
 	})

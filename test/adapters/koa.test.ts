@@ -6,7 +6,17 @@ import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/koa'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, Scenario, within } from '../http/harness.js'
-import { adapterCases, answer, freshConnection, idOf, nodeSite, type Site } from './cases.js'
+import {
+	adapterCases,
+	answer,
+	freshConnection,
+	idOf,
+	listenOn,
+	nodeSite,
+	type Site,
+	serveOn,
+	stopServer,
+} from './cases.js'
 
 function send(ctx: Context, reply: Reply): void {
 	ctx.status = reply.status
@@ -28,7 +38,15 @@ function listen(app: Koa): Promise<Server> {
 	})
 }
 
-async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
+/**
+ * The routes under test, with the adapter as the first middleware (`app.use(scopes)`) or through
+ * `scopes.listener(app)` with no middleware.
+ */
+async function startWith(
+	way: 'middleware' | 'listener',
+	scenario: Scenario,
+	options: TaskscopeOptions = {},
+): Promise<Site> {
 	const app = new Koa()
 	// Koa emits the failures it answered (and the /slow handlers cancelled by a disconnect).
 	app.on('error', () => {})
@@ -38,7 +56,7 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 		ctx.res.once('close', () => scenario.sawClose(idOf(ctx.url)))
 		return next()
 	})
-	app.use(scopes)
+	if (way === 'middleware') app.use(scopes)
 	app.use((ctx) => {
 		// Not async: a synchronous throw must stay synchronous.
 		const reading = readText(ctx)
@@ -46,29 +64,14 @@ async function start(scenario: Scenario, options: TaskscopeOptions = {}): Promis
 			answer(scenario, ctx.url, ctx.scope, body).then((reply) => send(ctx, reply)),
 		)
 	})
-	const server = await listen(app)
+	const server = await listenOn(way === 'middleware' ? app.callback() : scopes.listener(app))
 	return nodeSite(server, scopes)
 }
 
-/** The same routes served through `scopes.listener(app)`, with no taskscope middleware. */
-async function startListener(scenario: Scenario, options: TaskscopeOptions = {}): Promise<Site> {
-	const app = new Koa()
-	app.on('error', () => {})
-	const scopes = taskscope(options)
-	app.use((ctx, next) => {
-		ctx.res.once('close', () => scenario.sawClose(idOf(ctx.url)))
-		return next()
-	})
-	app.use((ctx) => {
-		const reading = readText(ctx)
-		return reading.then((body) =>
-			answer(scenario, ctx.url, ctx.scope, body).then((reply) => send(ctx, reply)),
-		)
-	})
-	const server = http.createServer(scopes.listener(app))
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-	return nodeSite(server, scopes)
-}
+const start = (scenario: Scenario, options?: TaskscopeOptions) =>
+	startWith('middleware', scenario, options)
+const startListener = (scenario: Scenario, options?: TaskscopeOptions) =>
+	startWith('listener', scenario, options)
 
 describe('taskscope/koa: conformance', () => {
 	conformance((scenario) => start(scenario))
@@ -182,17 +185,6 @@ describe('taskscope/koa: the middleware', () => {
 })
 
 describe('taskscope/koa: scopes.listener(app)', () => {
-	async function serve(listener: http.RequestListener): Promise<{ url: string; server: Server }> {
-		const server = http.createServer(listener)
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-		return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server }
-	}
-
-	async function stop(server: Server): Promise<void> {
-		server.closeAllConnections()
-		await new Promise((resolve) => server.close(resolve))
-	}
-
 	it('gives ctx.scope, a child of the root, with no middleware; answers 503 with Retry-After once closed', async () => {
 		const app = new Koa()
 		const scopes = taskscope({ name: 'api', retryAfter: 7 })
@@ -200,7 +192,7 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 			const id = typeof ctx.requestId === 'string' && ctx.requestId !== '' ? 'with id' : 'no id'
 			ctx.body = ctx.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan'
 		})
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).body.toString()).toBe('child of root with id')
 			await scopes.close()
@@ -209,7 +201,7 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 			expect(refused.headers['retry-after']).toBe('7')
 			expect(refused.headers.connection).toBe('close')
 		} finally {
-			await stop(server)
+			await stopServer(server)
 		}
 	})
 
@@ -221,13 +213,13 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 		app.use(() => {
 			throw new Error('boom')
 		})
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(500)
 			expect(errors).toHaveLength(1)
 			expect((errors[0] as Error).message).toBe('boom')
 		} finally {
-			await stop(server)
+			await stopServer(server)
 		}
 	})
 
@@ -241,14 +233,14 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 			seen.push(ctx.scope)
 			ctx.body = 'ok'
 		})
-		const { url, server } = await serve(scopes.listener(app))
+		const { url, server } = await serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(200)
 			expect(seen).toHaveLength(1)
 			expect(seen[0]?.parent).toBe(scopes.scope)
 			expect(inner.scope.snapshot().children).toHaveLength(0)
 		} finally {
-			await stop(server)
+			await stopServer(server)
 			await inner.close()
 		}
 	})

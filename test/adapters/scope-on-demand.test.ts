@@ -100,19 +100,22 @@ async function serveOn(server: http.Server, scopes: TaskscopeHandle): Promise<Si
 	}
 }
 
-const startExpress: Start = async (probe, options) => {
-	const app = express()
-	const scopes = expressTaskscope(options)
-	app.use(scopes)
-	app.get('/parked', async (req, res) => {
-		await parked(probe, () => req)
-		if (!res.writableEnded && !res.destroyed) res.send('late')
-	})
-	app.get('/late', (req, res) => {
-		res.send('ok')
-		late(probe, req)
-	})
-	return serveOn(http.createServer(app), scopes)
+/** Express with the adapter as a middleware, or through `scopes.listener(app)` with none. */
+function expressStart(way: 'middleware' | 'listener'): Start {
+	return async (probe, options) => {
+		const app = express()
+		const scopes = expressTaskscope(options)
+		if (way === 'middleware') app.use(scopes)
+		app.get('/parked', async (req, res) => {
+			await parked(probe, () => req)
+			if (!res.writableEnded && !res.destroyed) res.send('late')
+		})
+		app.get('/late', (req, res) => {
+			res.send('ok')
+			late(probe, req)
+		})
+		return serveOn(http.createServer(way === 'middleware' ? app : scopes.listener(app)), scopes)
+	}
 }
 
 const startFastify: Start = async (probe, options) => {
@@ -140,53 +143,25 @@ const startFastify: Start = async (probe, options) => {
 	}
 }
 
-const startKoa: Start = async (probe, options) => {
-	const app = new Koa()
-	app.silent = true
-	const scopes = koaTaskscope(options)
-	app.use(scopes)
-	app.use(async (ctx) => {
-		if (ctx.path === '/parked') {
-			await parked(probe, () => ctx)
-			ctx.body = 'late'
-			return
-		}
-		late(probe, ctx)
-		ctx.body = 'ok'
-	})
-	return serveOn(http.createServer(app.callback()), scopes)
-}
-
-/** Express served through `scopes.listener(app)`: no taskscope middleware in the app. */
-const startExpressListener: Start = async (probe, options) => {
-	const app = express()
-	const scopes = expressTaskscope(options)
-	app.get('/parked', async (req, res) => {
-		await parked(probe, () => req)
-		if (!res.writableEnded && !res.destroyed) res.send('late')
-	})
-	app.get('/late', (req, res) => {
-		res.send('ok')
-		late(probe, req)
-	})
-	return serveOn(http.createServer(scopes.listener(app)), scopes)
-}
-
-/** Koa served through `scopes.listener(app)`: no taskscope middleware in the app. */
-const startKoaListener: Start = async (probe, options) => {
-	const app = new Koa()
-	app.silent = true
-	const scopes = koaTaskscope(options)
-	app.use(async (ctx) => {
-		if (ctx.path === '/parked') {
-			await parked(probe, () => ctx)
-			ctx.body = 'late'
-			return
-		}
-		late(probe, ctx)
-		ctx.body = 'ok'
-	})
-	return serveOn(http.createServer(scopes.listener(app)), scopes)
+/** Koa with the adapter as the first middleware, or through `scopes.listener(app)` with none. */
+function koaStart(way: 'middleware' | 'listener'): Start {
+	return async (probe, options) => {
+		const app = new Koa()
+		app.silent = true
+		const scopes = koaTaskscope(options)
+		if (way === 'middleware') app.use(scopes)
+		app.use(async (ctx) => {
+			if (ctx.path === '/parked') {
+				await parked(probe, () => ctx)
+				ctx.body = 'late'
+				return
+			}
+			late(probe, ctx)
+			ctx.body = 'ok'
+		})
+		const listener = way === 'middleware' ? app.callback() : scopes.listener(app)
+		return serveOn(http.createServer(listener), scopes)
+	}
 }
 
 /** A GET that the test can cut; resolves with the status, or `undefined` once cut. */
@@ -212,11 +187,11 @@ afterEach(async () => {
 })
 
 describe.each([
-	['express', startExpress],
+	['express', expressStart('middleware')],
 	['fastify', startFastify],
-	['koa', startKoa],
-	['express (listener)', startExpressListener],
-	['koa (listener)', startKoaListener],
+	['koa', koaStart('middleware')],
+	['express (listener)', expressStart('listener')],
+	['koa (listener)', koaStart('listener')],
 ] as const)('taskscope/%s: the request scope made on demand', (_name, start) => {
 	it('makes no scope for a handler that has not read it; a client that leaves is told to onDisconnect once, and a later read finds the scope cancelled by the disconnect', async () => {
 		const probe = newProbe()
