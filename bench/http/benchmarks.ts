@@ -1,6 +1,6 @@
 import type { DisconnectResult, HttpResult } from '../lib/results.js'
 import { renderDisconnectResult, runDisconnectLatency } from './disconnect.js'
-import { runHttpInstructions } from './instruction-counts.js'
+import { DETERMINISTIC_GC, runHttpInstructions } from './instruction-counts.js'
 import { runMemoryThroughput } from './memory.js'
 import { runMemoryDisconnect } from './memory-disconnect.js'
 import { serverNames } from './registry.js'
@@ -42,10 +42,11 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 				{
 					node: options.execPath,
 					rows: names,
-					warmup: options.quick ? 2_000 : 10_000,
+					warmup: options.quick ? 2_000 : 40_000,
 					requests: options.quick ? 2_000 : 20_000,
 					connections: 50,
 					jobs: 2,
+					nodeFlags: [...DETERMINISTIC_GC],
 				},
 				console.log,
 				options.log,

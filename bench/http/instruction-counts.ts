@@ -18,6 +18,8 @@ export interface InstructionOptions {
 	requests: number
 	connections: number
 	jobs: number
+	/** Extra V8 flags for the counted runs (for example `--predictable-gc-schedule`). */
+	nodeFlags: string[]
 }
 
 interface RowCount {
@@ -46,12 +48,27 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
 	return {
 		node: flagValue('--node') ?? process.execPath,
 		rows,
-		warmup: positive('--warmup', 20_000),
-		requests: positive('--requests', 40_000),
+		warmup: positive('--warmup', 40_000),
+		requests: positive('--requests', 20_000),
 		connections: positive('--connections', 50),
 		jobs: positive('--jobs', 2),
+		nodeFlags: flagValue('--node-flags')
+			?.split(' ')
+			.filter((flag) => flag !== '') ?? [...DETERMINISTIC_GC],
 	}
 }
+
+/**
+ * V8 flags that make the counts repeatable. `--predictable-gc-schedule` fixes the young generation
+ * (4 MB) and the old generation's growth instead of sizing them from measured GC speed (wall time,
+ * which valgrind distorts); a 512 MB first old-generation limit keeps mark-compacts out of both
+ * runs but the final forced one, so no row's count depends on whether it crossed a limit inside its
+ * window (one that did counted 20k instructions per request more).
+ */
+export const DETERMINISTIC_GC: readonly string[] = [
+	'--predictable-gc-schedule',
+	'--initial-old-space-size=512',
+]
 
 /** One callgrind run of a row's server; resolves to the process's total instructions. */
 function countRun(
@@ -67,6 +84,7 @@ function countRun(
 		options.node,
 		'--predictable',
 		'--expose-gc',
+		...options.nodeFlags,
 		hostScript,
 		impl,
 		String(options.warmup),
@@ -88,9 +106,10 @@ function countRun(
 					responses?: number
 					non2xx?: number
 				}
-				if (reported.status !== 'ok' || reported.responses !== measured || reported.non2xx !== 0) {
+				const expected = options.warmup + measured
+				if (reported.status !== 'ok' || reported.responses !== expected || reported.non2xx !== 0) {
 					reject(
-						new Error(`${impl}: the run did not answer ${measured} requests with 200: ${stdout}`),
+						new Error(`${impl}: the run did not answer ${expected} requests with 200: ${stdout}`),
 					)
 					return
 				}
@@ -130,7 +149,7 @@ export async function runHttpInstructions(
 		encoding: 'utf8',
 	}).trim()
 	print(
-		`instructions per request (callgrind, whole process), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections`,
+		`instructions per request (callgrind, whole process), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}`,
 	)
 	const runs = options.rows.flatMap((impl) => [
 		{ impl, measured: options.requests },

@@ -5,13 +5,15 @@
 // rows' run-to-run spread on a shared VM hides them. The targets of issue 15 are printed over
 // these counts, as `npm run bench -- http-memory` prints them over CPU time.
 //
-//   node bench/.build/http/instructions.js [--node path] [--rows a,b,…] [--warmup 20000]
-//        [--requests 40000] [--jobs 2]
+//   node bench/.build/http/instructions.js [--node path] [--rows a,b,…] [--warmup 40000]
+//        [--requests 20000] [--jobs 2] [--node-flags "--predictable-gc-schedule …"]
 //
 // Each row runs twice under callgrind (`--predictable`, so the GC runs on the main thread and
-// is counted; whole process, client included): <warmup> requests then <requests> more, and
+// is counted; whole process, client included): <warmup> + <requests> requests in one run, and
 // <warmup> requests alone. The difference ÷ <requests> is what a warm request costs (start-up,
-// imports and the JIT's warm-up cancel out). Runs are independent processes, so --jobs runs them
+// imports and the JIT's warm-up cancel out). The warm-up must be long: at 5,000 requests the
+// JIT still compiles 50k–75k instructions' worth per later request. `--node-flags` replaces the
+// V8 flags that fix the GC's schedule (DETERMINISTIC_GC in instruction-counts.ts). Runs are independent processes, so --jobs runs them
 // side by side without changing a count.
 // Needs valgrind (`apt-get install -y valgrind`) and the compiled bench (`npm run bench` builds it,
 // or `npm run build && npx tsc -p tsconfig.bench.json`).

@@ -1,9 +1,10 @@
 // Child process entry of `http-instructions`, run under valgrind: builds one row's server as
-// `http-memory` does, sends it <warm-up> requests, then <measured> more, over <connections>
-// in-memory keep-alive connections, and exits. No clock decides how much work it does, so two runs
-// that differ only in <measured> differ only by those requests (and by collecting their garbage).
-// argv: <name> <warm-up requests> <measured requests> <connections>. Run with --expose-gc. Prints
-// one line of JSON: { status, responses, non2xx, resent }.
+// `http-memory` does, sends it <warm-up> + <measured> requests in one uninterrupted run over
+// <connections> in-memory keep-alive connections, and exits. No clock decides how much work it
+// does, so two runs that differ only in <measured> differ only by those requests (and by
+// collecting their garbage). argv: <name> <warm-up requests> <measured requests> <connections>.
+// Run with --expose-gc. Prints one line of JSON: { status, responses, non2xx, resent }, over the
+// whole run.
 import { MemoryClient } from './memory-client.js'
 import { openMemoryServer } from './memory-server.js'
 
@@ -16,15 +17,16 @@ async function main(): Promise<void> {
 		process.exit(0)
 	}
 	const client = new MemoryClient(opened.server, Number(connectionsText))
-	await client.runRequests(Number(warmupText))
+	// One run, not the warm-up and then the measured requests: between two runs every connection
+	// goes idle and the next run's driver is a new closure, and the JIT then deoptimizes and
+	// compiles again (node:http's write path, the timer lists). The run with measured requests
+	// would pay for that and the warm-up-only run would not (BENCHMARKS.md, issue 15, seventh round).
+	const tally = await client.runRequests(Number(warmupText) + Number(measuredText))
 	// Both runs end with a full GC (run with --expose-gc): the difference between them then holds
 	// the collection of the garbage the measured requests made, not whichever collection happened
 	// to fall inside the window. None before the window: a full GC shrinks the young generation,
 	// and the window would then pay for the extra scavenges while it grows back (node-http: 91k
 	// instructions per request instead of 60k).
-	const measured = Number(measuredText)
-	const tally =
-		measured > 0 ? await client.runRequests(measured) : { responses: 0, non2xx: 0, resent: 0 }
 	await settleTasks()
 	collectGarbage()
 	console.log(JSON.stringify({ status: 'ok', ...tally }))
