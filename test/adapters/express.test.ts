@@ -7,17 +7,8 @@ import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/express'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, type Scenario, within } from '../http/harness.js'
-import {
-	adapterCases,
-	answer,
-	freshConnection,
-	idOf,
-	listenOn,
-	nodeSite,
-	type Site,
-	serveOn,
-	stopServer,
-} from './cases.js'
+// The adapter cases and the servers they run on, shared with the other adapter's tests.
+import * as cases from './cases.js'
 
 function send(res: Response, reply: Reply): void {
 	res.status(reply.status)
@@ -34,20 +25,20 @@ async function startWith(
 	way: 'middleware' | 'listener',
 	scenario: Scenario,
 	options: TaskscopeOptions = {},
-): Promise<Site> {
+): Promise<cases.Site> {
 	const app = express()
 	const scopes = taskscope(options)
 	// Registered before the adapter's own watch: the harness times cancellation from here.
 	app.use((req, res, next) => {
-		res.once('close', () => scenario.sawClose(idOf(req.url)))
+		res.once('close', () => scenario.sawClose(cases.idOf(req.url)))
 		next()
 	})
 	if (way === 'middleware') app.use(scopes)
 	app.use(express.text({ type: 'text/plain', limit: '1mb' }))
 	const handler = (req: Request, res: Response) =>
-		answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined).then(
-			(reply) => send(res, reply),
-		)
+		cases
+			.answer(scenario, req.url, req.scope, typeof req.body === 'string' ? req.body : undefined)
+			.then((reply) => send(res, reply))
 	app.get('/*path', handler)
 	app.post('/*path', handler)
 	app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
@@ -55,8 +46,8 @@ async function startWith(
 		res.status(500).type('text/plain').send('Internal Server Error')
 	})
 	app.set('env', 'test') // Express's final handler would print the cancelled /slow handlers
-	const server = await listenOn(way === 'middleware' ? app : scopes.listener(app))
-	return nodeSite(server, scopes)
+	const server = await cases.listenOn(way === 'middleware' ? app : scopes.listener(app))
+	return cases.nodeSite(server, scopes)
 }
 
 const start = (scenario: Scenario, options?: TaskscopeOptions) =>
@@ -69,7 +60,7 @@ describe('taskscope/express: conformance', () => {
 })
 
 describe('taskscope/express: shutdown, errors, POST bodies', () => {
-	adapterCases(start)
+	cases.adapterCases(start)
 })
 
 describe('taskscope/express: conformance, through scopes.listener(app)', () => {
@@ -77,7 +68,7 @@ describe('taskscope/express: conformance, through scopes.listener(app)', () => {
 })
 
 describe('taskscope/express: shutdown, errors, POST bodies, through scopes.listener(app)', () => {
-	adapterCases(startListener)
+	cases.adapterCases(startListener)
 })
 
 describe('taskscope/express: scopes.listener(app)', () => {
@@ -88,35 +79,35 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			const id = typeof req.requestId === 'string' && req.requestId !== '' ? 'with id' : 'no id'
 			res.send(req.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan')
 		})
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).body.toString()).toBe('child of root with id')
 			await scopes.close()
-			const refused = await get(url, freshConnection)
+			const refused = await get(url, cases.freshConnection)
 			expect(refused.status).toBe(503)
 			expect(refused.headers['retry-after']).toBe('7')
 			expect(refused.headers.connection).toBe('close')
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 		}
 	})
 
 	it('answers a cancellation from a route added after the listener was made', async () => {
 		const app = express()
 		const scopes = taskscope()
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		app.get('/late-route', async (req, res) => {
 			await sleep(60_000, req.scope)
 			res.send('never')
 		})
 		try {
-			const pending = get(`${url}late-route`, freshConnection)
+			const pending = get(`${url}late-route`, cases.freshConnection)
 			await new Promise((resolve) => setTimeout(resolve, 50))
 			await scopes.close({ grace: 1_000 })
 			const answered = await pending
 			expect(answered.status).toBe(503)
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 		}
 	})
 
@@ -130,14 +121,14 @@ describe('taskscope/express: scopes.listener(app)', () => {
 			seen.push(req.scope)
 			res.send('ok')
 		})
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(200)
 			expect(seen).toHaveLength(1)
 			expect(seen[0]?.parent).toBe(scopes.scope)
 			expect(inner.scope.snapshot().children).toHaveLength(0)
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 			await inner.close()
 		}
 	})
@@ -174,7 +165,7 @@ describe('taskscope/express: the middleware', () => {
 			expect((await get(url)).body.toString()).toBe('child of root')
 			await scopes.close()
 			// close() closed the idle keep-alive connection: a new one is refused with a 503.
-			const after = await get(url, freshConnection)
+			const after = await get(url, cases.freshConnection)
 			expect(after.status).toBe(503)
 		} finally {
 			server.closeAllConnections()

@@ -6,17 +6,8 @@ import { InvalidArgumentError, type Scope, sleep } from 'taskscope'
 import { type TaskscopeOptions, taskscope } from 'taskscope/koa'
 import { describe, expect, it } from 'vitest'
 import { conformance, get, type Reply, Scenario, within } from '../http/harness.js'
-import {
-	adapterCases,
-	answer,
-	freshConnection,
-	idOf,
-	listenOn,
-	nodeSite,
-	type Site,
-	serveOn,
-	stopServer,
-} from './cases.js'
+// The adapter cases and the servers they run on, shared with the other adapter's tests.
+import * as cases from './cases.js'
 
 function send(ctx: Context, reply: Reply): void {
 	ctx.status = reply.status
@@ -46,14 +37,14 @@ async function startWith(
 	way: 'middleware' | 'listener',
 	scenario: Scenario,
 	options: TaskscopeOptions = {},
-): Promise<Site> {
+): Promise<cases.Site> {
 	const app = new Koa()
 	// Koa emits the failures it answered (and the /slow handlers cancelled by a disconnect).
 	app.on('error', () => {})
 	const scopes = taskscope(options)
 	// Registered before the adapter's own watch: the harness times cancellation from here.
 	app.use((ctx, next) => {
-		ctx.res.once('close', () => scenario.sawClose(idOf(ctx.url)))
+		ctx.res.once('close', () => scenario.sawClose(cases.idOf(ctx.url)))
 		return next()
 	})
 	if (way === 'middleware') app.use(scopes)
@@ -61,11 +52,11 @@ async function startWith(
 		// Not async: a synchronous throw must stay synchronous.
 		const reading = readText(ctx)
 		return reading.then((body) =>
-			answer(scenario, ctx.url, ctx.scope, body).then((reply) => send(ctx, reply)),
+			cases.answer(scenario, ctx.url, ctx.scope, body).then((reply) => send(ctx, reply)),
 		)
 	})
-	const server = await listenOn(way === 'middleware' ? app.callback() : scopes.listener(app))
-	return nodeSite(server, scopes)
+	const server = await cases.listenOn(way === 'middleware' ? app.callback() : scopes.listener(app))
+	return cases.nodeSite(server, scopes)
 }
 
 const start = (scenario: Scenario, options?: TaskscopeOptions) =>
@@ -78,7 +69,7 @@ describe('taskscope/koa: conformance', () => {
 })
 
 describe('taskscope/koa: shutdown, errors, POST bodies', () => {
-	adapterCases(start)
+	cases.adapterCases(start)
 })
 
 describe('taskscope/koa: conformance, through scopes.listener(app)', () => {
@@ -86,7 +77,7 @@ describe('taskscope/koa: conformance, through scopes.listener(app)', () => {
 })
 
 describe('taskscope/koa: shutdown, errors, POST bodies, through scopes.listener(app)', () => {
-	adapterCases(startListener)
+	cases.adapterCases(startListener)
 })
 
 describe('taskscope/koa: a client cutting a streamed body', () => {
@@ -176,7 +167,7 @@ describe('taskscope/koa: the middleware', () => {
 			expect(scopes.scope.name).toBe('api')
 			expect((await get(url)).body.toString()).toBe('child of root')
 			await scopes.close()
-			expect((await get(url, freshConnection)).status).toBe(503)
+			expect((await get(url, cases.freshConnection)).status).toBe(503)
 		} finally {
 			server.closeAllConnections()
 			await new Promise((resolve) => server.close(resolve))
@@ -192,16 +183,16 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 			const id = typeof ctx.requestId === 'string' && ctx.requestId !== '' ? 'with id' : 'no id'
 			ctx.body = ctx.scope.parent === scopes.scope ? `child of root ${id}` : 'orphan'
 		})
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).body.toString()).toBe('child of root with id')
 			await scopes.close()
-			const refused = await get(url, freshConnection)
+			const refused = await get(url, cases.freshConnection)
 			expect(refused.status).toBe(503)
 			expect(refused.headers['retry-after']).toBe('7')
 			expect(refused.headers.connection).toBe('close')
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 		}
 	})
 
@@ -213,13 +204,13 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 		app.use(() => {
 			throw new Error('boom')
 		})
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(500)
 			expect(errors).toHaveLength(1)
 			expect((errors[0] as Error).message).toBe('boom')
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 		}
 	})
 
@@ -233,14 +224,14 @@ describe('taskscope/koa: scopes.listener(app)', () => {
 			seen.push(ctx.scope)
 			ctx.body = 'ok'
 		})
-		const { url, server } = await serveOn(scopes.listener(app))
+		const { url, server } = await cases.serveOn(scopes.listener(app))
 		try {
 			expect((await get(url)).status).toBe(200)
 			expect(seen).toHaveLength(1)
 			expect(seen[0]?.parent).toBe(scopes.scope)
 			expect(inner.scope.snapshot().children).toHaveLength(0)
 		} finally {
-			await stopServer(server)
+			await cases.stopServer(server)
 			await inner.close()
 		}
 	})
