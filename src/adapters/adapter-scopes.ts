@@ -12,11 +12,7 @@ import {
 	RequestScopes,
 } from '../http/lifecycle/request-scopes.js'
 import { timeoutOfFetchRequest, timeoutOfNodeRequest } from '../http/request/accept-deadline.js'
-import {
-	type NodeServerResponse,
-	type ResponseOutcome,
-	watchResponse,
-} from '../http/response/response-lifecycle.js'
+import type { NodeServerResponse } from '../http/response/response-lifecycle.js'
 import { ConnectionDrain } from '../http/server/connection-drain.js'
 import { isAsyncContextEnabled, runAsWork, workNeedsContext } from '../scope/context.js'
 import { observation } from '../scope/diagnostics.js'
@@ -132,8 +128,7 @@ export class AdapterScopes implements TaskscopeHandle {
 		if (timeout !== undefined || observation.any || requestScopeObserver !== undefined) {
 			request.openScope(timeout)
 		}
-		this.#drain.add(request)
-		watchResponse(res, responseEnded, request)
+		request.trackResponse()
 		return request
 	}
 
@@ -194,11 +189,6 @@ export class AdapterScopes implements TaskscopeHandle {
 			throw error
 		}
 	}
-}
-
-/** The response ended: delivered (complete) or not (the client went away). */
-function responseEnded(outcome: ResponseOutcome, request: AdapterRequest): void {
-	request.responseEnded(outcome === 'complete')
 }
 
 /**

@@ -86,6 +86,13 @@ export abstract class CancelNode {
 	/** @internal Appends the nodes a cancellation passes on to (in order) to `out`. */
 	abstract pushChildren(out: CancelNode[]): void
 
+	/**
+	 * @internal The shape of the subtree below, when it is one a cancellation can take without the
+	 * walk's lists: `null` when a cancellation passes on to nothing, the one node it passes on to
+	 * when that node passes on to nothing in turn, else `undefined` (see {@link cancelTree}).
+	 */
+	abstract soleLeaf(): CancelNode | null | undefined
+
 	/** @internal The node's rare state, made on first need. */
 	abstract rareState(): NodeExtra
 
@@ -190,6 +197,13 @@ const sharedFirst: boolean[] = []
  */
 function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
 	if (observing && cancelChannel.hasSubscribers) publishCancel(root, level, event)
+	// A request scope with its one background task, a task without a scope of its own: most
+	// cancellations. They take the same two passes without the lists (and their write barriers).
+	const leaf = root.soleLeaf()
+	if (leaf !== undefined) {
+		cancelPair(root, leaf, level, event)
+		return
+	}
 	const nested = walking
 	const stack = nested ? [] : sharedStack
 	const events = nested ? [] : sharedEvents
@@ -230,6 +244,31 @@ function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): v
 			if (first.length !== 0) first.length = 0
 		}
 	}
+}
+
+/**
+ * {@link cancelTree} for a root with at most one node below it, itself with nothing below: the
+ * same marking first (no user code), then the child notified before the root. The caller
+ * (cancelTo) has checked that the root is live and below `level`.
+ */
+function cancelPair(
+	root: CancelNode,
+	leaf: CancelNode | null,
+	level: CancelLevel,
+	event: CancelEvent,
+): void {
+	const rootFirst = root.level === NOT_CANCELLED
+	if (rootFirst) root.firstCancel(level, event)
+	else root.level = level
+	if (root.reactsToCancel) root.marked(level)
+	if (leaf !== null && level > leaf.level && !leaf.isEnded) {
+		const leafFirst = leaf.level === NOT_CANCELLED
+		if (leafFirst) leaf.firstCancel(level, root.event as CancelEvent)
+		else leaf.level = level
+		if (leaf.reactsToCancel) leaf.marked(level)
+		notify(leaf, leafFirst, level)
+	}
+	notify(root, rootFirst, level)
 }
 
 /** The second pass for one node: wake its waiters, abort its signals, let it settle. */

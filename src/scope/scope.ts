@@ -785,6 +785,17 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	}
 
 	/** @internal */
+	soleLeaf(): CancelNode | null | undefined {
+		const children = this.children
+		if (children !== undefined && children.length !== 0) return undefined
+		const tasks = this.tasks
+		if (tasks.length === 0) return null
+		if (tasks.length !== 1) return undefined
+		const task = tasks[0] as Task<any>
+		return task.soleLeaf() === null ? task : undefined
+	}
+
+	/** @internal */
 	override marked(_level: CancelLevel): void {
 		this.phase = CANCELLING
 		this.spawnLimit = 0

@@ -392,6 +392,11 @@ export class Task<T = unknown> extends CancelNode implements PromiseLike<T> {
 		if ((this.flags & HAS_CHILD) !== 0) out.push(this.rare?.childScope as Scope)
 	}
 
+	/** @internal */
+	soleLeaf(): CancelNode | null | undefined {
+		return (this.flags & HAS_CHILD) === 0 ? null : undefined
+	}
+
 	/** @internal Resolves once the task has ended. */
 	whenEnded(): Promise<void> {
 		if ((this.flags & ENDED) !== 0) return Promise.resolve()

@@ -235,19 +235,22 @@ export class RequestScopes {
 		origin: RequestOrigin | undefined,
 	): Scope {
 		const base = this.#requestOptions
-		const scope = createScope(
-			{
-				// `request ${id}`, made when read (Scope.name) — but the scope:open event, published
-				// before the id is set, reads it in the constructor.
-				name: observing ? `request ${typeof id === 'string' ? id : id.requestId}` : undefined,
-				parent: base.parent,
-				errors: base.errors,
-				mercy: base.mercy,
-				onError: base.onError,
-				timeout,
-			},
-			this.#init,
-		)
+		// The shared options as they are when nothing differs per request (the Scope constructor
+		// only reads them): no object per request.
+		const options: ScopeOptions =
+			timeout === undefined && !observing
+				? base
+				: {
+						// `request ${id}`, made when read (Scope.name) — but the scope:open event, published
+						// before the id is set, reads it in the constructor.
+						name: observing ? `request ${typeof id === 'string' ? id : id.requestId}` : undefined,
+						parent: base.parent,
+						errors: base.errors,
+						mercy: base.mercy,
+						onError: base.onError,
+						timeout,
+					}
+		const scope = createScope(options, this.#init)
 		const life = new RequestLife(id, scope, this.afterWork, this.#onDisconnect, origin)
 		life.unavailableHeaders = this.unavailableHeaders
 		// The request's signal (fetch runtimes) is a disconnect, and goes through the route's

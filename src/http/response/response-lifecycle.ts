@@ -88,9 +88,7 @@ class Watch<C> implements ResponseWatch {
 	outcomeAtClose(): ResponseOutcome {
 		const res = this.res
 		if (!this.serverManaged) return responseOutcomeOf(res, this.finished)
-		// node:http detaches the socket in its own 'finish' listener and only then emits 'close';
-		// a 'close' with the socket still attached came from the socket closing first.
-		return (res as ServerResponse).socket === null && res.writableEnded ? 'complete' : 'disconnect'
+		return serverResponseOutcome(res as ServerResponse)
 	}
 
 	detach(): void {
@@ -199,9 +197,29 @@ class Watch<C> implements ResponseWatch {
  * `inject()` makes, has none.
  */
 function isServerManaged(res: ServerResponse): boolean {
-	if (!Object.hasOwn(res, '_maxRequestsPerSocket')) return false
+	// A property load, not Object.hasOwn (a builtin call per request): no Node version puts the
+	// field on the prototype, and a false "no" only takes the slower path that listens to 'finish'.
+	if ((res as { _maxRequestsPerSocket?: unknown })._maxRequestsPerSocket === undefined) return false
 	const socket = res.socket
 	return socket !== null && socket !== undefined && !socket.destroyed
+}
+
+/**
+ * @internal Whether `res` is an open response of node:http's own server on its own socket (see
+ * isServerManaged): then its owner may listen to its `'close'` itself and read the outcome with
+ * {@link serverResponseOutcome} there, as {@link watchResponse} would, without a watch object.
+ */
+export function isOwnedServerResponse(res: NodeServerResponse): res is ServerResponse {
+	return res instanceof ServerResponse && !isHttp1ResponseClosed(res) && isServerManaged(res)
+}
+
+/**
+ * @internal The outcome of a response {@link isOwnedServerResponse} said yes to, read at its
+ * `'close'`: node:http detaches the socket in its own `'finish'` listener and only then emits
+ * `'close'`; a `'close'` with the socket still attached came from the socket closing first.
+ */
+export function serverResponseOutcome(res: ServerResponse): ResponseOutcome {
+	return res.socket === null && res.writableEnded ? 'complete' : 'disconnect'
 }
 
 /**

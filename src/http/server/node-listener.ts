@@ -24,12 +24,7 @@ import {
 import { exceedsBodyLimit } from '../request/request-body.js'
 import { answerFor } from '../response/answer.js'
 import { describeFailure } from '../response/report-answered.js'
-import {
-	isResponseClosed,
-	type NodeServerResponse,
-	type ResponseOutcome,
-	watchResponse,
-} from '../response/response-lifecycle.js'
+import { isResponseClosed, type NodeServerResponse } from '../response/response-lifecycle.js'
 import { sendStatus } from '../response/status.js'
 import { writeLightResponse, writeResponse } from '../response/write-response.js'
 import { ConnectionDrain } from './connection-drain.js'
@@ -254,8 +249,7 @@ function handle(
 	) {
 		exchange.openScope(timeout)
 	}
-	shared.drain.add(exchange)
-	watchResponse(res, responseEnded, exchange)
+	exchange.trackResponse()
 	if (shared.bodyLimit !== Number.POSITIVE_INFINITY && exceedsBodyLimit(req, shared.bodyLimit)) {
 		exchange.handlerSettled()
 		// With `Expect: 100-continue` the body was never sent: 413 instead of an invitation.
@@ -278,10 +272,6 @@ function handle(
 		(response) => exchange.respond(response),
 		(error) => exchange.fail(error),
 	)
-}
-
-function responseEnded(outcome: ResponseOutcome, exchange: Exchange): void {
-	exchange.responseEnded(outcome === 'complete')
 }
 
 /**

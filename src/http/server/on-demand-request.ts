@@ -4,9 +4,16 @@
  *
  * @module
  */
+import type { ServerResponse } from 'node:http'
 import type { Scope } from '../../scope/scope.js'
 import { endRequestScope, type RequestScopes } from '../lifecycle/request-scopes.js'
-import type { NodeServerResponse } from '../response/response-lifecycle.js'
+import {
+	isOwnedServerResponse,
+	type NodeServerResponse,
+	type ResponseOutcome,
+	serverResponseOutcome,
+	watchResponse,
+} from '../response/response-lifecycle.js'
 import type { ConnectionDrain, InFlight } from './connection-drain.js'
 
 /** What the requests of one listener (or one adapter) share. */
@@ -59,6 +66,18 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 		this.req = req
 		this.res = res
 		this.handlerIsRunning = tracksHandler
+	}
+
+	/**
+	 * Enters the drain and watches the response: {@link responseEnded} is called once it ends. A
+	 * response of node:http's own server (nearly all) is watched by a `'close'` listener of the
+	 * record's own; the rest (HTTP/2, pipelined, stand-ins such as `inject()`) by `watchResponse`.
+	 */
+	trackResponse(): void {
+		this.shared.drain.add(this)
+		const res = this.res
+		if (isOwnedServerResponse(res)) res.on('close', closeListener(this))
+		else watchResponse(res, responseEndedWith, this)
 	}
 
 	/** The request scope, made now if it was not yet. */
@@ -128,4 +147,25 @@ export class OnDemandRequest<S extends OnDemandShared = OnDemandShared> implemen
 
 	/** The client left; the scope has just been ended as a disconnect. */
 	protected disconnectedWithScope(_scope: Scope): void {}
+}
+
+/** The end of a response watched by `watchResponse`. */
+function responseEndedWith(outcome: ResponseOutcome, request: OnDemandRequest): void {
+	request.responseEnded(outcome === 'complete')
+}
+
+/**
+ * The `'close'` listener of an owned server response (see OnDemandRequest.trackResponse). node:http's
+ * response emits `'close'` once and is then done with, so the listener is never removed; it
+ * lets go of its record when called, since the listener array Node keeps it in may outlive the
+ * request (see response-lifecycle.ts, Watch.forget).
+ */
+function closeListener(request: OnDemandRequest): () => void {
+	let owner: OnDemandRequest | undefined = request
+	return () => {
+		const closed = owner
+		if (closed === undefined) return
+		owner = undefined
+		closed.responseEnded(serverResponseOutcome(closed.res as ServerResponse) === 'complete')
+	}
 }
