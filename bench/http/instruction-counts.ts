@@ -24,11 +24,60 @@ export interface InstructionOptions {
 
 interface RowCount {
 	impl: string
-	/** Instructions per request, whole process. */
+	/** Instructions per request, whole process, the JIT's compiling left out (see jitInstructions). */
 	instructionsPerRequest: number
-	/** The two runs' totals, for the record. */
+	/** Instructions per request, whole process, the JIT's compiling included. */
+	withJitPerRequest: number
+	/** The two runs' totals and their compiling, for the record. */
 	measuredTotal: number
 	warmupTotal: number
+	measuredJit: number
+	warmupJit: number
+}
+
+/** One run's instructions: the whole process, and what the JIT's compiling took of them. */
+interface RunCount {
+	total: number
+	jit: number
+}
+
+/**
+ * The V8 runtime functions through which generated code asks for compiling (lazy parsing and
+ * bytecode, Sparkplug, Maglev and TurboFan, on-stack replacement, the tiering checks that start
+ * them) and deoptimizing. Under `--predictable` V8 runs single-threaded, so all of that happens
+ * inside these calls, on the thread that serves the requests; their inclusive cost is the JIT's
+ * work. None of them calls another, so their inclusive costs add up without overlap.
+ */
+const JIT_ENTRY =
+	/v8::internal::(Runtime_(Compile\w*|InstallBaselineCode|BytecodeBudgetInterrupt\w*|NotifyDeoptimized|OptimizeMaglev\w*|OptimizeTurbofan\w*|StartMaglev\w*|StartTurbofan\w*)|Deoptimizer::New|Deoptimizer::ComputeOutputFrames)\(/
+
+/**
+ * The JIT's share of a callgrind output: the inclusive cost of {@link JIT_ENTRY}'s functions, read
+ * with `callgrind_annotate --inclusive=yes`. Which compile or deoptimization falls between the
+ * warm-up and the end of the run moves with any change to the code, by more than the differences
+ * the floor table divides (BENCHMARKS.md, issue 15, eighth round: ±2.3k instructions per request
+ * from one build to the next); it is not what a warm request costs, so the counts leave it out.
+ */
+function jitInstructions(out: string): number {
+	const listing = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], {
+		encoding: 'utf8',
+		maxBuffer: 256 * 1024 * 1024,
+	})
+	return jitShare(listing)
+}
+
+/** The JIT's instructions in a `callgrind_annotate --inclusive=yes` listing (see jitInstructions). */
+export function jitShare(listing: string): number {
+	let jit = 0
+	for (const line of listing.split('\n')) {
+		const match = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$/.exec(line)
+		if (match === null) continue
+		const name = match[2] as string
+		// A cycle's members ('2, '3: callgrind's recursion levels) are counted in their first level.
+		if (/'\d+(\s+\[[^\]]*\])?$/.test(name)) continue
+		if (JIT_ENTRY.test(name)) jit += Number((match[1] as string).replaceAll(',', ''))
+	}
+	return jit
 }
 
 export function parseInstructionArgs(argv: string[]): InstructionOptions {
@@ -76,7 +125,7 @@ function countRun(
 	impl: string,
 	measured: number,
 	dir: string,
-): Promise<number> {
+): Promise<RunCount> {
 	const out = join(dir, `${impl}.${measured}.out`)
 	const args = [
 		'--tool=callgrind',
@@ -114,9 +163,17 @@ function countRun(
 					return
 				}
 				const total = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'))?.[1]
-				rmSync(out, { force: true })
-				if (total === undefined) reject(new Error(`${impl}: no summary in ${out}`))
-				else resolve(Number(total))
+				if (total === undefined) {
+					reject(new Error(`${impl}: no summary in ${out}`))
+					return
+				}
+				try {
+					resolve({ total: Number(total), jit: jitInstructions(out) })
+				} catch (annotateError) {
+					reject(annotateError)
+				} finally {
+					rmSync(out, { force: true })
+				}
 			},
 		)
 	})
@@ -149,7 +206,7 @@ export async function runHttpInstructions(
 		encoding: 'utf8',
 	}).trim()
 	print(
-		`instructions per request (callgrind, whole process), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}`,
+		`instructions per request (callgrind, whole process, the JIT's compiling left out), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}`,
 	)
 	const runs = options.rows.flatMap((impl) => [
 		{ impl, measured: options.requests },
@@ -158,20 +215,24 @@ export async function runHttpInstructions(
 	const started = Date.now()
 	try {
 		const totals = await inParallel(runs, options.jobs, async (run) => {
-			const total = await countRun(options, run.impl, run.measured, dir)
+			const count = await countRun(options, run.impl, run.measured, dir)
 			log(
-				`  ${run.impl} ${run.measured === 0 ? 'warm-up only' : 'measured'}: ${total.toLocaleString('en-US')} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+				`  ${run.impl} ${run.measured === 0 ? 'warm-up only' : 'measured'}: ${count.total.toLocaleString('en-US')}, JIT ${count.jit.toLocaleString('en-US')} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
 			)
-			return total
+			return count
 		})
 		const counts: RowCount[] = options.rows.map((impl, at) => {
-			const measuredTotal = totals[2 * at] as number
-			const warmupTotal = totals[2 * at + 1] as number
+			const measured = totals[2 * at] as RunCount
+			const warmup = totals[2 * at + 1] as RunCount
+			const withJit = measured.total - warmup.total
 			return {
 				impl,
-				measuredTotal,
-				warmupTotal,
-				instructionsPerRequest: (measuredTotal - warmupTotal) / options.requests,
+				measuredTotal: measured.total,
+				warmupTotal: warmup.total,
+				measuredJit: measured.jit,
+				warmupJit: warmup.jit,
+				instructionsPerRequest: (withJit - (measured.jit - warmup.jit)) / options.requests,
+				withJitPerRequest: withJit / options.requests,
 			}
 		})
 		report(options, version, commit, counts, print)
@@ -189,12 +250,14 @@ function report(
 ): void {
 	const byName = new Map(counts.map((count) => [count.impl, count.instructionsPerRequest]))
 	const baseline = byName.get('node-http')
+	const whole = (value: number) => Math.round(value).toLocaleString('en-US').padStart(9)
 	print('')
+	print(`${'row'.padEnd(34)} ${'no JIT'.padStart(9)} ${'with JIT'.padStart(9)}`)
 	for (const count of counts) {
 		const ratio =
 			baseline === undefined ? '' : `  ${(count.instructionsPerRequest / baseline).toFixed(2)}×`
 		print(
-			`${count.impl.padEnd(34)} ${Math.round(count.instructionsPerRequest).toLocaleString('en-US').padStart(9)}${ratio}`,
+			`${count.impl.padEnd(34)} ${whole(count.instructionsPerRequest)} ${whole(count.withJitPerRequest)}${ratio}`,
 		)
 	}
 	const kilo = (value: number) => (value / 1000).toFixed(1)

@@ -13,8 +13,11 @@
 // <warmup> requests alone. The difference ÷ <requests> is what a warm request costs (start-up,
 // imports and the JIT's warm-up cancel out). The warm-up must be long: at 5,000 requests the
 // JIT still compiles 50k–75k instructions' worth per later request. `--node-flags` replaces the
-// V8 flags that fix the GC's schedule (DETERMINISTIC_GC in instruction-counts.ts). Runs are independent processes, so --jobs runs them
-// side by side without changing a count.
+// V8 flags that fix the GC's schedule (DETERMINISTIC_GC in instruction-counts.ts). The JIT's own
+// work (compiling, tiering up, deoptimizing: the inclusive cost of the V8 runtime calls that do it,
+// JIT_ENTRY in instruction-counts.ts) is subtracted from each run, since which compile lands in the
+// window moves with any change to the code; both counts are printed. Runs are independent
+// processes, so --jobs runs them side by side without changing a count.
 // Needs valgrind (`apt-get install -y valgrind`) and the compiled bench (`npm run bench` builds it,
 // or `npm run build && npx tsc -p tsconfig.bench.json`).
 import { parseInstructionArgs, runHttpInstructions } from './instruction-counts.js'
