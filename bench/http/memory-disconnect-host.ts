@@ -3,11 +3,9 @@
 // (`memory-cutter.ts`) after a warm-up, and reports the whole process's CPU per cut request and the
 // probe's latencies (raw response 'close' → the background task's onCancel hook).
 // argv: <name> <warm-up count> <count> <concurrency>. Reports once over IPC, then exits.
-import { pathToFileURL } from 'node:url'
-import type { BenchServer } from './contract.js'
 import { DisconnectProbe, type ProbeReport } from './disconnect-probe.js'
 import { MemoryCutter } from './memory-cutter.js'
-import { serverFile } from './registry.js'
+import { loadRow } from './row-loader.js'
 
 export type MemoryDisconnectReport =
 	| {
@@ -48,9 +46,7 @@ async function settle(probe: DisconnectProbe, expected: number): Promise<ProbeRe
 }
 
 async function main(): Promise<void> {
-	const { default: row } = (await import(pathToFileURL(serverFile(name)).href)) as {
-		default: BenchServer
-	}
+	const row = await loadRow(name)
 	const variant = row.disconnect
 	if (!variant?.memory)
 		return send({ status: 'skipped', reason: 'no in-memory disconnect variant' })

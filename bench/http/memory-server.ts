@@ -1,7 +1,5 @@
 import type { Server } from 'node:http'
-import { pathToFileURL } from 'node:url'
-import type { BenchServer } from './contract.js'
-import { serverFile } from './registry.js'
+import { loadRow } from './row-loader.js'
 
 /**
  * One row's server (`servers/<name>`, its `memory` member), listening, for the in-memory
@@ -14,9 +12,7 @@ import { serverFile } from './registry.js'
 export async function openMemoryServer(
 	name: string,
 ): Promise<{ server: Server; describe: string } | undefined> {
-	const { default: row } = (await import(pathToFileURL(serverFile(name)).href)) as {
-		default: BenchServer
-	}
+	const row = await loadRow(name)
 	if (!row.memory) return undefined
 	const server = await row.memory()
 	await listening(server)

@@ -2,16 +2,13 @@
 // argv: <name> [throughput|disconnect]. Protocol over IPC: the child sends { port } once listening
 // (or { unsupported } when the row has no disconnect variant); the parent sends 'stop', or
 // 'take' in disconnect mode, answered with the probe's report ({ report }).
-import { pathToFileURL } from 'node:url'
-import type { BenchServer, RunningServer } from './contract.js'
+import type { RunningServer } from './contract.js'
 import { DisconnectProbe } from './disconnect-probe.js'
-import { serverFile } from './registry.js'
+import { loadRow } from './row-loader.js'
 
 const name = process.argv[2] ?? ''
 const mode = process.argv[3] ?? 'throughput'
-const { default: server } = (await import(pathToFileURL(serverFile(name)).href)) as {
-	default: BenchServer
-}
+const server = await loadRow(name)
 // If the harness dies, do not linger as an orphan holding a port.
 process.on('disconnect', () => process.exit(0))
 
