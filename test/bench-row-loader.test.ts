@@ -24,9 +24,9 @@ describe('bench: loading a row after every row', () => {
 
 	it('returns the named row, the same object its own module exports', async () => {
 		const row = await loadRow('taskscope-fastify')
-		const direct = (
-			(await import('../bench/http/servers/taskscope-fastify.ts')) as { default: BenchServer }
-		).default
+		const name = 'taskscope-fastify'
+		const direct = ((await import(`../bench/http/servers/${name}.ts`)) as { default: BenchServer })
+			.default
 		expect(row).toBe(direct)
 		expect(typeof row.listen).toBe('function')
 	}, 60_000)

@@ -57,7 +57,11 @@ export function coverApp(app: ExpressApp, request: object): void {
  */
 export function keepAnswerLast(app: ExpressApp): void {
 	const stack = app.router?.stack
-	if (!Array.isArray(stack) || stack.at(-1)?.handle === answerCancellation) return
+	if (!Array.isArray(stack)) return
+	// An index, not `stack.at(-1)`: `at` is a generic builtin (a full property lookup), and this
+	// runs on every request.
+	const last = stack.length === 0 ? undefined : stack[stack.length - 1]
+	if (last?.handle === answerCancellation) return
 	// Routes were added after the last one: move it to the end. The old layer stays where it is
 	// (removing it would shift the stack under requests in flight) but passes errors on.
 	for (const layer of stack) {
