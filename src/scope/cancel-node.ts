@@ -148,7 +148,14 @@ export abstract class CancelNode {
 	 */
 	cancelTo(level: CancelLevel, event: CancelEvent): boolean {
 		if (level <= this.level || this.isEnded) return false
-		cancelTree(this, level, event)
+		if (observing && cancelChannel.hasSubscribers) publishCancel(this, level, event)
+		// A request scope with its one background task, a task without a scope of its own: most
+		// cancellations. They take the same two passes without the walk's lists (and their write
+		// barriers), and without a call to the walk (which V8 may leave unoptimized: it is
+		// rarely called once this path takes the common case).
+		const leaf = this.soleLeaf()
+		if (leaf !== undefined) cancelPair(this, leaf, level, event)
+		else cancelTree(this, level, event)
 		return true
 	}
 
@@ -190,20 +197,13 @@ const sharedFirst: boolean[] = []
 
 /**
  * Cancels `root` and its subtree in two passes, without recursion (a 100,000-deep tree must not
- * overflow the stack). First every node is marked — no user code runs, so a callback of the
+ * overflow the stack); cancelTo sends a subtree of one or two nodes to {@link cancelPair} instead.
+ * First every node is marked — no user code runs, so a callback of the
  * second pass sees the whole subtree cancelled. Then, children before their parent and siblings
  * in order, each node's waiters wake, its signals abort, and it may settle. A node takes its
  * parent's event, so a graceful cancellation turned forced keeps its first reason.
  */
 function cancelTree(root: CancelNode, level: CancelLevel, event: CancelEvent): void {
-	if (observing && cancelChannel.hasSubscribers) publishCancel(root, level, event)
-	// A request scope with its one background task, a task without a scope of its own: most
-	// cancellations. They take the same two passes without the lists (and their write barriers).
-	const leaf = root.soleLeaf()
-	if (leaf !== undefined) {
-		cancelPair(root, leaf, level, event)
-		return
-	}
 	const nested = walking
 	const stack = nested ? [] : sharedStack
 	const events = nested ? [] : sharedEvents

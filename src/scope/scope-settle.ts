@@ -132,9 +132,13 @@ function isTop(scope: Scope): boolean {
 }
 
 // Scopes waiting to close, drained in one microtask: a busy server closes many request scopes in
-// one turn, and one reaction for all of them (see microtask.ts) costs less than one each.
+// one turn, and one reaction for all of them (see microtask.ts) costs less than one each. Two
+// arrays take turns as the queue, so a batch allocates nothing: a fresh array per batch was
+// grown from empty for every request scope a busy server closed (BENCHMARKS.md, issue 15).
 let finalizing: Scope[] = []
+let spare: Scope[] = []
 let drainScheduled = false
+const MAX_KEPT_BATCH = 1024
 
 function scheduleFinalize(scope: Scope): void {
 	finalizing.push(scope)
@@ -148,13 +152,19 @@ function drainFinalizing(): void {
 	// batch, one microtask later — after the reactions to its children's `done` — as it would with
 	// a microtask of its own.
 	const batch = finalizing
-	finalizing = []
+	finalizing = spare
 	drainScheduled = false
-	for (const scope of batch) {
+	for (let index = 0; index < batch.length; index++) {
+		const scope = batch[index] as Scope
 		try {
 			finalize(scope)
 		} catch (error) {
 			reportUnhandled(error, `closing scope "${scope.name}"`)
 		}
 	}
+	// Emptied by popping, which keeps the array's room (a length write of 0 drops it), unless a
+	// burst made it large: then it goes, rather than hold that much memory for good.
+	if (batch.length > MAX_KEPT_BATCH) batch.length = 0
+	else while (batch.length > 0) batch.pop()
+	spare = batch
 }

@@ -217,62 +217,43 @@ export class Scope extends CancelNode implements AsyncDisposable {
 	 */
 	constructor(options?: ScopeOptions) {
 		super()
+		// Every field first, with its default, in one order (one shape for every scope); then
+		// setUpScope reads the options and ties the scope into the tree. Split so the constructor
+		// stays small enough for V8 to inline where a scope is made (a request scope's
+		// construction then allocates inline instead of through a builtin call).
 		this.level = NOT_CANCELLED
 		this.event = undefined
 		this.waiter = undefined
 		this.rare = undefined
-		const init = takeScopeInit()
-		if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
-		this.id = nextScopeId++
-		const owner = init?.owner
-		const parent = options?.parent ?? owner?.owner
-		this.parent = parent
-		this.owner = owner
-		this.block = init?.block === true
-		this.shielded = init?.shielded === true
-		this.reportOnClose = init?.reportOnClose === true
+		this.id = 0 // set once the options have passed (no id spent on a rejected scope)
+		this.parent = undefined
+		this.owner = undefined
+		this.block = false
+		this.shielded = false
+		this.reportOnClose = false
 		this.phase = OPEN
 		this.sealed = false
 		this.tasks = NO_TASKS
 		this.others = 0
 		this.holds = 0
 		this.abandonedHolds = 0
-		const inherited =
-			this.shielded || parent === undefined ? Number.POSITIVE_INFINITY : parent.deadlineAt
-		const own = ownDeadline(options)
-		this.deadlineAt = Math.min(own, inherited)
+		this.deadlineAt = Number.POSITIVE_INFINITY
 		this.failed = false
 		this.firstError = undefined
 		this.observed = false
 		this.mercyAt = 0
-		// Fixed now: asking the ancestors at each cancellation would walk up a deep tree per scope.
-		this.mercyMs = options?.mercy ?? parent?.mercyMs ?? DEFAULT_MERCY
-		this.failFast = options?.errors !== 'supervise'
-		this.errorHandler = options?.onError
-		this.maxTasks = options?.maxTasks ?? Number.POSITIVE_INFINITY
-		// A small integer (a number the engine stores unboxed): no scope holds 2^30 live tasks.
-		this.spawnLimit = Math.min(this.maxTasks, MAX_SMALL_INT)
+		this.mercyMs = DEFAULT_MERCY
+		this.failFast = true
+		this.errorHandler = undefined
+		this.maxTasks = Number.POSITIVE_INFINITY
+		this.spawnLimit = MAX_SMALL_INT
 		this.children = undefined
 		this.childSlot = -1
 		this.finalizeQueued = false
 		this.request = undefined
-		this.ownName = options?.name
-		this.madeAs = init?.kind ?? 'scope'
-
-		// A shield is awaited by its caller, which the parent already waits for; it is not adopted,
-		// so it can run cleanup even inside a scope that has already finished.
-		if (owner === undefined && parent !== undefined && !this.shielded) parent.adopt(this)
-		if (own < inherited) armDeadline(this, own, options?.timeout)
-
-		const source = owner ?? (this.shielded ? undefined : parent)
-		if (source !== undefined && source.level !== NOT_CANCELLED) {
-			this.cancelTo(source.level, source.event as CancelEvent)
-		}
-		if (owner?.isEnded) seal(this)
-		if (options?.signal !== undefined) followSignal(this, options.signal, init?.abortReason)
-		if (parent === undefined && rootObserver !== undefined) rootObserver(this)
-		if (observing && scopeOpenChannel.hasSubscribers) publishScopeOpen(this)
-		if (!shapesKept) keepShapes(makeInertObjects)
+		this.ownName = undefined
+		this.madeAs = 'scope'
+		setUpScope(this, options, takeScopeInit())
 	}
 
 	/** @internal The rare state, made on first need. */
@@ -863,6 +844,78 @@ function makeInertObjects(): readonly object[] {
 	scope.rareState()
 	task.rareState()
 	return [scope, task, new TaskContext(task)]
+}
+
+/** The fixed fields of a scope, which setUpScope writes (only it, during construction). */
+type FixedFields = Pick<
+	Scope,
+	| 'id'
+	| 'parent'
+	| 'owner'
+	| 'block'
+	| 'shielded'
+	| 'reportOnClose'
+	| 'mercyMs'
+	| 'failFast'
+	| 'errorHandler'
+	| 'maxTasks'
+	| 'ownName'
+	| 'madeAs'
+>
+type SettableFields = { -readonly [K in keyof FixedFields]: FixedFields[K] }
+
+/** The constructor's second half: the options read, the scope tied into the tree. */
+function setUpScope(
+	scope: Scope,
+	options: ScopeOptions | undefined,
+	init: ScopeInit | undefined,
+): void {
+	if (options !== undefined && init?.trusted !== true) validateScopeOptions(options)
+	const fixed = scope as SettableFields
+	fixed.id = nextScopeId++
+	const owner = init?.owner
+	const parent = options?.parent ?? owner?.owner
+	if (init !== undefined) {
+		fixed.owner = owner
+		fixed.block = init.block === true
+		fixed.shielded = init.shielded === true
+		fixed.reportOnClose = init.reportOnClose === true
+		if (init.kind !== undefined) fixed.madeAs = init.kind
+	}
+	fixed.parent = parent
+	const inherited =
+		scope.shielded || parent === undefined ? Number.POSITIVE_INFINITY : parent.deadlineAt
+	const own = ownDeadline(options)
+	scope.deadlineAt = Math.min(own, inherited)
+	// Fixed now: asking the ancestors at each cancellation would walk up a deep tree per scope.
+	const mercy = options?.mercy ?? parent?.mercyMs
+	if (mercy !== undefined) fixed.mercyMs = mercy
+	if (options !== undefined) {
+		fixed.failFast = options.errors !== 'supervise'
+		fixed.errorHandler = options.onError
+		const maxTasks = options.maxTasks
+		if (maxTasks !== undefined) {
+			fixed.maxTasks = maxTasks
+			// A small integer (a number the engine stores unboxed): no scope holds 2^30 live tasks.
+			scope.spawnLimit = Math.min(maxTasks, MAX_SMALL_INT)
+		}
+		fixed.ownName = options.name
+	}
+
+	// A shield is awaited by its caller, which the parent already waits for; it is not adopted,
+	// so it can run cleanup even inside a scope that has already finished.
+	if (owner === undefined && parent !== undefined && !scope.shielded) parent.adopt(scope)
+	if (own < inherited) armDeadline(scope, own, options?.timeout)
+
+	const source = owner ?? (scope.shielded ? undefined : parent)
+	if (source !== undefined && source.level !== NOT_CANCELLED) {
+		scope.cancelTo(source.level, source.event as CancelEvent)
+	}
+	if (owner?.isEnded) seal(scope)
+	if (options?.signal !== undefined) followSignal(scope, options.signal, init?.abortReason)
+	if (parent === undefined && rootObserver !== undefined) rootObserver(scope)
+	if (observing && scopeOpenChannel.hasSubscribers) publishScopeOpen(scope)
+	if (!shapesKept) keepShapes(makeInertObjects)
 }
 
 function ownDeadline(options: ScopeOptions | undefined): number {
