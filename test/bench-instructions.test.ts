@@ -2,7 +2,14 @@
 // listing (bench/http/instruction-counts.ts, jitShare). Pinned here on a listing shaped as
 // callgrind_annotate prints one, since the counts themselves need valgrind.
 import { describe, expect, it } from 'vitest'
-import { jitShare } from '../bench/http/instruction-counts.js'
+import {
+	isSettled,
+	jitShare,
+	keptCount,
+	type RowCount,
+	rowCount,
+	SETTLED_WINDOW_JIT,
+} from '../bench/http/instruction-counts.js'
 
 const listing = `
 --------------------------------------------------------------------------------
@@ -31,5 +38,56 @@ describe('jitShare', () => {
 		expect(jitShare('  5 (100.0%)  PROGRAM TOTALS\n  5 (100.0%)  ???:main [/usr/bin/node]\n')).toBe(
 			0,
 		)
+	})
+})
+
+function attempt(instructionsPerRequest: number, windowJitPerRequest: number): RowCount {
+	const requests = 20_000
+	const jit = windowJitPerRequest * requests
+	const count = rowCount(
+		'row',
+		{ total: (instructionsPerRequest + windowJitPerRequest) * requests + 1e9, jit: jit + 1e8 },
+		{ total: 1e9, jit: 1e8 },
+		requests,
+	)
+	return count
+}
+
+describe('rowCount', () => {
+	it('leaves the compiling inside the window out, and says how much it was', () => {
+		const count = attempt(55_000, 1_470)
+		expect(count.instructionsPerRequest).toBeCloseTo(55_000)
+		expect(count.withJitPerRequest).toBeCloseTo(56_470)
+		expect(count.windowJitPerRequest).toBeCloseTo(1_470)
+	})
+})
+
+describe('keptCount', () => {
+	it('keeps the first count whose window settled', () => {
+		const kept = keptCount([attempt(56_080, 1_470), attempt(55_300, 120), attempt(55_100, 80)])
+		expect(kept.instructionsPerRequest).toBeCloseTo(55_300)
+		expect(kept.setAside.map((each) => Math.round(each.instructionsPerRequest))).toEqual([
+			56_080, 55_100,
+		])
+	})
+
+	it('keeps a settled first count even when a later one would read lower', () => {
+		const kept = keptCount([attempt(56_000, SETTLED_WINDOW_JIT), attempt(54_000, 0)])
+		expect(kept.instructionsPerRequest).toBeCloseTo(56_000)
+	})
+
+	it('keeps the least unsettled count when none settled, whichever reads lower', () => {
+		const kept = keptCount([attempt(55_000, 900), attempt(56_000, 600), attempt(54_000, 2_000)])
+		expect(kept.instructionsPerRequest).toBeCloseTo(56_000)
+		expect(kept.setAside).toHaveLength(2)
+	})
+
+	it('judges a window by the size of its compiling, either way', () => {
+		expect(isSettled(attempt(55_000, -SETTLED_WINDOW_JIT - 1))).toBe(false)
+		expect(isSettled(attempt(55_000, -SETTLED_WINDOW_JIT))).toBe(true)
+	})
+
+	it('refuses an empty list', () => {
+		expect(() => keptCount([])).toThrow(RangeError)
 	})
 })
