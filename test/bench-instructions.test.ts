@@ -9,6 +9,7 @@ import {
 	type RowCount,
 	rowCount,
 	SETTLED_WINDOW_JIT,
+	warmupOfCount,
 } from '../bench/http/instruction-counts.js'
 
 const listing = `
@@ -49,6 +50,7 @@ function attempt(instructionsPerRequest: number, windowJitPerRequest: number): R
 		{ total: (instructionsPerRequest + windowJitPerRequest) * requests + 1e9, jit: jit + 1e8 },
 		{ total: 1e9, jit: 1e8 },
 		requests,
+		40_000,
 	)
 	return count
 }
@@ -59,6 +61,14 @@ describe('rowCount', () => {
 		expect(count.instructionsPerRequest).toBeCloseTo(55_000)
 		expect(count.withJitPerRequest).toBeCloseTo(56_470)
 		expect(count.windowJitPerRequest).toBeCloseTo(1_470)
+	})
+})
+
+describe('warmupOfCount', () => {
+	it('doubles the warm-up for each count after the first', () => {
+		expect([1, 2, 3].map((attempt) => warmupOfCount(attempt, 40_000))).toEqual([
+			40_000, 80_000, 160_000,
+		])
 	})
 })
 

@@ -35,8 +35,14 @@ export interface RowCount {
 	warmupJit: number
 	/** The compiling that fell inside the window, per request (see isSettled). */
 	windowJitPerRequest: number
+	/** The warm-up before this count's window, in requests (see warmupOfCount). */
+	warmupRequests: number
 	/** The counts of this row that were set aside, their windows not settled (see keptCount). */
-	setAside: { instructionsPerRequest: number; windowJitPerRequest: number }[]
+	setAside: {
+		instructionsPerRequest: number
+		windowJitPerRequest: number
+		warmupRequests: number
+	}[]
 }
 
 /** One run's instructions: the whole process, and what the JIT's compiling took of them. */
@@ -95,17 +101,29 @@ export const SETTLED_WINDOW_JIT = 500
 /** How many times a row is counted, at most, for a settled window (see keptCount). */
 export const MAX_COUNTS = 3
 
+/**
+ * The warm-up of a row's `attempt`th count (from 1): the given one, then twice as long for each
+ * count after it. A window still compiling is one the JIT had not finished with; the same warm-up
+ * again mostly finds it unfinished again (Node 24's `taskscope-fastify`: three counts, none
+ * settled, BENCHMARKS.md, issue 15, eleventh round), a longer one lets it finish.
+ */
+export function warmupOfCount(attempt: number, warmup: number): number {
+	return warmup * 2 ** (attempt - 1)
+}
+
 /** A row's count from its two runs (warm-up plus measured requests, and warm-up alone). */
 export function rowCount(
 	impl: string,
 	measured: RunCount,
 	warmup: RunCount,
 	requests: number,
+	warmupRequests: number,
 ): RowCount {
 	const withJit = measured.total - warmup.total
 	const windowJit = measured.jit - warmup.jit
 	return {
 		impl,
+		warmupRequests,
 		measuredTotal: measured.total,
 		warmupTotal: warmup.total,
 		measuredJit: measured.jit,
@@ -141,6 +159,7 @@ export function keptCount(attempts: readonly RowCount[]): RowCount {
 			.map((each) => ({
 				instructionsPerRequest: each.instructionsPerRequest,
 				windowJitPerRequest: each.windowJitPerRequest,
+				warmupRequests: each.warmupRequests,
 			})),
 	}
 }
@@ -271,23 +290,25 @@ export async function runHttpInstructions(
 		encoding: 'utf8',
 	}).trim()
 	print(
-		`instructions per request (callgrind, whole process, the JIT's compiling left out), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}; a row whose window compiled more than ${SETTLED_WINDOW_JIT} instructions per request is counted again (at most ${MAX_COUNTS} counts)`,
+		`instructions per request (callgrind, whole process, the JIT's compiling left out), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}; a row whose window compiled more than ${SETTLED_WINDOW_JIT} instructions per request is counted again after a warm-up twice as long (at most ${MAX_COUNTS} counts)`,
 	)
 	const started = Date.now()
 	const countRow = async (impl: string, attempt: number): Promise<RowCount> => {
+		const warmupRequests = warmupOfCount(attempt, options.warmup)
+		const runOptions = { ...options, warmup: warmupRequests }
 		const [measured, warmup] =
 			options.jobs === 1
 				? [
-						await countRun(options, impl, options.requests, dir),
-						await countRun(options, impl, 0, dir),
+						await countRun(runOptions, impl, options.requests, dir),
+						await countRun(runOptions, impl, 0, dir),
 					]
 				: await Promise.all([
-						countRun(options, impl, options.requests, dir),
-						countRun(options, impl, 0, dir),
+						countRun(runOptions, impl, options.requests, dir),
+						countRun(runOptions, impl, 0, dir),
 					])
-		const count = rowCount(impl, measured, warmup, options.requests)
+		const count = rowCount(impl, measured, warmup, options.requests, warmupRequests)
 		log(
-			`  ${impl}${attempt > 1 ? ` (count ${attempt})` : ''}: ${Math.round(count.instructionsPerRequest).toLocaleString('en-US')} per request, the window's compiling ${Math.round(count.windowJitPerRequest).toLocaleString('en-US')} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+			`  ${impl}${attempt > 1 ? ` (count ${attempt}, warm-up ${warmupRequests.toLocaleString('en-US')})` : ''}: ${Math.round(count.instructionsPerRequest).toLocaleString('en-US')} per request, the window's compiling ${Math.round(count.windowJitPerRequest).toLocaleString('en-US')} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
 		)
 		return count
 	}
@@ -329,7 +350,7 @@ function report(
 		)
 		for (const other of count.setAside) {
 			print(
-				`${'  set aside (window not settled)'.padEnd(34)} ${whole(other.instructionsPerRequest)} ${''.padStart(9)} ${whole(other.windowJitPerRequest).padStart(10)}`,
+				`${`  set aside (warm-up ${other.warmupRequests})`.padEnd(34)} ${whole(other.instructionsPerRequest)} ${''.padStart(9)} ${whole(other.windowJitPerRequest).padStart(10)}`,
 			)
 		}
 	}
