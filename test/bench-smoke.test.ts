@@ -45,6 +45,24 @@ it('bench --quick builds, runs one benchmark compiled, prints its table and writ
 		const report = JSON.parse(worker.stdout)
 		expect(report.status).toBe('ok')
 		expect(report.samples.length).toBeGreaterThan(0)
+
+		// The cold cell times batches of back-to-back runs (minSampleMs), not single 1k runs.
+		const cold = await run(
+			process.execPath,
+			[
+				'--expose-gc',
+				join(buildDir, 'engine', 'worker.js'),
+				'spawn-complete-cold',
+				'raw-set',
+				'1k',
+				'--quick',
+			],
+			{ cwd: repoRoot, timeout: 30_000 },
+		)
+		const coldReport = JSON.parse(cold.stdout)
+		expect(coldReport.status).toBe('ok')
+		expect(coldReport.samples.length).toBeGreaterThan(0)
+		for (const sample of coldReport.samples) expect(sample.runs).toBeGreaterThan(1)
 	} finally {
 		await rm(out, { recursive: true, force: true })
 		await rm(join(repoRoot, buildDir), { recursive: true, force: true })

@@ -5,6 +5,8 @@ import type { CancelAll } from './impl.js'
 export interface Sample {
 	value: number
 	phases?: Record<string, number>
+	/** How many runs the sample is the mean of, when more than one (see `minSampleMs`). */
+	runs?: number
 }
 
 export type Measure = (n: number) => Promise<Sample>

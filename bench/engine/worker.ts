@@ -5,7 +5,7 @@ import { parseSize } from '../lib/sizes.js'
 import { findEngineBenchmark } from './benchmarks.js'
 import { ImplUnavailable } from './impl.js'
 import { implLoaders } from './impls/index.js'
-import { collectGarbage, type Sample } from './measure.js'
+import { collectGarbage, type Measure, type Sample } from './measure.js'
 
 export type WorkerReport =
 	| { status: 'ok'; samples: Sample[]; warmups: number; nodeVersion: string }
@@ -77,10 +77,28 @@ async function main(): Promise<void> {
 	) {
 		if (gcBeforeEachRun || samples.length === 0) collectGarbage()
 		const started = performance.now()
-		samples.push(await measure(size))
+		samples.push(await measureSample(measure, size, bench.minSampleMs ?? 0))
 		spent += performance.now() - started
 	}
 	await report({ status: 'ok', samples, warmups, nodeVersion: process.version })
+}
+
+/**
+ * One sample: one run, or runs back to back until `minMs` have passed, their mean (every run
+ * has the same size, so the mean of µs per unit is the total time over the total work).
+ */
+async function measureSample(measure: Measure, size: number, minMs: number): Promise<Sample> {
+	const first = await measure(size)
+	if (minMs <= 0) return first
+	const started = performance.now()
+	let total = first.value
+	let runs = 1
+	// The first run's time is not known here, only its value, so the clock starts after it.
+	while (performance.now() - started < minMs) {
+		total += (await measure(size)).value
+		runs++
+	}
+	return { value: total / runs, runs }
 }
 
 main().catch((error: unknown) => {
