@@ -11,6 +11,23 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 // A build folder of its own: the default one may belong to a bench that is running right now.
 const buildDir = join('bench', '.build-smoke')
 
+/** One 1k cell straight from the compiled worker (quick), its JSON report parsed. */
+async function runWorker(benchmark: string, implementation: string) {
+	const { stdout } = await run(
+		process.execPath,
+		[
+			'--expose-gc',
+			join(buildDir, 'engine', 'worker.js'),
+			benchmark,
+			implementation,
+			'1k',
+			'--quick',
+		],
+		{ cwd: repoRoot, timeout: 30_000 },
+	)
+	return JSON.parse(stdout)
+}
+
 // Only that the harness builds and runs end to end, from tsc output with taskscope from dist/: a
 // table on stdout, JSON on disk, and a taskscope cell measured. Never a speed.
 it('bench --quick builds, runs one benchmark compiled, prints its table and writes JSON', async () => {
@@ -30,36 +47,12 @@ it('bench --quick builds, runs one benchmark compiled, prints its table and writ
 		expect(results.results[0].cells.length).toBeGreaterThan(0)
 
 		// One taskscope cell straight from the compiled worker: taskscope resolves (to dist/).
-		const worker = await run(
-			process.execPath,
-			[
-				'--expose-gc',
-				join(buildDir, 'engine', 'worker.js'),
-				'memory',
-				'taskscope',
-				'1k',
-				'--quick',
-			],
-			{ cwd: repoRoot, timeout: 30_000 },
-		)
-		const report = JSON.parse(worker.stdout)
+		const report = await runWorker('memory', 'taskscope')
 		expect(report.status).toBe('ok')
 		expect(report.samples.length).toBeGreaterThan(0)
 
 		// The cold cell times batches of back-to-back runs (minSampleMs), not single 1k runs.
-		const cold = await run(
-			process.execPath,
-			[
-				'--expose-gc',
-				join(buildDir, 'engine', 'worker.js'),
-				'spawn-complete-cold',
-				'raw-set',
-				'1k',
-				'--quick',
-			],
-			{ cwd: repoRoot, timeout: 30_000 },
-		)
-		const coldReport = JSON.parse(cold.stdout)
+		const coldReport = await runWorker('spawn-complete-cold', 'raw-set')
 		expect(coldReport.status).toBe('ok')
 		expect(coldReport.samples.length).toBeGreaterThan(0)
 		for (const sample of coldReport.samples) expect(sample.runs).toBeGreaterThan(1)
