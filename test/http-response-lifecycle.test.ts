@@ -15,6 +15,7 @@ import {
 	isResponseClosed,
 	type ResponseOutcome,
 	responseOutcome,
+	serverResponseOutcome,
 	watchResponse,
 } from '../src/http/response/response-lifecycle.js'
 import { deferred, within } from './support.js'
@@ -294,6 +295,38 @@ describe('watchResponse on node:http', () => {
 		expect(res.listenerCount('finish') - before).toBe(1)
 		watch.detach()
 		expect(res.listenerCount('finish')).toBe(before)
+	})
+})
+
+describe('serverResponseOutcome', () => {
+	const outcomeOf = (res: object) => serverResponseOutcome(res as ServerResponse)
+
+	it('is complete once node:http detached the socket of an ended response', () => {
+		expect(outcomeOf({ socket: null, finished: true })).toBe('complete')
+		expect(outcomeOf({ socket: null, finished: false })).toBe('disconnect')
+		expect(outcomeOf({ socket: {}, finished: true })).toBe('disconnect')
+	})
+
+	it('reads writableEnded where a Node has no finished field', () => {
+		expect(outcomeOf({ socket: null, writableEnded: true })).toBe('complete')
+		expect(outcomeOf({ socket: null, writableEnded: false })).toBe('disconnect')
+	})
+
+	it('agrees with writableEnded on a real response, ended or not', async () => {
+		const seen: boolean[] = []
+		const ended = deferred<void>()
+		const { port } = await listen((_req, res) => {
+			const fields = res as unknown as { finished: boolean }
+			seen.push(fields.finished === res.writableEnded && !res.writableEnded)
+			res.end('ok', () => {
+				seen.push(fields.finished === res.writableEnded && res.writableEnded)
+				ended.resolve()
+			})
+		})
+		const response = await fetch(`http://127.0.0.1:${port}/`)
+		await response.text()
+		await within(ended.promise, 5_000, 'the response to end')
+		expect(seen).toEqual([true, true])
 	})
 })
 
