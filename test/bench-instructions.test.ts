@@ -6,6 +6,7 @@ import {
 	isSettled,
 	jitShare,
 	keptCount,
+	keptSharedCounts,
 	type RowCount,
 	rowCount,
 	SETTLED_WINDOW_JIT,
@@ -99,5 +100,38 @@ describe('keptCount', () => {
 
 	it('refuses an empty list', () => {
 		expect(() => keptCount([])).toThrow(RangeError)
+	})
+})
+
+describe('keptSharedCounts', () => {
+	it('keeps every row from the first attempt whose windows all settled', () => {
+		const kept = keptSharedCounts([
+			[attempt(560_000, 100), attempt(575_000, 2_000)],
+			[attempt(559_000, 200), attempt(571_000, 300)],
+		])
+		expect(kept.map((count) => Math.round(count.instructionsPerRequest))).toEqual([
+			559_000, 571_000,
+		])
+		expect(
+			kept.map((count) => count.setAside.map((each) => Math.round(each.instructionsPerRequest))),
+		).toEqual([[560_000], [575_000]])
+	})
+
+	it('keeps the attempt whose least settled window compiled least, rows together', () => {
+		const kept = keptSharedCounts([
+			[attempt(560_000, 100), attempt(575_000, 3_000)],
+			[attempt(559_000, 900), attempt(571_000, -900)],
+			[attempt(558_000, 50), attempt(570_000, 1_200)],
+		])
+		// The third attempt holds the row that settled best (50) but also a 1.2k window: the
+		// second, whose worst window is 0.9k, is kept whole.
+		expect(kept.map((count) => Math.round(count.instructionsPerRequest))).toEqual([
+			559_000, 571_000,
+		])
+		expect(kept[0]?.setAside).toHaveLength(2)
+	})
+
+	it('refuses an empty list', () => {
+		expect(() => keptSharedCounts([])).toThrow(RangeError)
 	})
 })

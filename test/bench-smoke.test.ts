@@ -56,6 +56,27 @@ it('bench --quick builds, runs one benchmark compiled, prints its table and writ
 		expect(coldReport.status).toBe('ok')
 		expect(coldReport.samples.length).toBeGreaterThan(0)
 		for (const sample of coldReport.samples) expect(sample.runs).toBeGreaterThan(1)
+
+		// The shared count's host: two rows warmed up together, then one row's window alone.
+		const shared = await run(
+			process.execPath,
+			[
+				'--expose-gc',
+				join(buildDir, 'http', 'memory-shared-count-host.js'),
+				'express,taskscope-express',
+				'20',
+				'taskscope-express',
+				'30',
+				'5',
+			],
+			{ cwd: repoRoot, timeout: 60_000 },
+		)
+		expect(JSON.parse(shared.stdout.trim().split('\n').at(-1) ?? '')).toEqual({
+			status: 'ok',
+			responses: 20 * 2 + 30,
+			non2xx: 0,
+			resent: 0,
+		})
 	} finally {
 		await rm(out, { recursive: true, force: true })
 		await rm(join(repoRoot, buildDir), { recursive: true, force: true })

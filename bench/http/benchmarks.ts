@@ -55,6 +55,31 @@ export const httpBenchmarks: readonly HttpBenchmark[] = [
 		},
 	},
 	{
+		name: 'http-instructions-shared',
+		title:
+			'each framework, its hand-written task and its taskscope row counted in one process (one shared warm-up, then each row alone), under valgrind (only when named)',
+		onlyWhenNamed: true,
+		run: async (options) => {
+			for (const framework of ['express', 'fastify', 'hono', 'koa']) {
+				await runHttpInstructions(
+					{
+						node: options.execPath,
+						rows: [framework, `${framework}-rawtask`, `taskscope-${framework}`],
+						warmup: options.quick ? 1_000 : 20_000,
+						requests: options.quick ? 2_000 : 20_000,
+						connections: 50,
+						jobs: 2,
+						nodeFlags: [...DETERMINISTIC_GC],
+						shared: true,
+					},
+					console.log,
+					options.log,
+				)
+			}
+			return undefined
+		},
+	},
+	{
 		name: 'http-disconnect',
 		title: "client cuts 1,000 held requests: raw 'close' → background task's cancel hook, p50/p99",
 		run: runDisconnectLatency,

@@ -10,6 +10,7 @@ import { renderFloorTableOf } from './floor-report.js'
 import { serverNames } from './registry.js'
 
 const hostScript = harnessScript('./memory-count-host', import.meta.url)
+const sharedHostScript = harnessScript('./memory-shared-count-host', import.meta.url)
 
 export interface InstructionOptions {
 	node: string
@@ -20,6 +21,12 @@ export interface InstructionOptions {
 	jobs: number
 	/** Extra V8 flags for the counted runs (for example `--predictable-gc-schedule`). */
 	nodeFlags: string[]
+	/**
+	 * Count the rows in one process instead of one each (see memory-shared-count-host.ts): every
+	 * row's server warmed up together (`warmup` requests each), then one row's window; a run with
+	 * the warm-up alone is every row's baseline.
+	 */
+	shared?: boolean
 }
 
 export interface RowCount {
@@ -188,6 +195,7 @@ export function parseInstructionArgs(argv: string[]): InstructionOptions {
 		nodeFlags: flagValue('--node-flags')
 			?.split(' ')
 			.filter((flag) => flag !== '') ?? [...DETERMINISTIC_GC],
+		shared: argv.includes('--shared'),
 	}
 }
 
@@ -210,7 +218,50 @@ function countRun(
 	measured: number,
 	dir: string,
 ): Promise<RunCount> {
-	const out = join(dir, `${impl}.${measured}.out`)
+	return countHostRun(
+		options,
+		`${impl}.${measured}`,
+		[hostScript, impl, String(options.warmup), String(measured), String(options.connections)],
+		options.warmup + measured,
+		dir,
+	)
+}
+
+/**
+ * One callgrind run of the shared host (see {@link InstructionOptions.shared}): every row warmed
+ * up, then `measuredRow`'s window (none for the baseline run).
+ */
+function countSharedRun(
+	options: InstructionOptions,
+	measuredRow: string | undefined,
+	dir: string,
+): Promise<RunCount> {
+	const measured = measuredRow === undefined ? 0 : options.requests
+	return countHostRun(
+		options,
+		`shared.${measuredRow ?? 'baseline'}`,
+		[
+			sharedHostScript,
+			options.rows.join(','),
+			String(options.warmup),
+			measuredRow ?? '-',
+			String(measured),
+			String(options.connections),
+		],
+		options.warmup * options.rows.length + measured,
+		dir,
+	)
+}
+
+/** One callgrind run of `host` (a script and its arguments) that must answer `expected` requests. */
+function countHostRun(
+	options: InstructionOptions,
+	label: string,
+	host: string[],
+	expected: number,
+	dir: string,
+): Promise<RunCount> {
+	const out = join(dir, `${label}.out`)
 	const args = [
 		'--tool=callgrind',
 		`--callgrind-out-file=${out}`,
@@ -218,11 +269,7 @@ function countRun(
 		'--predictable',
 		'--expose-gc',
 		...options.nodeFlags,
-		hostScript,
-		impl,
-		String(options.warmup),
-		String(measured),
-		String(options.connections),
+		...host,
 	]
 	return new Promise((resolve, reject) => {
 		execFile(
@@ -231,7 +278,7 @@ function countRun(
 			{ env: { ...process.env, NODE_ENV: 'production' }, maxBuffer: 16 * 1024 * 1024 },
 			(error, stdout, stderr) => {
 				if (error) {
-					reject(new Error(`${impl}: valgrind failed: ${stderr.split('\n').slice(-5).join(' ')}`))
+					reject(new Error(`${label}: valgrind failed: ${stderr.split('\n').slice(-5).join(' ')}`))
 					return
 				}
 				const reported = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
@@ -239,16 +286,15 @@ function countRun(
 					responses?: number
 					non2xx?: number
 				}
-				const expected = options.warmup + measured
 				if (reported.status !== 'ok' || reported.responses !== expected || reported.non2xx !== 0) {
 					reject(
-						new Error(`${impl}: the run did not answer ${expected} requests with 200: ${stdout}`),
+						new Error(`${label}: the run did not answer ${expected} requests with 200: ${stdout}`),
 					)
 					return
 				}
 				const total = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'))?.[1]
 				if (total === undefined) {
-					reject(new Error(`${impl}: no summary in ${out}`))
+					reject(new Error(`${label}: no summary in ${out}`))
 					return
 				}
 				try {
@@ -290,7 +336,7 @@ export async function runHttpInstructions(
 		encoding: 'utf8',
 	}).trim()
 	print(
-		`instructions per request (callgrind, whole process, the JIT's compiling left out), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}; a row whose window compiled more than ${SETTLED_WINDOW_JIT} instructions per request is counted again after a warm-up twice as long (at most ${MAX_COUNTS} counts)`,
+		`instructions per request (callgrind, whole process, the JIT's compiling left out), node ${version}, ${commit}: ${options.warmup.toLocaleString('en-US')} warm-up${options.shared ? ` requests per row, every row in one process (shared: one baseline run, then a run per row whose window follows the shared warm-up)` : ''} + ${options.requests.toLocaleString('en-US')} measured requests, ${options.connections} in-memory keep-alive connections, V8 flags --predictable ${options.nodeFlags.join(' ')}; a row whose window compiled more than ${SETTLED_WINDOW_JIT} instructions per request is counted again after a warm-up twice as long (at most ${MAX_COUNTS} counts)`,
 	)
 	const started = Date.now()
 	const countRow = async (impl: string, attempt: number): Promise<RowCount> => {
@@ -312,20 +358,77 @@ export async function runHttpInstructions(
 		)
 		return count
 	}
-	try {
-		// Each row's two runs side by side (one job each), `jobs / 2` rows at a time.
-		const rowJobs = Math.max(1, Math.floor(options.jobs / 2))
-		const counts = await inParallel(options.rows, rowJobs, async (impl) => {
-			const attempts = [await countRow(impl, 1)]
-			while (!isSettled(attempts.at(-1) as RowCount) && attempts.length < MAX_COUNTS) {
-				attempts.push(await countRow(impl, attempts.length + 1))
-			}
-			return keptCount(attempts)
+	const countShared = async (attempt: number): Promise<RowCount[]> => {
+		const warmupRequests = warmupOfCount(attempt, options.warmup)
+		const runOptions = { ...options, warmup: warmupRequests }
+		const [baseline, ...windows] = await inParallel(
+			[undefined, ...options.rows],
+			options.jobs,
+			(row) => countSharedRun(runOptions, row, dir),
+		)
+		return options.rows.map((impl, at) => {
+			const count = rowCount(
+				impl,
+				windows[at] as RunCount,
+				baseline as RunCount,
+				options.requests,
+				warmupRequests,
+			)
+			log(
+				`  ${impl} (shared${attempt > 1 ? `, count ${attempt}` : ''}, warm-up ${warmupRequests.toLocaleString('en-US')} each): ${Math.round(count.instructionsPerRequest).toLocaleString('en-US')} per request, the window's compiling ${Math.round(count.windowJitPerRequest).toLocaleString('en-US')} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+			)
+			return count
 		})
+	}
+	try {
+		let counts: RowCount[]
+		if (options.shared) {
+			const attempts = [await countShared(1)]
+			while (!(attempts.at(-1) as RowCount[]).every(isSettled) && attempts.length < MAX_COUNTS) {
+				attempts.push(await countShared(attempts.length + 1))
+			}
+			counts = keptSharedCounts(attempts)
+		} else {
+			// Each row's two runs side by side (one job each), `jobs / 2` rows at a time.
+			const rowJobs = Math.max(1, Math.floor(options.jobs / 2))
+			counts = await inParallel(options.rows, rowJobs, async (impl) => {
+				const attempts = [await countRow(impl, 1)]
+				while (!isSettled(attempts.at(-1) as RowCount) && attempts.length < MAX_COUNTS) {
+					attempts.push(await countRow(impl, attempts.length + 1))
+				}
+				return keptCount(attempts)
+			})
+		}
 		report(options, version, commit, counts, print)
 	} finally {
 		rmSync(dir, { recursive: true, force: true })
 	}
+}
+
+/**
+ * The counts a shared set reports (see {@link InstructionOptions.shared}), of its attempts in order
+ * (each attempt counts every row): the first attempt whose windows all settled, else the one whose
+ * least settled window compiled least. Rows are kept from one attempt together, since only counts
+ * made after the same warm-up share a baseline; the other attempts' counts are kept in the record.
+ */
+export function keptSharedCounts(attempts: readonly (readonly RowCount[])[]): RowCount[] {
+	if (attempts.length === 0) throw new RangeError('keptSharedCounts: no attempts')
+	const worstWindow = (counts: readonly RowCount[]) =>
+		Math.max(...counts.map((count) => Math.abs(count.windowJitPerRequest)))
+	const kept =
+		attempts.find((counts) => counts.every(isSettled)) ??
+		attempts.reduce((least, each) => (worstWindow(each) < worstWindow(least) ? each : least))
+	return kept.map((count, at) => ({
+		...count,
+		setAside: attempts
+			.filter((each) => each !== kept)
+			.map((each) => each[at] as RowCount)
+			.map((each) => ({
+				instructionsPerRequest: each.instructionsPerRequest,
+				windowJitPerRequest: each.windowJitPerRequest,
+				warmupRequests: each.warmupRequests,
+			})),
+	}))
 }
 
 function report(
